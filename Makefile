@@ -1,0 +1,44 @@
+# The two commands of the README: `make report` and `make test`. Both build .venv from the pinned
+# requirements when it is missing or older than them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CORE := $(VENV)/.core-installed
+EXTRAS := $(VENV)/.extras-installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: report test extras browser bench clean
+
+$(CORE): requirements.txt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# Optional simulators (NEST, snnTorch with the CPU build of torch, Rockpool).
+$(EXTRAS): requirements-extras.txt $(CORE)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-extras.txt
+	touch $@
+
+extras: $(EXTRAS)
+
+# Debian's Chromium and its driver, for the test that opens the HTML report in a real browser.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+report: $(CORE)
+	$(PY) -m comparisons report --out reports/latest
+
+test: $(CORE) $(EXTRAS) browser
+	$(PY) -m pytest
+
+bench: $(CORE) $(EXTRAS)
+	$(PY) -m comparisons bench --out reports/bench
+
+clean:
+	rm -rf $(VENV) .cache reports/latest reports/bench

@@ -1,0 +1,8 @@
+"""Command line: ``python -m comparisons {presets,report} ...``."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

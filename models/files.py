@@ -1,0 +1,99 @@
+"""Reading specification and comparison files (TOML) and finding presets.
+
+Files are data: they are parsed by the standard library's ``tomllib`` and nothing in them is evaluated.
+Every failure becomes an :class:`~models.errors.InputFileError` naming the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+
+from .errors import InputFileError, UserInputError
+
+#: Presets shipped with the suite, loadable by name (``textbook``) as well as by path.
+PRESET_DIR = Path(__file__).resolve().parent / "presets"
+
+#: Largest file read, so that a wrong path (a data file, a log) is refused before it is parsed.
+MAX_FILE_BYTES = 1 << 20
+
+
+def preset_names() -> list[str]:
+    """Names of the shipped presets, sorted."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def resolve(path_or_preset: str | Path) -> Path:
+    """The file behind a path or a preset name.
+
+    Raises
+    ------
+    InputFileError
+        If it is neither an existing path nor a preset name.
+    """
+    path = Path(path_or_preset)
+    if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
+        return path
+    preset = PRESET_DIR / f"{path_or_preset}.toml"
+    if preset.is_file():
+        return preset
+    hint = _did_you_mean(str(path_or_preset), preset_names())
+    raise InputFileError("", f"no such file or preset{hint} (presets: {', '.join(preset_names())})",
+                         str(path_or_preset), source=str(path_or_preset))
+
+
+def read_toml(path: Path) -> dict:
+    """Parse a UTF-8 TOML file into a dict, refusing anything that is not one."""
+    source = str(path)
+    if not path.exists():
+        raise InputFileError("", "no such file", source=source)
+    if not path.is_file():
+        raise InputFileError("", "expected a regular file, not a directory or device", source=source)
+    try:
+        raw = path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else None
+    except OSError as exc:
+        raise InputFileError("", f"cannot be read ({exc.strerror})", source=source) from None
+    if raw is None:
+        raise InputFileError("", f"expected a TOML file of at most {MAX_FILE_BYTES} bytes",
+                             f"{path.stat().st_size} bytes", source=source)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError("", f"expected UTF-8 text (bad byte at offset {exc.start})", source=source) from None
+    if not text.strip():
+        raise InputFileError("", "is empty (expected at least a [neuron] table)", source=source)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputFileError("", f"malformed TOML ({exc})", source=source) from None
+
+
+def check_keys(table: dict, allowed, prefix: str, required=()) -> None:
+    """Refuse unknown keys (with a "did you mean") and missing required ones in one TOML table."""
+    for key in table:
+        if key not in allowed:
+            where = f"{prefix}.{key}" if prefix else key
+            hint = _did_you_mean(key, allowed)
+            raise UserInputError(where, f"unknown key{hint} (expected one of: {', '.join(allowed)})")
+    for key in required:
+        if key not in table:
+            where = f"{prefix}.{key}" if prefix else key
+            raise UserInputError(where, "is required but missing")
+
+
+def require_table(value: object, field: str) -> dict:
+    """The value as a TOML table, or an error naming the field."""
+    if not isinstance(value, dict):
+        raise UserInputError(field, "expected a table", _short(value))
+    return value
+
+
+def _did_you_mean(word: str, candidates) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,126 @@
+"""What a backend is asked to do (:class:`RunSettings`) and the one thing it returns (:class:`Result`).
+
+Sample convention shared by every backend: ``t[k] = k dt`` for ``k = 0 .. n_steps``; ``v[k]`` is the
+membrane potential at ``t_k`` after everything that happens at ``t_k`` (the update ending there, any
+reset). ``v[0]`` is the initial state. Backends whose native recording differs (Brian2 records before
+the update, NEST from ``t = dt``) are shifted onto this grid by their adapter, and say how in
+``Metadata.sampling``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Simulation settings common to every backend.
+
+    Attributes
+    ----------
+    dt : float
+        Time step (s).
+    n_steps : int
+        Number of steps; the run covers ``[0, n_steps dt]``.
+    method : str
+        ``"exact"`` (exponential integration, zero-order-hold input) or ``"euler"`` (forward Euler).
+        Backends with a fixed method ignore it and report what they did in the metadata.
+    record_v : bool
+        Record the full voltage trace; sweeps record spikes only.
+    options : tuple of (str, object)
+        Backend-specific choices (e.g. ``("target", "cython")`` for Brian2), as sorted pairs.
+    """
+
+    dt: float
+    n_steps: int
+    method: str = "exact"
+    record_v: bool = True
+    options: tuple = ()
+
+    @property
+    def duration(self) -> float:
+        return self.n_steps * self.dt
+
+    def option(self, name: str, default=None):
+        return dict(self.options).get(name, default)
+
+    def with_options(self, **options) -> "RunSettings":
+        merged = dict(self.options)
+        merged.update(options)
+        return RunSettings(self.dt, self.n_steps, self.method, self.record_v, tuple(sorted(merged.items())))
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """How a backend produced its numbers: everything a reader needs to see why two backends differ.
+
+    Every field is a short human-readable statement, recorded in the manifest and the report.
+    """
+
+    backend: str
+    version: str
+    method: str
+    dt: float
+    threshold: str
+    spike_stamp: str
+    sampling: str
+    refractory: str
+    initial_state: str
+    input_timing: str = "sample k drives (t_k, t_k+1] (zero-order hold)"
+    reset: str = "to V_reset"
+    notes: tuple = ()
+
+    def as_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["notes"] = list(self.notes)
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """One backend's run of N neurons, in SI numpy arrays.
+
+    Attributes
+    ----------
+    t : ndarray, shape (n_steps + 1,)
+        Sample times (s).
+    v : ndarray, shape (n_steps + 1, N), or None
+        Membrane potential (V); ``None`` when the trace was not recorded.
+    spike_neuron : ndarray of int, shape (n_spikes,)
+        Index of the neuron of each spike.
+    spike_time : ndarray, shape (n_spikes,)
+        Spike times (s), sorted by (neuron, time).
+    n_neurons : int
+    meta : Metadata
+    """
+
+    t: np.ndarray
+    v: np.ndarray | None
+    spike_neuron: np.ndarray
+    spike_time: np.ndarray
+    n_neurons: int
+    meta: Metadata
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        neuron = np.asarray(self.spike_neuron, dtype=np.int64)
+        time = np.asarray(self.spike_time, dtype=float)
+        order = np.lexsort((time, neuron))
+        object.__setattr__(self, "spike_neuron", neuron[order])
+        object.__setattr__(self, "spike_time", time[order])
+
+    def spike_trains(self) -> list[np.ndarray]:
+        """Spike times (s) of each neuron, a list of N sorted arrays."""
+        bounds = np.searchsorted(self.spike_neuron, np.arange(self.n_neurons + 1))
+        return [self.spike_time[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def spike_counts(self) -> np.ndarray:
+        """Number of spikes per neuron, shape (N,)."""
+        return np.bincount(self.spike_neuron, minlength=self.n_neurons)
+
+    def is_finite(self) -> bool:
+        """True when every recorded number is finite (a backend returning NaN or inf has failed)."""
+        ok = bool(np.all(np.isfinite(self.spike_time)))
+        return ok and (self.v is None or bool(np.all(np.isfinite(self.v))))

@@ -1,0 +1,170 @@
+"""The reference LIF: a pure, vectorised update kept apart from the time loop.
+
+Model (SI)::
+
+    tau_m dV/dt = -(V - E_L) + R I_k     on (t_k, t_k+1], I_k held constant (zero-order hold)
+
+Integrators over a free interval of length ``d`` with ``V_inf = E_L + R I_k``:
+
+- exact:  ``V <- V_inf + (V - V_inf) exp(-d/tau_m)``
+- euler:  ``V <- V + d/tau_m (V_inf - V)``  (the seed tutorial's ``u += (-(u - E_L) + R I) dt/tau``)
+
+Threshold, spike stamp, crossing time and refractory counting follow a
+:class:`~reference.conventions.Conventions` record. The update functions (:func:`step_grid`,
+:func:`step_timer`) modify preallocated arrays in place, like nengo's ``LIF.step``; :func:`simulate`
+owns the time loop and the recording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.drive import Drive
+from models.spec import LIFSpec
+
+from .conventions import Conventions
+
+#: A neuron whose refractory timer ends within this many seconds of a step edge is taken as free from
+#: that edge on: sums of float step lengths drift by a few ulps of the run time, never more.
+TIMER_EPS = 1e-15
+
+#: With t_ref < dt a strongly driven neuron may spike several times in one step; each spike consumes at
+#: least t_ref + a positive free time, so this bound is never reached by a valid specification.
+MAX_SPIKES_PER_STEP = 10_000
+
+
+@dataclass(frozen=True)
+class Params:
+    """The specification's numbers as the update needs them (SI floats)."""
+
+    tau: float
+    E_L: float
+    R: float
+    V_th: float
+    V_reset: float
+    t_ref: float
+    dt: float
+    n_ref: int
+
+    @classmethod
+    def of(cls, spec: LIFSpec, dt: float) -> "Params":
+        return cls(spec.tau_m, spec.E_L, spec.R, spec.V_th, spec.V_reset, spec.t_ref, dt,
+                   int(round(spec.t_ref / dt)))
+
+
+def propagate(v, v_inf, d, tau: float, integrator: str):
+    """Integrate the free membrane over intervals ``d`` (s) with constant drive ``v_inf`` (V)."""
+    if integrator == "exact":
+        return v_inf + (v - v_inf) * np.exp(-d / tau)
+    return v + d / tau * (v_inf - v)
+
+
+def crossed(v, v_th: float, rule: str):
+    """Threshold test ``v > v_th`` or ``v >= v_th``."""
+    return v >= v_th if rule == ">=" else v > v_th
+
+
+def crossing_offset(v0, v1, v_inf, d, p: Params, c: Conventions):
+    """Time (s) from the start of a free interval of length ``d`` to the threshold crossing."""
+    if c.crossing == "exact":
+        # V(s) = V_inf + (v0 - V_inf) exp(-s/tau) = V_th  =>  s = tau ln((V_inf - v0)/(V_inf - V_th))
+        return p.tau * np.log((v_inf - v0) / (v_inf - p.V_th))
+    return d * (p.V_th - v0) / (v1 - v0)
+
+
+def step_grid(v, ref_left, i_k, p: Params, c: Conventions):
+    """One grid step for every neuron; returns the mask of neurons that spiked.
+
+    ``ref_left`` counts the whole refractory steps still to hold each neuron at V_reset.
+    """
+    free = ref_left == 0
+    ref_left[~free] -= 1
+    v_inf = p.E_L + p.R * i_k
+    v[free] = propagate(v[free], v_inf[free], p.dt, p.tau, c.integrator)
+    spiked = free & crossed(v, p.V_th, c.threshold)
+    v[spiked] = p.V_reset
+    ref_left[spiked] = p.n_ref
+    return spiked
+
+
+def step_timer(v, ref_time, i_k, t_end: float, p: Params, c: Conventions):
+    """One step with spike times interpolated or inverted within it; returns (neuron, time) arrays.
+
+    ``ref_time`` is each neuron's refractory time still to run at the start of the step (s); only the
+    free end of the step, ``d = clip(dt - ref_time, 0, dt)``, is integrated.
+    """
+    d = np.clip(p.dt - ref_time, 0.0, p.dt)
+    d[d < TIMER_EPS] = 0.0
+    ref_time -= p.dt
+    np.maximum(ref_time, 0.0, out=ref_time)
+    v_inf = p.E_L + p.R * i_k
+    idx = np.flatnonzero(d > 0)
+    v0 = v[idx]
+    v1 = propagate(v0, v_inf[idx], d[idx], p.tau, c.integrator)
+    v[idx] = v1
+    neurons, times = [], []
+    for _ in range(MAX_SPIKES_PER_STEP):
+        hit = crossed(v1, p.V_th, c.threshold)
+        if not hit.any():
+            return _concat(neurons, times, int)
+        idx, v0, v1, dh, vi = idx[hit], v0[hit], v1[hit], d[idx][hit], v_inf[idx][hit]
+        t_cross = t_end - dh + crossing_offset(v0, v1, vi, dh, p, c)
+        neurons.append(idx)
+        times.append(t_cross)
+        free_after = (t_end - t_cross) - p.t_ref
+        v[idx] = p.V_reset
+        ref_time[idx] = np.maximum(-free_after, 0.0)
+        again = free_after > TIMER_EPS
+        idx, d_next = idx[again], free_after[again]
+        d = np.zeros_like(v)
+        d[idx] = d_next
+        v0 = np.full(idx.size, p.V_reset)
+        v1 = propagate(v0, v_inf[idx], d_next, p.tau, c.integrator)
+        v[idx] = v1
+    raise RuntimeError("reference: more than MAX_SPIKES_PER_STEP spikes in one step")
+
+
+def simulate(spec: LIFSpec, drive: Drive, conventions: Conventions, record_v: bool = True):
+    """Run the reference on a drive.
+
+    Returns
+    -------
+    v : ndarray (n_steps + 1, N) or None
+        Voltage samples (V) at ``t_k`` after update and reset.
+    spike_neuron, spike_time : ndarray
+        One entry per spike.
+    """
+    p = Params.of(spec, drive.dt)
+    n, steps = drive.n_neurons, drive.n_steps
+    v = np.full(n, spec.V_init)
+    trace = np.empty((steps + 1, n)) if record_v else None
+    if record_v:
+        trace[0] = v
+    neurons, times = [], []
+    grid = conventions.crossing == "grid"
+    state = np.zeros(n, dtype=np.int64) if grid else np.zeros(n)
+    stamp = 1 if conventions.spike_stamp == "end" else 0
+    for k in range(steps):
+        i_k = drive.at(k)
+        if grid:
+            hit = np.flatnonzero(step_grid(v, state, i_k, p, conventions))
+            if hit.size:
+                neurons.append(hit)
+                times.append(np.full(hit.size, (k + stamp) * p.dt))
+        else:
+            nk, tk = step_timer(v, state, i_k, (k + 1) * p.dt, p, conventions)
+            if nk.size:
+                neurons.append(nk)
+                times.append(tk)
+        if record_v:
+            trace[k + 1] = v
+    spike_neuron, spike_time = _concat(neurons, times, int)
+    return trace, spike_neuron, spike_time
+
+
+def _concat(neurons, times, dtype):
+    if not neurons:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    return np.concatenate(neurons).astype(np.int64), np.concatenate(times)

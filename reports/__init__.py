@@ -1,0 +1,1 @@
+"""Report writers; generated reports land in subfolders (git-ignored)."""

@@ -1,0 +1,20 @@
+"""Shared fixtures. Tests write only under pytest's tmp_path; the Brian2/Nengo global state they touch is
+restored by the backends themselves and checked by their tests."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from models.loading import load_spec  # noqa: E402
+
+
+@pytest.fixture
+def textbook():
+    """The textbook cell of the semantics notes (tau 20 ms, E_L -70, V_th -50, V_reset -65 mV, 100 MOhm,
+    t_ref 2 ms): exact first spike 32.188758 ms and ISI 29.725887 ms at 250 pA."""
+    return load_spec("textbook")
