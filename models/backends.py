@@ -1,8 +1,22 @@
 """Registry of backends: name -> adapter module, availability checked without importing.
 
 Each adapter module (named with a trailing underscore so it never shadows the simulator's package)
-exposes ``NAME``, ``LIBRARY`` (the import name of its simulator, or ``None``), ``version()`` and one
-entry point ``run(spec, drive, settings) -> Result``.
+exposes:
+
+``NAME``
+    The backend's name in reports.
+``LIBRARY``
+    The import name of its simulator (``None`` for pure numpy).
+``version() -> str``
+    The simulator's version.
+``representable(spec, settings) -> str | None``
+    ``None`` when the backend can simulate the specification with these settings exactly as specified,
+    else the reason it cannot (e.g. "no refractory period"); the harness then reports it and runs a
+    clearly labelled substitute instead of a silent mismatch.
+``run(spec, drive, settings) -> Result``
+    The one entry point: the specification, the sampled input for N neurons (:class:`models.drive.Drive`)
+    and the :class:`models.result.RunSettings`; returns a :class:`models.result.Result` on the shared
+    sample grid. Global state of the simulator (preferences, kernels) is restored before returning.
 """
 
 from __future__ import annotations
@@ -16,7 +30,15 @@ from .errors import BackendUnavailable
 #: Backend name -> (adapter module, simulator package to look for).
 REGISTRY: dict[str, tuple[str, str | None]] = {
     "reference": ("models.reference_", None),
+    "brian2": ("models.brian2_", "brian2"),
+    "nengo": ("models.nengo_", "nengo"),
+    "nest": ("models.nest_", "nest"),
+    "snntorch": ("models.snntorch_", "snntorch"),
+    "rockpool": ("models.rockpool_", "rockpool"),
 }
+
+#: Backends every installation has (requirements.txt); the others are optional extras.
+CORE = ("reference", "brian2", "nengo")
 
 
 def names() -> list[str]:
@@ -25,8 +47,11 @@ def names() -> list[str]:
 
 
 def is_available(name: str) -> bool:
-    """True when the backend's simulator is installed (checked with ``find_spec``, nothing imported)."""
-    library = REGISTRY[name][1]
+    """True when the backend's simulator is installed and its adapter exists (``find_spec`` only,
+    nothing imported)."""
+    module, library = REGISTRY[name]
+    if importlib.util.find_spec(module) is None:
+        return False
     return library is None or importlib.util.find_spec(library) is not None
 
 
