@@ -1,0 +1,287 @@
+"""The NEST backend: ``iaf_psc_delta`` (grid-locked spikes) or ``iaf_psc_delta_ps`` (precise spikes).
+
+Model (NEST's units: mV, ms, pF, pA; ``y = V - E_L``, ``h = dt``, ``P33 = exp(-h/tau_m)``)::
+
+    iaf_psc_delta:     y <- P30 (I_k + I_e) + P33 y,   P30 = tau_m/C_m (1 - P33)
+                       y >= V_th - E_L  ->  spike stamped at t_k+1, y <- V_reset - E_L,
+                       y clamped for ceil(t_ref/h) whole steps
+    iaf_psc_delta_ps:  the same exact propagation (written with expm1); a crossing inside the step is
+                       located by exact inversion, t_s = t_k+1 - tau_m ln((v_inf - y)/(v_inf - y_th)),
+                       and the refractory period runs from t_s for ceil(t_ref/h) steps; the step in which
+                       it ends is integrated only for its free part
+
+Options (``RunSettings.options``): ``model`` = ``"iaf_psc_delta"`` (default) or ``"iaf_psc_delta_ps"``.
+
+Input timing. NEST reads ``I_e`` in the update of the step that follows the moment it is set, so ``I_e``
+set at ``t_k`` drives ``(t_k, t_k+1]``. A ``step_current_generator`` is one step ahead of its
+``amplitude_times`` and its current reaches the neuron after the connection delay ``d``; the neuron adds
+it in the step after delivery: a change at time ``a`` first drives ``(a + d, a + d + h]``. With the
+minimum delay ``d = h``, the amplitude for sample ``k`` is therefore given at ``a = t_k-1``; since NEST
+only accepts ``a > 0``, samples 0 and 1 are fed through ``I_e`` (two one-step ``Simulate`` calls), the
+rest through the generator. A drive that is constant in time uses only ``I_e`` (one value per neuron).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from contextlib import contextmanager
+
+import numpy as np
+
+from .drive import Drive
+from .errors import BackendFailure, ComparisonError, NotRepresentable
+from .result import Metadata, Result, RunSettings
+from .spec import LIFSpec
+
+NAME = "nest"
+LIBRARY = "nest"
+
+#: The neuron models this adapter drives (``RunSettings.options`` key ``model``).
+MODELS = ("iaf_psc_delta", "iaf_psc_delta_ps")
+DEFAULT_MODEL = "iaf_psc_delta"
+
+#: NEST's default tic (s): every time NEST handles is a whole number of tics (tics_per_ms = 1000).
+TIC = 1e-6
+
+#: A ratio (t_ref/dt, dt/tic) within this of an integer is that integer (float rounding of SI values).
+GRID_EPS = 1e-9
+
+#: NEST's random seed (nothing random is simulated; fixed so that no run depends on the clock).
+SEED = 12345
+
+#: SI -> NEST unit factors.
+MS, MV, PF, PA = 1e3, 1e3, 1e12, 1e12
+
+
+def version() -> str:
+    """The installed NEST version (read from the package metadata, NEST is not imported)."""
+    return importlib.metadata.version("nest-simulator")
+
+
+def model_of(settings: RunSettings) -> str:
+    """The NEST model asked for by ``settings.options["model"]``.
+
+    Raises
+    ------
+    ComparisonError
+        For a model this adapter does not drive.
+    """
+    model = settings.option("model", DEFAULT_MODEL)
+    if model not in MODELS:
+        raise ComparisonError("simulation.options.model", f"expected one of {', '.join(MODELS)} for nest",
+                              model)
+    return model
+
+
+def check_grid(drive: Drive, settings: RunSettings) -> None:
+    """Refuse a drive sampled on another grid than the settings'."""
+    if drive.dt != settings.dt:
+        raise ComparisonError("simulation.dt", f"must equal the drive's step ({drive.dt!r} s)", settings.dt)
+    if drive.n_steps != settings.n_steps:
+        raise ComparisonError("simulation.n_steps", f"must equal the drive's length ({drive.n_steps})",
+                              settings.n_steps)
+
+
+def _whole(ratio: float) -> bool:
+    return abs(ratio - round(ratio)) <= GRID_EPS * max(1.0, abs(ratio))
+
+
+def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
+    """``None`` when NEST simulates ``spec`` at ``settings.dt`` exactly as specified, else why not."""
+    model, dt = model_of(settings), settings.dt
+    if not _whole(dt / TIC):
+        return f"NEST's resolution must be a whole number of tics (1 us); dt = {dt * MS!r} ms is not"
+    if model == "iaf_psc_delta_ps" and spec.t_ref < dt * (1 - GRID_EPS):
+        return (f"iaf_psc_delta_ps needs t_ref >= dt (NEST refuses t_ref = 0 and counts any shorter "
+                f"refractory period as one whole step); t_ref = {spec.t_ref * MS!r} ms, dt = {dt * MS!r} ms")
+    if not _whole(spec.t_ref / dt):
+        return (f"{model} holds the refractory period for ceil(t_ref/dt) whole steps (NEST rounds t_ref up "
+                f"to the step); t_ref = {spec.t_ref * MS!r} ms is not a whole multiple of dt = {dt * MS!r} ms")
+    return None
+
+
+def parameters(spec: LIFSpec) -> dict:
+    """The specification in NEST's names and units (pF, ms, mV); the translation table of this backend."""
+    return {"C_m": spec.C * PF, "tau_m": spec.tau_m * MS, "E_L": spec.E_L * MV, "V_th": spec.V_th * MV,
+            "V_reset": spec.V_reset * MV, "V_m": spec.V_init * MV, "t_ref": spec.t_ref * MS, "I_e": 0.0}
+
+
+def _import_nest():
+    """Import NEST without its start-up banner (PYNEST_QUIET only for the import, then restored)."""
+    quiet = os.environ.get("PYNEST_QUIET")
+    os.environ["PYNEST_QUIET"] = "1"
+    try:
+        import nest
+    finally:
+        if quiet is None:
+            del os.environ["PYNEST_QUIET"]
+    return nest
+
+
+@contextmanager
+def _kernel(nest, dt: float):
+    """A fresh, silent, single-threaded, seeded kernel at resolution dt; reset again on exit."""
+    previous = nest.verbosity
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    try:
+        nest.ResetKernel()
+        nest.set(resolution=dt * MS, local_num_threads=1, rng_seed=SEED)
+        yield
+    finally:
+        nest.ResetKernel()
+        nest.verbosity = previous
+
+
+def _is_constant(drive: Drive) -> bool:
+    return bool(np.all(drive.waveform == drive.waveform[0]))
+
+
+def _generator_samples(column: np.ndarray, dt: float):
+    """``amplitude_times`` (ms) and values (pA) carrying samples k >= 2: sample k is set at t_k-1."""
+    k = np.arange(2, column.size)
+    changes = k[(k == 2) | (column[k] != column[k - 1])]
+    return (changes - 1) * dt * MS, column[changes] * PA
+
+
+def _connect_generators(nest, neurons, drive: Drive) -> None:
+    """Step-current generators for samples 2.. (one per waveform column), weighted by ``drive.scale``."""
+    if drive.n_steps <= 2:
+        return
+    columns = drive.waveform.shape[1]
+    generators = nest.Create("step_current_generator", columns)
+    for gen, column in zip(generators, drive.waveform.T):
+        times, values = _generator_samples(column, drive.dt)
+        gen.set(amplitude_times=times, amplitude_values=values)
+    syn = {"delay": drive.dt * MS}
+    if columns == 1:
+        syn["weight"] = drive.scale.reshape(-1, 1)
+        nest.Connect(generators, neurons, "all_to_all", syn_spec=syn)
+    else:
+        syn["weight"] = drive.scale
+        nest.Connect(generators, neurons, "one_to_one", syn_spec=syn)
+
+
+def _simulate(nest, neurons, drive: Drive) -> None:
+    """Run the n_steps of the drive (see the module docstring for the input timing), then one more
+    ``min_delay``: NEST hands the recorders the data of its last ``min_delay`` only in the next slice."""
+    h = drive.dt * MS
+    if _is_constant(drive):
+        neurons.I_e = list(drive.at(0) * PA)
+        nest.Simulate(drive.n_steps * h)
+    else:
+        _connect_generators(nest, neurons, drive)
+        for k in range(min(2, drive.n_steps)):
+            neurons.I_e = list(drive.at(k) * PA)
+            nest.Simulate(h)
+        neurons.I_e = 0.0
+        if drive.n_steps > 2:
+            nest.Simulate((drive.n_steps - 2) * h)
+    nest.Simulate(nest.min_delay)
+
+
+def _spikes(recorder, first_id: int, drive: Drive, precise: bool):
+    """Spike (neuron, time) arrays in SI within [0, n_steps dt]; grid spikes are put on ``k dt``."""
+    events = recorder.events
+    neuron = np.asarray(events["senders"], dtype=np.int64) - first_id
+    t_ms = np.asarray(events["times"], dtype=float)
+    steps = t_ms / (drive.dt * MS)
+    keep = steps <= drive.n_steps * (1 + GRID_EPS)
+    time = t_ms[keep] / MS if precise else np.rint(steps[keep]) * drive.dt
+    return neuron[keep], time
+
+
+def _trace(multimeter, first_id: int, spec: LIFSpec, drive: Drive) -> np.ndarray:
+    """Voltage samples (V), shape (n_steps + 1, N): multimeter samples t_1..t_n, sample 0 is V_init."""
+    events = multimeter.events
+    k = np.rint(np.asarray(events["times"]) / (drive.dt * MS)).astype(np.int64)
+    n = np.asarray(events["senders"], dtype=np.int64) - first_id
+    keep = k <= drive.n_steps
+    v = np.full((drive.n_steps + 1, drive.n_neurons), np.nan)
+    v[0] = spec.V_init
+    v[k[keep], n[keep]] = np.asarray(events["V_m"])[keep] / MV
+    if np.isnan(v).any():
+        raise BackendFailure(NAME, f"the multimeter missed {int(np.isnan(v).sum())} voltage samples")
+    return v
+
+
+def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
+    """Simulate ``drive.n_neurons`` NEST neurons (one population) on the drive's grid.
+
+    Parameters
+    ----------
+    spec : LIFSpec
+    drive : Drive
+        Input currents (A) for N neurons; its ``dt`` and ``n_steps`` must be the settings'.
+    settings : RunSettings
+        ``options["model"]`` picks the NEST model; ``record_v`` adds a multimeter.
+
+    Returns
+    -------
+    Result
+        ``v`` of shape (n_steps + 1, N) in volts (or ``None``); spikes at ``k dt`` (grid model) or at
+        their precise times.
+
+    Raises
+    ------
+    NotRepresentable
+        When :func:`representable` gives a reason.
+    ComparisonError
+        When the drive's grid is not the settings' grid.
+    BackendFailure
+        When NEST's multimeter misses a sample.
+    """
+    check_grid(drive, settings)
+    reason = representable(spec, settings)
+    if reason is not None:
+        raise NotRepresentable(NAME, reason)
+    model, nest = model_of(settings), _import_nest()
+    with _kernel(nest, drive.dt):
+        neurons = nest.Create(model, drive.n_neurons, params=parameters(spec))
+        first_id = neurons[0].global_id
+        recorder = nest.Create("spike_recorder")
+        nest.Connect(neurons, recorder)
+        if settings.record_v:
+            multimeter = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": drive.dt * MS})
+            nest.Connect(multimeter, neurons)
+        _simulate(nest, neurons, drive)
+        neuron, time = _spikes(recorder, first_id, drive, model == "iaf_psc_delta_ps")
+        v = _trace(multimeter, first_id, spec, drive) if settings.record_v else None
+    t = np.arange(drive.n_steps + 1) * drive.dt
+    return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons,
+                  meta=metadata(spec, drive, model))
+
+
+def metadata(spec: LIFSpec, drive: Drive, model: str) -> Metadata:
+    """What NEST did, in words (see the module docstring)."""
+    precise = model == "iaf_psc_delta_ps"
+    p = parameters(spec)
+    n_ref = int(round(spec.t_ref / drive.dt))
+    return Metadata(
+        backend=NAME, version=version(),
+        method=(f"NEST {model}: exact integration (Rotter & Diesmann 1999) of y = V - E_L in mV/ms/pA, "
+                "y <- P30 (I + I_e) + P33 y, P33 = exp(-h/tau_m), P30 = tau_m/C_m (1 - P33)"
+                + ("; written as y + expm1(-h/tau_m) (y - R I)" if precise else "")),
+        dt=drive.dt,
+        threshold="V >= V_th after each update (NEST tests y >= V_th - E_L)",
+        spike_stamp=("exact inversion of the exponential solution within the step (precise spike time)"
+                     if precise else "grid-locked, stamped at the end of the step (t_k+1)"),
+        sampling=("multimeter V_m every dt from t = dt (after the update and any reset); sample 0 is "
+                  "V_init; the run is extended by one min_delay because NEST delivers the recorders' "
+                  "data of the last min_delay only in the next slice, and the extra samples and spikes "
+                  "are dropped"),
+        refractory=(f"V held at V_reset for ceil(t_ref/dt) = {n_ref} steps"
+                    + (" from the precise spike time; the step in which it ends integrates its free part"
+                       if precise else " after the spike step; constant-input ISI = t_ref + dt ceil(T_free/dt)")),
+        initial_state=f"V_m = V_init = {p['V_m']!r} mV, not refractory, no input pending",
+        input_timing=("sample k drives (t_k, t_k+1]: constant drives as I_e per neuron; otherwise samples "
+                      "0 and 1 as I_e (one-step Simulate calls) and samples k >= 2 through a "
+                      "step_current_generator at amplitude_times t_k-1 on a delay-dt connection, weight = "
+                      "the neuron's scale"),
+        reset="to V_reset",
+        notes=(f"NEST parameters: {p}",
+               "NEST rounds t_ref up to whole steps (Time::get_steps), hence t_ref must be a multiple of "
+               "dt here; refractory corner cases: nest#547, nest#3309",
+               "recorded value and integrator: nest#2860; recording start and step-current timing: "
+               "PyNN#119, PyNN#512, PyNN#572"),
+    )
