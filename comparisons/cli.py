@@ -1,58 +1,176 @@
-"""The command line (a first version: presets and a reference summary per preset)."""
+"""The command line.
+
+``python -m comparisons run FILE_OR_PRESET [--out DIR] [--backends a,b] [--force] [--quiet]``
+    writes report.html, metrics.csv, fi_curve.csv, traces.csv, spikes.csv, convergence.csv and
+    manifest.json into DIR (default ``reports/out/<name>``).
+``python -m comparisons presets``
+    lists the shipped presets.
+``python -m comparisons report [--out DIR]``
+    runs every shipped preset into DIR/<preset>/ and writes DIR/index.html (the dashboard).
+
+Exit status: 0 every verdict passes; 1 the run completed and some verdict failed; 2 bad input (one line on
+stderr naming file, field, expectation and value; nothing written); 3 a backend failed (the report is
+written and says which and why); 130/143 interrupted by SIGINT/SIGTERM (nothing written).
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
+import signal
 import sys
-
-import numpy as np
+from pathlib import Path
 
 from models.errors import UserInputError
 from models.files import preset_names
 from models.loading import load_spec
-from models.drive import Drive
-from reference import closed_forms as cf, reference_conventions, simulate
+
+EXIT_OK, EXIT_FAILED_VERDICT, EXIT_BAD_INPUT, EXIT_BACKEND_FAILED = 0, 1, 2, 3
+DEFAULT_OUT = Path("reports") / "out"
 
 
-def _presets(args) -> int:
+class Interrupted(BaseException):
+    """Raised from the SIGTERM handler so that cleanup runs exactly as for Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"error: command line: {message} (see --help)\n")
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of a user string (letters, digits, ``._-``; at most 64 characters)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "comparison"
+    return name[:64]
+
+
+def _progress(quiet: bool):
+    if quiet or not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+    bar = tqdm(file=sys.stderr, unit=" run", leave=False, bar_format="{desc} {n_fmt} runs [{elapsed}]")
+
+    def tick(label):
+        bar.set_description_str(label[:60])
+        bar.update(1)
+    return tick, bar.close
+
+
+def run_one(source, out: Path | None, backends: list[str] | None, force: bool, quiet: bool,
+            timeout: float | None = None):
+    """Run one comparison into ``out``; returns (exit status, manifest)."""
+    from comparisons.config import load_comparison
+    from reports.writers import atomic_directory, prepare_destination, write_all
+
+    if timeout is not None and not timeout > 0:
+        raise UserInputError("--timeout", "must be a positive number of seconds", timeout)
+    comparison = load_comparison(source, backends)
+    out = out if out is not None else DEFAULT_OUT / safe_name(comparison.spec.name)
+    prepare_destination(out, force)
+    from comparisons.harness import run_comparison
+    from reports.html import render_report
+    tick, close = _progress(quiet)
+    try:
+        outcome = run_comparison(comparison, progress=tick, timeout=timeout or comparison.timeout)
+    finally:
+        close()
+    with atomic_directory(out, force) as tmp:
+        manifest = render_report(outcome, tmp, write_all)
+    if not quiet:
+        _summary(outcome, out)
+    return outcome.exit_status(), manifest
+
+
+def _summary(outcome, out: Path) -> None:
+    rows = outcome.metric_rows
+    failed = [r for r in rows if r[7] == "False"]
+    print(f"{outcome.comparison.spec.name}: {len(rows) - len(failed)} of "
+          f"{sum(1 for r in rows if r[7])} verdicts pass -> {out}/report.html", file=sys.stderr)
+    for r in failed[:10]:
+        print(f"  FAIL {r[0]} {r[1]} vs {r[2]}: {r[3]} = {r[4]:.6g} {r[5]} > tolerance {r[6]:.6g}",
+              file=sys.stderr)
+    for name, why in outcome.failures.items():
+        print(f"  BACKEND FAILED {name}: {why}", file=sys.stderr)
+
+
+def _cmd_run(args) -> int:
+    backends = [b.strip() for b in args.backends.split(",")] if args.backends is not None else None
+    if backends is not None and not all(backends):
+        raise UserInputError("--backends", "expected a comma-separated list of backend names", args.backends)
+    status, _ = run_one(args.source, Path(args.out) if args.out else None, backends, args.force, args.quiet,
+                        args.timeout)
+    return status
+
+
+def _cmd_presets(args) -> int:
     for name in preset_names():
         spec = load_spec(name)
-        print(f"{name:20s} {spec.description.splitlines()[0][:90]}")
-    return 0
+        print(f"{name:20s} {spec.description.split('. ')[0][:100]}")
+    return EXIT_OK
 
 
-def _report(args) -> int:
-    dt, duration = 1e-4, 1.0
-    for name in args.presets or preset_names():
-        spec = load_spec(name)
-        current = 2.0 * spec.rheobase
-        _, _, times = simulate(spec, Drive.constant([current], dt, int(round(duration / dt))),
-                               reference_conventions("exact", "exact"))
-        rate = (times.size - 1) / (times[-1] - times[0]) if times.size > 1 else 0.0
-        print(f"{name:20s} I = 2 x rheobase: rate {rate:9.4f} Hz, closed form "
-              f"{float(cf.rate(spec, current)):9.4f} Hz")
-    return 0
+def _cmd_report(args) -> int:
+    from reports.dashboard import run_dashboard
+    return run_dashboard(Path(args.out), args.presets or preset_names(), args.quiet, run_one)
+
+
+def _cmd_bench(args) -> int:
+    from benchmarks.bench import main as bench_main
+    return bench_main(["--out", args.out] + (["--quick"] if args.quick else []))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m comparisons",
-                                     description="Validate one LIF specification across simulators.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("presets", help="list the shipped presets").set_defaults(func=_presets)
-    report = sub.add_parser("report", help="run every shipped preset")
+    parser = OneLineParser(prog="python -m comparisons",
+                           description="Validate one LIF specification across simulators.")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    run = sub.add_parser("run", help="run one comparison file or preset and write its report")
+    run.add_argument("source", metavar="FILE_OR_PRESET")
+    run.add_argument("--out", help="output directory (default reports/out/<name>)")
+    run.add_argument("--backends", help="comma-separated backends (default: the file's, or all installed)")
+    run.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    run.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    run.add_argument("--timeout", type=float, help="per-backend time limit in seconds (overrides the file)")
+    run.set_defaults(func=_cmd_run)
+    sub.add_parser("presets", help="list the shipped presets").set_defaults(func=_cmd_presets)
+    report = sub.add_parser("report", help="run every shipped preset and write the dashboard")
     report.add_argument("presets", nargs="*", help="preset names (default: all)")
     report.add_argument("--out", default="reports/latest", help="output directory")
-    report.set_defaults(func=_report)
+    report.add_argument("--quiet", action="store_true")
+    report.set_defaults(func=_cmd_report)
+    bench = sub.add_parser("bench", help="measure speed and memory of every backend")
+    bench.add_argument("--out", default="reports/bench")
+    bench.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
+    bench.set_defaults(func=_cmd_bench)
     return parser
 
 
+def _on_sigterm(signum, frame):
+    raise Interrupted(signum)
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
     except UserInputError as exc:
+        if args.debug:
+            raise
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-__all__ = ["main", "np"]
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted: nothing written", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Interrupted as exc:
+        print("terminated: nothing written", file=sys.stderr)
+        return 128 + exc.signum
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,295 @@
+"""Comparison files: a specification plus what to run.
+
+The section and key names below are a public contract; every section but ``[neuron]`` has defaults::
+
+    [simulation]
+    dt = "0.1 ms"                      # default 0.1 ms
+    duration = "500 ms"                # default 500 ms; must be a whole number of steps
+    backends = ["reference", "brian2", "nengo"]   # default: every installed backend
+    method = "exact"                   # "exact" (default) or "euler": the integrator asked of every backend
+    timeout = "600 s"                  # per-backend time limit
+
+    [[stimulus]]                       # default: a supra- and a subthreshold step (see DEFAULT_STIMULI)
+    name = "step300"
+    kind = "step"
+    amplitude = "300 pA"
+    start = "100 ms"
+    stop = "400 ms"
+
+    [fi_curve]                         # default: 0 .. 3 x rheobase, 31 currents, 2 s
+    I_min = "0 pA"
+    I_max = "500 pA"
+    num = 51
+    duration = "2 s"
+
+    [convergence]                      # default: the five dts below, at 1.5 x rheobase for 500 ms
+    dt = ["0.4 ms", "0.2 ms", "0.1 ms", "0.05 ms", "0.025 ms"]
+    current = "300 pA"
+    duration = "500 ms"
+
+    [tolerances]                       # override any default tolerance (comparisons.tolerances)
+    first_spike_latency_diff = "0.2 ms"
+
+Forward Euler with ``dt > tau_m / 10`` is refused (the seed tutorials' own accuracy caveat; Euler's
+first-order error term ``dt/(2 tau_m)`` would exceed 5 %); an exact integrator accepts any ``dt < tau_m``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models import backends
+from models.errors import ComparisonError, UserInputError
+from models.files import check_keys, read_toml, require_table, resolve
+from models.loading import FILE_SECTIONS, spec_from_document
+from models.spec import LIFSpec
+from models.units import CURRENT, TIME, Kind, parse_quantity
+
+from .stimuli import Step, Stimulus, stimulus_from_table
+
+#: A duration must be this close to a whole number of steps (relative to one step).
+GRID_RTOL = 1e-9
+
+#: Largest problem accepted without an explicit override: neurons x steps per run (each costs about
+#: 8 bytes of drive at most, and 8 more when traces are recorded).
+MAX_NEURON_STEPS = 2e10
+MAX_TRACE_BYTES = 2 << 30  # 2 GiB of recorded voltage per run
+
+SIMULATION_KEYS = ("dt", "duration", "backends", "method", "timeout")
+FI_KEYS = ("I_min", "I_max", "num", "duration", "dt")
+CONVERGENCE_KEYS = ("dt", "current", "duration")
+METHODS = ("exact", "euler")
+
+
+@dataclass(frozen=True)
+class FICurve:
+    """A constant-current sweep: ``num`` currents from ``I_min`` to ``I_max`` (A), one population."""
+
+    I_min: float
+    I_max: float
+    num: int
+    duration: float
+    dt: float
+
+    @property
+    def currents(self):
+        import numpy as np
+        return np.linspace(self.I_min, self.I_max, self.num)
+
+    @property
+    def n_steps(self) -> int:
+        return int(round(self.duration / self.dt))
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """A dt sweep at one constant current (A) for ``duration`` (s)."""
+
+    dts: tuple[float, ...]
+    current: float
+    duration: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything one run of the suite does."""
+
+    spec: LIFSpec
+    dt: float
+    duration: float
+    backends: tuple[str, ...]
+    method: str
+    timeout: float
+    stimuli: tuple[Stimulus, ...]
+    fi: FICurve
+    convergence: Convergence
+    tolerances: dict = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def n_steps(self) -> int:
+        return int(round(self.duration / self.dt))
+
+
+def default_stimuli(spec: LIFSpec, duration: float) -> tuple[Stimulus, ...]:
+    """A suprathreshold step (1.5 x rheobase) and a subthreshold one (0.75 x rheobase), from 20 % to 80 %
+    of the run: the two regimes every LIF comparison needs."""
+    start, stop = 0.2 * duration, 0.8 * duration
+    return (Step("step_supra", amplitude=1.5 * spec.rheobase, start=start, stop=stop),
+            Step("step_sub", amplitude=0.75 * spec.rheobase, start=start, stop=stop))
+
+
+def load_comparison(path_or_preset: str | Path, backend_override: list[str] | None = None) -> Comparison:
+    """Read a comparison (or plain specification) file or preset; every error names the file."""
+    path = resolve(path_or_preset)
+    doc = read_toml(path)
+    try:
+        check_keys(doc, FILE_SECTIONS, "")
+        comparison = comparison_from_document(doc, backend_override)
+    except UserInputError as exc:
+        raise exc.with_source(str(path)) from None
+    return Comparison(**{**comparison.__dict__, "source": str(path)})
+
+
+def comparison_from_document(doc: dict, backend_override: list[str] | None = None) -> Comparison:
+    spec = spec_from_document(doc)
+    sim = _table(doc, "simulation", SIMULATION_KEYS)
+    dt = _positive_time(sim, "simulation", "dt", "0.1 ms")
+    duration = _positive_time(sim, "simulation", "duration", "500 ms")
+    _require_grid(duration, dt, "simulation.duration", sim.get("duration", "500 ms"))
+    method = sim.get("method", "exact")
+    if method not in METHODS:
+        raise ComparisonError("simulation.method", f"expected one of: {', '.join(METHODS)}", str(method))
+    timeout = _positive_time(sim, "simulation", "timeout", "600 s")
+    names = _backends(sim.get("backends"), backend_override)
+    _check_step(spec, dt, method, "simulation.dt", sim.get("dt", "0.1 ms"))
+    stimuli = _stimuli(doc.get("stimulus"), spec, duration)
+    fi = _fi_curve(_table(doc, "fi_curve", FI_KEYS), spec, dt, method)
+    conv = _convergence(_table(doc, "convergence", CONVERGENCE_KEYS), spec, method)
+    tolerances = _tolerances(doc.get("tolerances", {}))
+    comparison = Comparison(spec, dt, duration, names, method, timeout, stimuli, fi, conv, tolerances)
+    _check_size(comparison)
+    return comparison
+
+
+def _table(doc, name, keys) -> dict:
+    table = require_table(doc.get(name, {}), name)
+    check_keys(table, keys, name)
+    return table
+
+
+def _positive_time(table, section, key, default) -> float:
+    raw = table.get(key, default)
+    value = parse_quantity(raw, TIME, f"{section}.{key}")
+    if not (math.isfinite(value) and value > 0):
+        raise ComparisonError(f"{section}.{key}", "must be a positive time", raw)
+    return value
+
+
+def _require_grid(duration, dt, field, raw) -> None:
+    steps = duration / dt
+    if abs(steps - round(steps)) > GRID_RTOL * max(1.0, steps) or round(steps) < 1:
+        raise ComparisonError(field, f"must be a whole number of steps of {dt!r} s ({steps:.6g} steps)", raw)
+
+
+def _check_step(spec: LIFSpec, dt: float, method: str, field: str, raw) -> None:
+    if dt >= spec.tau_m:
+        raise ComparisonError(field, f"must be shorter than neuron.tau_m ({spec.tau_m!r} s)", raw)
+    if method == "euler" and dt > spec.tau_m / 10:
+        raise ComparisonError(field, f"must be at most tau_m/10 = {spec.tau_m / 10!r} s for forward Euler "
+                                     "(first-order error dt/(2 tau_m) > 5 %); use method = \"exact\" or a "
+                                     "smaller dt", raw)
+    if spec.t_ref > 0 and spec.t_ref < dt:
+        raise ComparisonError(field, f"must not exceed neuron.t_ref ({spec.t_ref!r} s): grid-locked "
+                                     "backends cannot honour a refractory period shorter than one step", raw)
+    if spec.t_ref > 0:
+        _require_grid(spec.t_ref, dt, field + " (t_ref must be a whole number of steps)", raw)
+
+
+def _backends(value, override) -> tuple[str, ...]:
+    if override is not None:
+        names, field = override, "--backends"
+    elif value is None:
+        return tuple(backends.available())
+    else:
+        names, field = value, "simulation.backends"
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise ComparisonError(field, "expected a non-empty list of backend names", repr(value))
+    for name in names:
+        backends.get(name, field)  # unknown or not installed: one-line error listing the valid names
+    if len(set(names)) != len(names):
+        raise ComparisonError(field, "lists a backend twice", ",".join(names))
+    return tuple(names)
+
+
+def _stimuli(value, spec, duration) -> tuple[Stimulus, ...]:
+    if value is None:
+        return default_stimuli(spec, duration)
+    if not isinstance(value, list) or not value:
+        raise ComparisonError("stimulus", "expected one or more [[stimulus]] tables", repr(value)[:60])
+    stimuli = tuple(stimulus_from_table(t, f"stimulus[{i}]") for i, t in enumerate(value))
+    names = [s.name for s in stimuli]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            raise ComparisonError(f"stimulus[{i}].name", "must be unique", name)
+    return stimuli
+
+
+def _fi_curve(table, spec, dt, method) -> FICurve:
+    i_min = _current(table, "fi_curve", "I_min", "0 A", 0.0)
+    i_max = _current(table, "fi_curve", "I_max", None, 3.0 * spec.rheobase)
+    num = table.get("num", 31)
+    if isinstance(num, bool) or not isinstance(num, int) or num < 2:
+        raise ComparisonError("fi_curve.num", "must be an integer of at least 2", repr(num))
+    if not i_min < i_max:
+        raise ComparisonError("fi_curve.I_max", f"must be above fi_curve.I_min ({i_min!r} A)",
+                              table.get("I_max", f"{i_max!r} A"))
+    duration = _positive_time(table, "fi_curve", "duration", "2 s")
+    fi_dt = _positive_time(table, "fi_curve", "dt", f"{dt!r} s") if "dt" in table else dt
+    _require_grid(duration, fi_dt, "fi_curve.duration", table.get("duration", "2 s"))
+    _check_step(spec, fi_dt, method, "fi_curve.dt", table.get("dt", f"{fi_dt!r} s"))
+    return FICurve(i_min, i_max, num, duration, fi_dt)
+
+
+def _current(table, section, key, default, fallback) -> float:
+    if key not in table and default is None:
+        return fallback
+    raw = table.get(key, default)
+    value = parse_quantity(raw, CURRENT, f"{section}.{key}")
+    if not math.isfinite(value) or abs(value) > 1e3:
+        raise ComparisonError(f"{section}.{key}", "must be a finite current of at most 1 kA", raw)
+    return value
+
+
+def _convergence(table, spec, method) -> Convergence:
+    raw = table.get("dt", ["0.4 ms", "0.2 ms", "0.1 ms", "0.05 ms", "0.025 ms"])
+    if not isinstance(raw, list) or len(raw) < 3:
+        raise ComparisonError("convergence.dt", "expected a list of at least 3 time steps", repr(raw)[:60])
+    dts = tuple(parse_quantity(v, TIME, f"convergence.dt[{i}]") for i, v in enumerate(raw))
+    for i, (dt, text) in enumerate(zip(dts, raw)):
+        if not (math.isfinite(dt) and dt > 0):
+            raise ComparisonError(f"convergence.dt[{i}]", "must be a positive time", text)
+        _check_step(spec, dt, method, f"convergence.dt[{i}]", text)
+    if len(set(dts)) != len(dts):
+        raise ComparisonError("convergence.dt", "must not repeat a time step", repr(raw)[:60])
+    current = _current(table, "convergence", "current", None, 1.5 * spec.rheobase)
+    duration = _positive_time(table, "convergence", "duration", "500 ms")
+    for i, (dt, text) in enumerate(zip(dts, raw)):
+        _require_grid(duration, dt, "convergence.duration", f"{table.get('duration', '500 ms')} with dt {text}")
+    return Convergence(tuple(sorted(dts, reverse=True)), current, duration)
+
+
+def _tolerances(table) -> dict:
+    from .tolerances import TOLERANCES
+    table = require_table(table, "tolerances")
+    check_keys(table, tuple(TOLERANCES), "tolerances")
+    out = {}
+    for key, raw in table.items():
+        kind: Kind | None = TOLERANCES[key].kind
+        if kind is None:
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not raw >= 0:
+                raise ComparisonError(f"tolerances.{key}", "expected a non-negative number", repr(raw))
+            out[key] = float(raw)
+        else:
+            value = parse_quantity(raw, kind, f"tolerances.{key}")
+            if not (math.isfinite(value) and value >= 0):
+                raise ComparisonError(f"tolerances.{key}", f"must be a non-negative {kind.noun}", raw)
+            out[key] = value
+    return out
+
+
+def _check_size(c: Comparison) -> None:
+    """Refuse runs that would exhaust memory, with the estimate and a way out."""
+    n_stim = len(c.stimuli)
+    trace_bytes = 8 * (c.n_steps + 1) * n_stim
+    fi_steps = c.fi.num * c.fi.n_steps
+    if trace_bytes * len(c.backends) > MAX_TRACE_BYTES:
+        raise ComparisonError("simulation.duration", f"would record about {trace_bytes * len(c.backends) / 2**30:.1f} "
+                              "GiB of traces (limit 2 GiB); shorten the run or use a larger dt",
+                              f"{c.duration!r} s")
+    if fi_steps > MAX_NEURON_STEPS:
+        raise ComparisonError("fi_curve.num", f"would simulate {fi_steps:.3g} neuron-steps (limit "
+                              f"{MAX_NEURON_STEPS:.0e}); use fewer currents, a shorter duration or a larger dt",
+                              str(c.fi.num))

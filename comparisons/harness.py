@@ -1,0 +1,424 @@
+"""The harness: every selected backend on identical stimulus samples, measured against the closed form
+and against the reference, with a tolerance and a verdict on every row that has one.
+
+The closed form of a run is the exact solution of the LIF equation driven by the *sampled* current
+(zero-order hold, what every backend receives): exact exponential propagation between grid points and
+exact inversion of each threshold crossing (Rotter & Diesmann 1999), computed piece by piece by the
+reference with ``crossing = "exact"``. Verdicts use the bounds of :mod:`comparisons.tolerances`.
+
+Efficiency: an f-I sweep is one population per backend (one neuron per current, spikes only); a dt
+sweep samples the same stimulus description again at each dt; full traces are recorded only for the
+stimuli that are reported.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from models import backends
+from models.drive import Drive
+from models.errors import BackendFailure, NotRepresentable
+from models.result import Result, RunSettings
+from models.spec import LIFSpec
+from reference import closed_forms as cf
+from reference.conventions import Conventions
+from reference.engine import simulate
+
+from . import metrics as M
+from . import tolerances as T
+from .config import Comparison
+from .isolation import call_isolated
+
+METRIC_COLUMNS = ["stimulus", "backend", "reference", "metric", "value", "unit", "tolerance", "passed"]
+CLOSED_FORM = "closed_form"
+#: Half-width of the window around spikes excluded from "subthreshold" trace metrics: the refractory
+#: period plus two steps, where two correct backends legitimately differ.
+SUBTHRESHOLD_WINDOW_STEPS = 2
+
+
+@dataclass
+class Run:
+    """One backend on one workload: its result, or why there is none."""
+
+    backend: str
+    label: str
+    result: Result | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Variant:
+    """A specification actually run: the one given, or a labelled substitute (e.g. ``t_ref = 0``)."""
+
+    label: str
+    spec: LIFSpec
+    backends: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass
+class Outcome:
+    """Everything a report needs."""
+
+    comparison: Comparison
+    variants: list[Variant]
+    runs: dict = field(default_factory=dict)            # (variant, stimulus, backend) -> Run
+    exact: dict = field(default_factory=dict)           # (variant, stimulus) -> Result
+    fi_rows: list = field(default_factory=list)
+    convergence_rows: list = field(default_factory=list)
+    metric_rows: list = field(default_factory=list)
+    failures: dict = field(default_factory=dict)        # backend -> message
+    not_representable: dict = field(default_factory=dict)  # backend -> reason
+    seconds_in_backends: float = 0.0
+    metadata: dict = field(default_factory=dict)        # backend -> Metadata dict
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        return pd.DataFrame(self.metric_rows, columns=METRIC_COLUMNS)
+
+    @property
+    def fi(self) -> pd.DataFrame:
+        return pd.DataFrame(self.fi_rows, columns=["backend", "dt_s", "current_A", "rate_hz", "analytic_rate_hz"])
+
+    @property
+    def convergence(self) -> pd.DataFrame:
+        return pd.DataFrame(self.convergence_rows,
+                            columns=["backend", "dt_s", "isi_error_s", "isi_bound_s", "trace_error_V",
+                                     "trace_bound_V"])
+
+    def verdicts_pass(self) -> bool:
+        return all(row[7] != "False" for row in self.metric_rows)
+
+    def exit_status(self) -> int:
+        """0 every verdict passes; 1 some verdict failed; 3 a backend failed."""
+        if self.failures:
+            return 3
+        return 0 if self.verdicts_pass() else 1
+
+
+# ----------------------------------------------------------------------------------------------- running
+
+def settings_for(comparison: Comparison, backend: str, dt: float, n_steps: int, record_v: bool) -> RunSettings:
+    return RunSettings(dt=dt, n_steps=n_steps, method=comparison.method, record_v=record_v)
+
+
+def execute(backend: str, spec: LIFSpec, drive: Drive, settings: RunSettings, timeout: float | None) -> Result:
+    """Run one backend, isolated in a child process when ``timeout`` is given; non-finite output fails."""
+    module = backends.get(backend)
+    result = call_isolated(module.run, (spec, drive, settings), timeout) if timeout else \
+        module.run(spec, drive, settings)
+    if not result.is_finite():
+        raise BackendFailure(backend, "returned non-finite values (NaN or inf)")
+    return result
+
+
+def closed_form(spec: LIFSpec, drive: Drive) -> Result:
+    """The exact solution for the sampled input (see the module docstring)."""
+    v, neuron, times = simulate(spec, drive, Conventions(integrator="exact", crossing="exact",
+                                                         refractory="timer"))
+    from models.reference_ import version
+    from models.result import Metadata
+    meta = Metadata(CLOSED_FORM, version(), "exact solution of the sampled input", drive.dt,
+                    "V = V_th crossed", "exact crossing time", "V(t_k)", "exact timer from the crossing",
+                    f"V_init = {spec.V_init!r} V")
+    return Result(np.arange(drive.n_steps + 1) * drive.dt, v, neuron, times, drive.n_neurons, meta)
+
+
+def plan_variants(comparison: Comparison, outcome: Outcome) -> list[Variant]:
+    """The given specification on every backend that represents it; if some cannot and a substitute with
+    ``t_ref = 0`` would do, that substitute on every backend that represents it, clearly labelled."""
+    spec = comparison.spec
+    probe = settings_for(comparison, "", comparison.dt, comparison.n_steps, True)
+    runnable, refused = [], {}
+    for name in comparison.backends:
+        reason = backends.get(name).representable(spec, probe)
+        (refused.__setitem__(name, reason) if reason else runnable.append(name))
+    outcome.not_representable.update(refused)
+    variants = [Variant("", spec, tuple(runnable))]
+    if refused and spec.t_ref > 0:
+        sub = spec.replace(t_ref=0.0)
+        names = tuple(n for n in comparison.backends if backends.get(n).representable(sub, probe) is None)
+        if any(n in refused for n in names):
+            variants.append(Variant("t_ref=0", sub, names,
+                                    "substitute: the same cell without refractory period, for the backends "
+                                    "that cannot represent t_ref > 0, next to every backend that can"))
+    return variants
+
+
+def run_comparison(comparison: Comparison, progress=None, timeout: float | None = None) -> Outcome:
+    """Run everything a comparison asks for and compute every metric row."""
+    outcome = Outcome(comparison, [])
+    outcome.variants = plan_variants(comparison, outcome)
+    tick = progress or (lambda label: None)
+    for variant in outcome.variants:
+        _run_stimuli(comparison, variant, outcome, timeout, tick)
+    main = outcome.variants[0]
+    _run_fi(comparison, main, outcome, timeout, tick)
+    _run_convergence(comparison, main, outcome, timeout, tick)
+    return outcome
+
+
+def _timed(outcome: Outcome, backend: str, label: str, fn) -> Run:
+    run = Run(backend, label)
+    start = time.perf_counter()
+    try:
+        run.result = fn()
+        outcome.metadata.setdefault(backend, run.result.meta.as_dict())
+    except NotRepresentable as exc:
+        run.error = f"not representable: {exc.reason}"
+        outcome.not_representable.setdefault(backend, exc.reason)
+    except Exception as exc:  # a failing simulator is isolated and reported, never fatal to the others
+        reason = exc.reason if isinstance(exc, BackendFailure) else f"{type(exc).__name__}: {exc}"
+        run.error = reason
+        outcome.failures.setdefault(backend, f"{label}: {reason}")
+    run.seconds = time.perf_counter() - start
+    outcome.seconds_in_backends += run.seconds
+    return run
+
+
+def _run_stimuli(c: Comparison, variant: Variant, outcome: Outcome, timeout, tick) -> None:
+    for stim in c.stimuli:
+        drive = stim.drive(c.dt, c.n_steps)
+        exact = closed_form(variant.spec, drive)
+        outcome.exact[(variant.label, stim.name)] = exact
+        for name in variant.backends:
+            if name in outcome.failures:
+                continue
+            tick(f"{stim.name}: {name}")
+            settings = settings_for(c, name, c.dt, c.n_steps, True)
+            run = _timed(outcome, name, stim.name,
+                         lambda: execute(name, variant.spec, drive, settings, timeout))
+            outcome.runs[(variant.label, stim.name, name)] = run
+        _stimulus_metrics(c, variant, stim, drive, outcome)
+
+
+def _run_fi(c: Comparison, variant: Variant, outcome: Outcome, timeout, tick) -> None:
+    fi = c.fi
+    currents = fi.currents
+    drive = Drive.constant(currents, fi.dt, fi.n_steps)
+    analytic = cf.rate(variant.spec, currents)
+    for name in variant.backends:
+        if name in outcome.failures:
+            continue
+        tick(f"f-I curve: {name}")
+        settings = settings_for(c, name, fi.dt, fi.n_steps, False)
+        run = _timed(outcome, name, "fi_curve", lambda: execute(name, variant.spec, drive, settings, timeout))
+        if run.result is None:
+            continue
+        rates = M.stationary_rates(run.result.spike_trains(), fi.duration)
+        for current, rate, exact_rate in zip(currents, rates, analytic):
+            outcome.fi_rows.append([name, fi.dt, float(current), float(rate), float(exact_rate)])
+        _fi_metrics(c, variant.spec, name, currents, rates, analytic, outcome)
+
+
+def _run_convergence(c: Comparison, variant: Variant, outcome: Outcome, timeout, tick) -> None:
+    conv, spec = c.convergence, variant.spec
+    for name in variant.backends:
+        if name in outcome.failures:
+            continue
+        errors = []
+        for dt in conv.dts:
+            n = int(round(conv.duration / dt))
+            settings = settings_for(c, name, dt, n, True)
+            if backends.get(name).representable(spec, settings):
+                break
+            tick(f"convergence dt={dt * 1e3:g} ms: {name}")
+            drive = Drive.constant([conv.current], dt, n)
+            run = _timed(outcome, name, "convergence",
+                         lambda: execute(name, spec, drive, settings, timeout))
+            if run.result is None:
+                break
+            errors.append(_convergence_point(c, spec, name, dt, run.result))
+        if len(errors) == len(conv.dts):
+            _convergence_metrics(c, name, errors, outcome)
+
+
+# ----------------------------------------------------------------------------------------------- metrics
+
+def _row(outcome, stimulus, backend, reference, metric, value, unit, tolerance=None):
+    """Append one metric row; ``tolerance`` None means an informational row (no verdict)."""
+    value = float(value)
+    if tolerance is None:
+        passed = ""
+        tol = ""
+    else:
+        passed = str(bool(np.isfinite(value) and abs(value) <= tolerance))
+        tol = float(tolerance)
+    outcome.metric_rows.append([stimulus, backend, reference, metric, value, unit, tol, passed])
+
+
+def _override(c: Comparison, metric: str, default: float) -> float:
+    return c.tolerances.get(metric, default)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A backend's error bounds on one stimulus, against the exact solution."""
+
+    trace: float
+    latency: float
+    per_isi: float
+
+
+def _bounds(c: Comparison, spec: LIFSpec, backend: str, drive: Drive, exact: Result) -> Bounds:
+    kind = _kind(backend)
+    trains = exact.spike_trains()[0]
+    v_scale = float(np.max(np.abs(exact.v))) if exact.v is not None else max(abs(spec.V_th), abs(spec.V_reset))
+    v_inf = spec.E_L + spec.R * drive.column(0)
+    tv = abs(spec.V_init - v_inf[0]) + float(np.sum(np.abs(np.diff(v_inf))))
+    trace = T.trace_bound(c.method, drive.dt, spec, drive.n_steps, v_scale, tv)
+    latency = trains[0] if trains.size else drive.duration
+    free = float(np.max(np.diff(trains))) if trains.size > 1 else drive.duration
+    return Bounds(trace,
+                  T.first_spike_bound(kind, c.method, drive.dt, spec, latency, drive.duration),
+                  T.isi_bound(kind, c.method, drive.dt, spec, free, 1, drive.duration))
+
+
+_RANK = {"exact": 0, "linear": 1, "phase": 2, "grid": 3}
+
+
+def _kind(backend: str) -> str:
+    """Timing class of a backend as the harness runs it (default options); the closed form is exact."""
+    return "exact" if backend == CLOSED_FORM else T.timing_class(backend)
+
+
+def _pair_kind(a: str, b: str) -> str:
+    """The coarser timing class of a pair: it decides how far their spike counts may differ."""
+    return max(_kind(a), _kind(b), key=_RANK.__getitem__)
+
+
+def _stimulus_metrics(c: Comparison, variant: Variant, stim, drive: Drive, outcome: Outcome) -> None:
+    label = f"{stim.name} [{variant.label}]" if variant.label else stim.name
+    spec = variant.spec
+    exact = outcome.exact[(variant.label, stim.name)]
+    bounds = {CLOSED_FORM: Bounds(0.0, 0.0, 0.0)}
+    results = {CLOSED_FORM: exact}
+    for name in variant.backends:
+        run = outcome.runs.get((variant.label, stim.name, name))
+        if run is not None and run.result is not None:
+            results[name] = run.result
+            bounds[name] = _bounds(c, spec, name, drive, exact)
+    pairs = [(name, CLOSED_FORM) for name in results if name != CLOSED_FORM]
+    if "reference" in results:
+        pairs += [(name, "reference") for name in results if name not in (CLOSED_FORM, "reference")]
+    for name, ref in pairs:
+        _pair_metrics(c, spec, label, stim, drive, name, ref, results, bounds, outcome)
+
+
+def _pair_metrics(c, spec, label, stim, drive, name, ref, results, bounds, outcome) -> None:
+    a, b = results[name], results[ref]
+    ba, bb = bounds[name], bounds[ref]
+    dt = drive.dt
+    window = spec.t_ref + SUBTHRESHOLD_WINDOW_STEPS * dt
+    ta, tb = a.spike_trains()[0], b.spike_trains()[0]
+    for metric, value, unit in M.trace_metrics(a.t, a.v[:, 0], b.v[:, 0], ta, tb, window).itertuples(index=False):
+        _row(outcome, label, name, ref, metric, value, unit)
+    first = min([x[0] for x in (ta, tb) if x.size] + [a.t[-1] + dt])
+    pre = a.t < first
+    prespike = float(np.max(np.abs(a.v[pre, 0] - b.v[pre, 0]))) if pre.any() else 0.0
+    _row(outcome, label, name, ref, "trace_max_abs_prespike", prespike, "V",
+         _override(c, "trace_max_abs_prespike", ba.trace + bb.trace))
+    lat = M.first_spike_latency_diff(ta, tb)
+    _row(outcome, label, name, ref, "first_spike_latency_diff", abs(lat) if np.isfinite(lat) else
+         (0.0 if ta.size == tb.size == 0 else math.inf), "s",
+         _override(c, "first_spike_latency_diff", ba.latency + bb.latency))
+    exact_train = results[CLOSED_FORM].spike_trains()[0]
+    isi_min = float(np.min(np.diff(exact_train))) if exact_train.size > 1 else math.inf
+    kind = _pair_kind(name, ref)
+    count_tol = T.count_bound(kind, exact_train.size, ba.per_isi + bb.per_isi, isi_min)
+    diff = float(ta.size - tb.size)
+    verdict = stim.piecewise_constant
+    _row(outcome, label, name, ref, "spike_count", ta.size, "1")
+    _row(outcome, label, name, ref, "spike_count_diff", abs(diff), "1",
+         _override(c, "spike_count_diff", count_tol) if verdict else None)
+    _row(outcome, label, name, ref, "rate_abs_error", abs(diff) / drive.duration, "Hz",
+         _override(c, "rate_abs_error", count_tol / drive.duration) if verdict else None)
+    _row(outcome, label, name, ref, "rate_rel_error",
+         abs(diff) / tb.size if tb.size else (0.0 if ta.size == 0 else math.inf), "1")
+    match_window = max(ba.latency + bb.latency, 2 * dt) + exact_train.size * (ba.per_isi + bb.per_isi)
+    for metric, value, unit in M.spike_match_metrics(ta, tb, match_window, dt).itertuples(index=False):
+        _row(outcome, label, name, ref, metric, value, unit)
+    tau_vr = spec.tau_m
+    _row(outcome, label, name, ref, "van_rossum", M.van_rossum(ta, tb, tau_vr, a.t[-1]), "1")
+    _row(outcome, label, name, ref, "victor_purpura", M.victor_purpura(ta, tb, 1.0 / dt, a.t[-1]), "1")
+
+
+def _fi_metrics(c, spec, name, currents, rates, analytic, outcome) -> None:
+    fi = c.fi
+    kind = _kind(name)
+    n_exact = np.array([cf.spike_times(spec, float(i), fi.duration).size for i in currents])
+    resolved = n_exact >= 3
+    t_free = np.where(resolved, cf.free_time(spec, currents), 0.0)
+    per_isi = np.array([T.isi_bound(kind, c.method, fi.dt, spec, float(tf), int(max(n - 1, 1)), fi.duration)
+                        for tf, n in zip(t_free, n_exact)])
+    isi = np.where(resolved, cf.isi(spec, currents), np.inf)
+    bound = T.rate_bound(isi, per_isi)
+    err = np.abs(rates - analytic)
+    for metric, value, unit in M.fi_metrics(currents[resolved], rates[resolved], analytic[resolved]).itertuples(index=False):
+        _row(outcome, "fi_curve", name, CLOSED_FORM, metric, value, unit)
+    ratio = float(np.max(err[resolved] / bound[resolved])) if resolved.any() else 0.0
+    _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_worst_bound_ratio", ratio, "1",
+         _override(c, "fi_worst_bound_ratio", 1.0))
+    _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_unresolved_currents", int(np.sum(~resolved)), "1")
+    step = (fi.I_max - fi.I_min) / (fi.num - 1)
+    if fi.I_min <= spec.rheobase < fi.I_max:
+        found = M.rheobase_found(currents, rates)
+        drift = 2 * T.isi_bound(kind, c.method, fi.dt, spec, fi.duration, 1, fi.duration)
+        i_eff = T.effective_rheobase(spec, max(fi.duration - drift, fi.dt))
+        tol = step + (i_eff - spec.rheobase)
+        _row(outcome, "fi_curve", name, CLOSED_FORM, "rheobase_error",
+             abs(found - spec.rheobase) if np.isfinite(found) else math.inf, "A",
+             _override(c, "rheobase_error", tol))
+    if spec.t_ref > 0:
+        _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_saturation_excess",
+             float(np.max(np.maximum(rates - 1.0 / spec.t_ref, 0.0))), "Hz",
+             _override(c, "fi_saturation_excess", 0.0))
+
+
+def _convergence_point(c, spec, name, dt, result):
+    conv = c.convergence
+    kind = _kind(name)
+    train = result.spike_trains()[0]
+    exact_isi = float(cf.isi(spec, conv.current))
+    n = train.size
+    isi_err = abs(float(np.mean(np.diff(train))) - exact_isi) if n >= 2 else math.nan
+    isi_tol = T.isi_bound(kind, c.method, dt, spec, float(cf.free_time(spec, conv.current)), max(n - 1, 1),
+                          conv.duration)
+    t_first = float(cf.first_spike_latency(spec, conv.current))
+    stop = min([t_first] + ([train[0]] if n else []))
+    pre = result.t < stop
+    closed = cf.subthreshold(spec, result.t[pre], conv.current)
+    trace_err = float(np.max(np.abs(result.v[pre, 0] - closed))) if pre.any() else 0.0
+    v_scale = max(abs(spec.V_th), abs(spec.V_init), abs(spec.E_L))
+    tv = abs(spec.V_init - float(cf.v_inf(spec, conv.current)))
+    trace_tol = T.trace_bound(c.method, dt, spec, int(round(conv.duration / dt)), v_scale, tv)
+    return name, dt, isi_err, isi_tol, trace_err, trace_tol
+
+
+def _convergence_metrics(c, name, points, outcome) -> None:
+    outcome.convergence_rows.extend([list(p) for p in points])
+    dts = np.array([p[1] for p in points])
+    isi_err = np.array([p[2] for p in points])
+    ratio = float(np.nanmax(isi_err / np.array([p[3] for p in points])))
+    _row(outcome, "convergence", name, CLOSED_FORM, "convergence_isi_bound_ratio", ratio, "1",
+         _override(c, "convergence_isi_bound_ratio", 1.0))
+    trace_err = np.array([p[4] for p in points])
+    trace_tol = np.array([p[5] for p in points])
+    if np.all(isi_err > 0) and np.all(np.isfinite(isi_err)):
+        order, stderr = M.convergence_order(dts, isi_err)
+        _row(outcome, "convergence", name, CLOSED_FORM, "convergence_isi_order", order, "1")
+        _row(outcome, "convergence", name, CLOSED_FORM, "convergence_isi_order_stderr", stderr, "1")
+    if c.method == "euler":
+        order, stderr = M.convergence_order(dts, trace_err)
+        _row(outcome, "convergence", name, CLOSED_FORM, "convergence_trace_order", order, "1")
+        _row(outcome, "convergence", name, CLOSED_FORM, "convergence_order_deviation", abs(order - 1.0), "1",
+             _override(c, "convergence_order_deviation", max(0.1, 3 * stderr)))
+    else:
+        _row(outcome, "convergence", name, CLOSED_FORM, "convergence_trace_bound_ratio",
+             float(np.max(trace_err / trace_tol)), "1", _override(c, "convergence_trace_bound_ratio", 1.0))

@@ -1,0 +1,189 @@
+"""Default tolerances: formulas of the numerics, written once, scaled by the run's own dt.
+
+Each backend falls into one *timing class* (:func:`timing_class`), from its documented rule:
+
+``grid``
+    spikes locked to the grid, the refractory clock restarting on the grid (reference ``grid``, Brian2,
+    NEST ``iaf_psc_delta``, snnTorch, Rockpool). With constant input every ISI is a whole number of
+    steps, within one step of the exact ISI: Brian2 ``t_ref - dt + dt (floor(T/dt) + 1)``, the reference
+    ``t_ref + dt (floor(T/dt) + 1)``, NEST ``t_ref + dt ceil(T/dt)`` (Hansel et al. 1998). Errors
+    accumulate from spike to spike: spike ``j`` may drift by ``j`` ISI errors.
+``phase``
+    grid-stamped spikes of an exact event-driven rule (Nengo: exact integration, exact crossing inside
+    the step, refractory timer from the crossing): every spike is reported at ``ceil(t/dt) dt`` of its
+    exact time ``t``, within one step, with no drift.
+``exact``
+    exact integration and exact inversion of the crossing (reference ``exact``, NEST
+    ``iaf_psc_delta_ps``): spike times equal the closed form up to rounding.
+
+Forward Euler with step ``h`` reproduces the exact relaxation *at a warped time*: ``(1 - h/tau)^n =
+exp(-lambda n h/tau)`` with ``lambda = -ln(1 - h/tau)/(h/tau) > 1``. So an Euler trajectory reaches any
+level earlier by the factor ``1/lambda`` (``T_E = T/lambda``, first order: ``T h/(2 tau)``), and its
+voltage error from a jump ``dV`` of the steady state is at most ``dV max_s |exp(-s) - exp(-lambda s)|
+<= (lambda - 1) dV / e``. The bounds below drop the ``1/e`` as margin for the superposition of a few
+stimulus pieces.
+
+Rounding: an exact integrator adds a few ulps per step (one exp, a multiply, an add, each <= 1/2 ulp);
+``ROUNDING_ULPS = 64`` ulps of the largest |V| per step also covers the simulators' unit conversions
+(mV/ms/pA in NEST, normalised voltage in Nengo).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from models.spec import LIFSpec
+from models.units import CURRENT, RATE, TIME, VOLTAGE, Kind
+from reference import closed_forms as cf
+
+EPS = np.finfo(float).eps
+ROUNDING_ULPS = 64
+
+#: Timing class of each backend (and option); see the module docstring.
+TIMING = {
+    ("reference", "grid"): "grid",
+    ("reference", "linear"): "linear",
+    ("reference", "exact"): "exact",
+    ("brian2", None): "grid",
+    ("nengo", None): "phase",
+    ("nest", "iaf_psc_delta"): "grid",
+    ("nest", "iaf_psc_delta_ps"): "exact",
+    ("snntorch", None): "grid",
+    ("rockpool", None): "grid",
+}
+
+
+def timing_class(backend: str, option: str | None = None) -> str:
+    """The timing class of a backend (``option``: the reference's crossing or NEST's model)."""
+    return TIMING.get((backend, option)) or TIMING.get((backend, None)) or "grid"
+
+
+def euler_warp(dt: float, tau: float) -> float:
+    """``lambda = -ln(1 - dt/tau)/(dt/tau)``: Euler's time-scale factor (1 for exact integration)."""
+    x = dt / tau
+    return -math.log1p(-x) / x
+
+
+def rounding(n_steps: int, v_scale: float) -> float:
+    """Rounding bound (V) of an exact integrator after ``n_steps`` steps at voltages up to ``v_scale``."""
+    return ROUNDING_ULPS * EPS * (n_steps + 1) * v_scale
+
+
+def time_rounding(t_scale: float, n_steps: int) -> float:
+    """Rounding bound (s) of event times up to ``t_scale`` computed over ``n_steps`` steps."""
+    return ROUNDING_ULPS * EPS * (n_steps + 1) * max(t_scale, 1e-300)
+
+
+def trace_bound(method: str, dt: float, spec: LIFSpec, n_steps: int, v_scale: float,
+                total_variation: float) -> float:
+    """Largest |V - V_closed| (V) before the first spike: rounding for exact integration; for Euler
+    ``(lambda - 1) TV`` with TV the total variation of the steady state ``V_inf`` along the run
+    (including the initial distance ``|V_init - V_inf(0)|``)."""
+    if method == "euler":
+        return (euler_warp(dt, spec.tau_m) - 1.0) * total_variation + rounding(n_steps, v_scale)
+    return rounding(n_steps, v_scale)
+
+
+def isi_bound(kind: str, method: str, dt: float, spec: LIFSpec, t_free: float, n_isi: int = 1,
+              duration: float = 1.0) -> float:
+    """Largest error (s) of one ISI (or of the mean ISI over ``n_isi`` intervals for ``phase``).
+
+    grid: one step, plus Euler's earlier arrival ``T_free (1 - 1/lambda)``; phase: one step spread over
+    the ``n_isi`` intervals between the first and last spike; exact: rounding.
+    """
+    if kind == "exact":
+        return time_rounding(duration, int(round(duration / dt)))
+    if kind == "phase":
+        return dt / max(n_isi, 1)
+    euler = t_free * (1.0 - 1.0 / euler_warp(dt, spec.tau_m)) if method == "euler" else 0.0
+    if kind == "linear":  # Euler + linear interpolation: O(dt) from Euler, O(dt^2) from interpolation
+        return euler + dt * dt / spec.tau_m + time_rounding(duration, int(round(duration / dt)))
+    return dt + euler
+
+
+def first_spike_bound(kind: str, method: str, dt: float, spec: LIFSpec, latency: float,
+                      duration: float) -> float:
+    """Largest error (s) of the first spike time: as one ISI of free time ``latency``."""
+    if kind == "phase":
+        return dt
+    return isi_bound(kind, method, dt, spec, latency, 1, duration)
+
+
+def count_bound(kind: str, n_exact: int, per_isi: float, isi_min: float) -> int:
+    """Largest |spike count - exact count| over a run: the drift accumulated over ``n_exact`` spikes,
+    ``n_exact per_isi``, can move at most ``2 drift / isi_min`` spikes across the run's end, plus one
+    for the spike nearest the end (none for exact spike times, one for grid stamps)."""
+    if kind == "exact":
+        return 0
+    if kind == "phase" or n_exact == 0 or not math.isfinite(isi_min):
+        return 1
+    return 1 + int(math.floor(2 * n_exact * per_isi / isi_min))
+
+
+def rate_bound(isi: np.ndarray, per_isi: np.ndarray) -> np.ndarray:
+    """Largest |rate - 1/ISI| (Hz) when the measured mean ISI is within ``per_isi`` of ``isi``:
+    ``|1/(ISI + e) - 1/ISI| <= e / (ISI (ISI - e))``."""
+    return per_isi / (isi * np.maximum(isi - per_isi, 1e-300))
+
+
+def effective_rheobase(spec: LIFSpec, duration: float, n_spikes: int = 2) -> float:
+    """The smallest constant current (A) that fires ``n_spikes`` times within ``duration`` from V_init:
+    ``latency(I) + (n - 1) ISI(I) = duration``. Tends to the rheobase for long sweeps."""
+    def excess(current):
+        return float(cf.first_spike_latency(spec, current)) + (n_spikes - 1) * float(cf.isi(spec, current)) \
+            - duration
+    lo = spec.rheobase * (1 + 1e-12)
+    hi = spec.rheobase * 2 + 1e-30
+    while excess(hi) > 0:
+        hi *= 2
+    if excess(lo) <= 0:
+        return lo
+    return brentq(excess, lo, hi, xtol=spec.rheobase * 1e-12, rtol=1e-12)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """One row of the table: the metric, its unit, the formula and where it comes from."""
+
+    metric: str
+    kind: Kind | None
+    unit: str
+    formula: str
+    derivation: str
+
+
+TOLERANCES: dict[str, Tolerance] = {t.metric: t for t in (
+    Tolerance("trace_max_abs_prespike", VOLTAGE, "V",
+              "exact: 64 eps (n+1) max|V|; euler: (lambda - 1) TV(V_inf) + rounding",
+              "exact integration of piecewise-constant input is the closed form up to rounding; Euler is "
+              "the exact relaxation at warped time lambda t"),
+    Tolerance("first_spike_latency_diff", TIME, "s",
+              "grid/phase: dt (+ T_lat (1 - 1/lambda) for Euler); exact: rounding",
+              "a grid-stamped spike lies within one step of its crossing; Euler arrives earlier by 1/lambda"),
+    Tolerance("spike_count_diff", None, "1",
+              "grid: 1 + floor(2 n e_isi / ISI_min); phase: 1; exact: 0",
+              "drift of n ISI errors moves at most 2 drift/ISI_min spikes across the end of the run"),
+    Tolerance("rate_abs_error", RATE, "Hz", "spike_count_diff tolerance / duration",
+              "the mean rate is the count over the duration"),
+    Tolerance("fi_worst_bound_ratio", None, "1",
+              "1: every current within e/(ISI (ISI - e)) of the closed-form rate",
+              "each mean ISI within e_isi of the exact ISI (grid: dt; phase: dt/(n-1); exact: rounding)"),
+    Tolerance("rheobase_error", CURRENT, "A",
+              "one current step + (I_eff - rheobase), I_eff firing twice within the sweep's duration",
+              "a sweep resolves the rheobase to its current step; a finite run needs latency + ISI <= T"),
+    Tolerance("fi_saturation_excess", RATE, "Hz", "0 (rate <= 1/t_ref)",
+              "no rule lets a neuron fire faster than once per refractory period"),
+    Tolerance("convergence_isi_bound_ratio", None, "1",
+              "1: |mean ISI - ISI| <= e_isi(dt) at every dt",
+              "the per-ISI bound of the backend's timing class at each dt"),
+    Tolerance("convergence_order_deviation", None, "1",
+              "|p - 1| <= max(0.1, 3 stderr) for Euler trace errors",
+              "forward Euler is first order; 0.1 is the band of the suite's own Euler test"),
+    Tolerance("convergence_trace_bound_ratio", None, "1",
+              "1: exact integrators stay within rounding at every dt",
+              "exact integration has no truncation error for piecewise-constant input"),
+)}

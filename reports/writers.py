@@ -1,0 +1,261 @@
+"""Output files: CSV tables, the JSON manifest, and the atomic output directory.
+
+Reproducibility: floats are written with ``repr`` (shortest string that reads back to the same float,
+independent of locale and library versions), rows in a fixed order, so the same inputs give
+byte-identical CSV files. Only the manifest's ``created`` field (and the hashes of files that embed it)
+changes between runs.
+
+Atomicity: everything is written into a hidden temporary directory next to the destination and renamed
+into place when complete; an interrupted run leaves nothing behind and never touches an earlier report.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from models.errors import UserInputError
+from models.loading import spec_to_document
+
+#: The columns of each CSV file (public contract).
+COLUMNS = {
+    "metrics.csv": ["stimulus", "backend", "reference", "metric", "value", "unit", "tolerance", "passed"],
+    "fi_curve.csv": ["backend", "dt_s", "current_A", "rate_hz", "analytic_rate_hz"],
+    "traces.csv": ["stimulus", "backend", "t_s", "v_V"],
+    "spikes.csv": ["stimulus", "backend", "spike_time_s"],
+    "convergence.csv": ["backend", "dt_s", "isi_error_s", "isi_bound_s", "trace_error_V", "trace_bound_V"],
+}
+
+LIBRARIES = ("numpy", "scipy", "pandas", "matplotlib", "Brian2", "nengo", "nest-simulator", "snntorch",
+             "torch", "rockpool", "elephant", "neo", "Pint", "Jinja2", "numba")
+
+
+def fmt(value) -> str:
+    """One cell: floats by ``repr`` (exact round trip), everything else by ``str``."""
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, (np.integer,)):
+        return str(int(value))
+    return str(value)
+
+
+def csv_text(columns, rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([fmt(x) for x in row])
+    return buffer.getvalue()
+
+
+def trace_rows(outcome):
+    """Rows of traces.csv: every recorded trace, the closed form first, in stimulus order."""
+    for variant in outcome.variants:
+        for stim in outcome.comparison.stimuli:
+            label = _label(stim.name, variant.label)
+            exact = outcome.exact.get((variant.label, stim.name))
+            results = [("closed_form", exact)] + [
+                (name, outcome.runs[(variant.label, stim.name, name)].result) for name in variant.backends
+                if (variant.label, stim.name, name) in outcome.runs]
+            for name, result in results:
+                if result is None or result.v is None:
+                    continue
+                for t, v in zip(result.t, result.v[:, 0]):
+                    yield label, name, t, v
+
+
+def spike_rows(outcome):
+    for variant in outcome.variants:
+        for stim in outcome.comparison.stimuli:
+            label = _label(stim.name, variant.label)
+            exact = outcome.exact.get((variant.label, stim.name))
+            results = [("closed_form", exact)] + [
+                (name, outcome.runs[(variant.label, stim.name, name)].result) for name in variant.backends
+                if (variant.label, stim.name, name) in outcome.runs]
+            for name, result in results:
+                if result is None:
+                    continue
+                for t in result.spike_trains()[0]:
+                    yield label, name, t
+
+
+def _label(stimulus: str, variant: str) -> str:
+    return f"{stimulus} [{variant}]" if variant else stimulus
+
+
+def tables(outcome) -> dict[str, str]:
+    """Every CSV file's text."""
+    return {
+        "metrics.csv": csv_text(COLUMNS["metrics.csv"], outcome.metric_rows),
+        "fi_curve.csv": csv_text(COLUMNS["fi_curve.csv"], outcome.fi_rows),
+        "traces.csv": csv_text(COLUMNS["traces.csv"], trace_rows(outcome)),
+        "spikes.csv": csv_text(COLUMNS["spikes.csv"], spike_rows(outcome)),
+        "convergence.csv": csv_text(COLUMNS["convergence.csv"], outcome.convergence_rows),
+    }
+
+
+def versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0]}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    from models import __version__
+    out["lif-crosscheck"] = __version__
+    return out
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def git_commit() -> str | None:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, check=True)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def manifest(outcome, files: dict[str, bytes]) -> dict:
+    """The manifest: everything needed to reproduce and cite the report, and the sha256 of every file."""
+    from comparisons.tolerances import TOLERANCES
+    c = outcome.comparison
+    return {
+        "suite": "lif-crosscheck",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": c.source,
+        "specification": {**c.spec.to_si_dict(), "units": "SI (s, V, Ohm, F, S, A)"},
+        "specification_toml": spec_to_document(c.spec),
+        "variants": [{"label": v.label or "as specified", "backends": list(v.backends), "note": v.note,
+                      "specification": v.spec.to_si_dict()} for v in outcome.variants],
+        "simulation": {"dt_s": c.dt, "duration_s": c.duration, "n_steps": c.n_steps, "method": c.method,
+                       "backends": list(c.backends), "timeout_s": c.timeout},
+        "stimuli": [s.to_table() for s in c.stimuli],
+        "seeds": {s.name: s.seed for s in c.stimuli if hasattr(s, "seed")},
+        "fi_curve": {"I_min_A": c.fi.I_min, "I_max_A": c.fi.I_max, "num": c.fi.num,
+                     "duration_s": c.fi.duration, "dt_s": c.fi.dt},
+        "convergence": {"dt_s": list(c.convergence.dts), "current_A": c.convergence.current,
+                        "duration_s": c.convergence.duration},
+        "tolerances": {"overrides": c.tolerances,
+                       "formulas": {k: {"unit": t.unit, "formula": t.formula, "derivation": t.derivation}
+                                    for k, t in TOLERANCES.items()}},
+        "backends": outcome.metadata,
+        "failures": outcome.failures,
+        "not_representable": outcome.not_representable,
+        "verdict": {"exit_status": outcome.exit_status(), "all_verdicts_pass": outcome.verdicts_pass()},
+        "versions": versions(),
+        "platform": {"system": platform.platform(), "machine": platform.machine(), "cpu": cpu_model(),
+                     "cores": os.cpu_count()},
+        "git_commit": git_commit(),
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+    }
+
+
+def prepare_destination(out: Path, force: bool) -> None:
+    """Refuse an output path that is a file, a non-empty directory (without ``force``) or not writable."""
+    if out.exists() and not out.is_dir():
+        raise UserInputError("--out", "expected a directory, not an existing file", str(out))
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise UserInputError("--out", "exists and is not empty (use --force to replace it)", str(out))
+    parent = _existing_parent(out)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserInputError("--out", f"is not writable (no write permission on {parent})", str(out))
+
+
+def _existing_parent(path: Path) -> Path:
+    path = path.absolute()
+    for candidate in [path.parent, *path.parent.parents]:
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise UserInputError("--out", f"has a file where a directory is needed ({candidate})", str(path))
+            return candidate
+    return Path("/")
+
+
+@contextmanager
+def atomic_directory(out: Path, force: bool):
+    """Yield a temporary directory; on success it replaces ``out`` in one rename, else it vanishes."""
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            if not force and any(out.iterdir()):
+                raise UserInputError("--out", "appeared and is not empty during the run", str(out))
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rename(out, old / "previous")
+            os.rename(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def data_files(outcome) -> dict[str, bytes]:
+    """The CSV files' bytes (reproducible to the byte)."""
+    return {name: text.encode("utf-8") for name, text in tables(outcome).items()}
+
+
+def report_digest(outcome, files: dict[str, bytes]) -> str:
+    """sha256 of the manifest's reproducible part: everything but the creation time and the HTML's own
+    hash (the HTML shows this digest, so it cannot be hashed into it). Identical on every re-run of the
+    same inputs on the same installation; cite it with the report."""
+    doc = manifest(outcome, files)
+    doc.pop("created")
+    doc["files"].pop("report.html", None)
+    canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=_json)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def write_all(outcome, directory: Path, html: bytes | None, extra: dict[str, bytes] | None = None,
+              digest: str | None = None) -> dict:
+    """Write every file into ``directory``; the manifest hashes all the others. Returns the manifest."""
+    files = data_files(outcome)
+    if html is not None:
+        files["report.html"] = html
+    files.update(extra or {})
+    for name, data in files.items():
+        (directory / name).write_bytes(data)
+    doc = manifest(outcome, files)
+    doc["report_digest"] = digest or report_digest(outcome, {k: v for k, v in files.items()
+                                                             if k != "report.html"})
+    (directory / "manifest.json").write_text(json.dumps(doc, indent=2, sort_keys=True, default=_json) + "\n",
+                                             encoding="utf-8")
+    return doc
+
+
+def _json(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
