@@ -1,0 +1,835 @@
+"""Metrics that compare one backend's run with a reference: traces, spikes, rates, f-I curves, convergence.
+
+Every function is pure: numpy arrays in SI units in, floats or tidy tables out. A function that gives
+several metrics has a ``*_table`` form returning a :class:`pandas.DataFrame` with exactly the columns
+``metric, value, unit``; metric names and units are fixed in :data:`METRIC_UNITS` (units are plain
+strings: ``"V"``, ``"s"``, ``"Hz"``, ``"A"``, ``"1"`` for dimensionless, ``"dt"`` for offsets counted in
+time steps).
+
+Conventions shared by the whole module:
+
+- A trace is sampled on the grid of :class:`models.result.Result`, ``t_k = k dt``, shape ``(n_samples,)``
+  for one neuron or ``(n_samples, N)`` for N neurons. Populations are pooled: an RMSE is taken over every
+  (sample, neuron) pair, a maximum over all of them.
+- A spike train is a sorted 1-D array of spike times (s). Where a function takes "trains" it accepts a
+  1-D array (one neuron) or a sequence of N such arrays (``Result.spike_trains()``); the two sides must
+  have the same number of neurons, paired by index.
+- Every difference is *test minus reference*.
+- ``NaN`` means "not applicable": there was nothing to compare (no subthreshold sample, no matched spike,
+  no spike on one side, no current above rheobase). A harness should report it as such, never as a pass
+  or a failure of a numeric tolerance.
+- Grid comparisons (window edges, matching windows) accept a slack of :data:`EDGE_EPS` steps so that the
+  float rounding of ``k dt`` never moves a sample or a spike across an edge.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from models.errors import ComparisonError
+
+#: Slack, in time steps, for edges on the grid (float rounding of ``k dt`` is ~1e-16 relative).
+EDGE_EPS = 1e-9
+
+#: Unit of each metric a table may contain.
+METRIC_UNITS: dict[str, str] = {
+    "trace_rmse": "V",
+    "trace_max_abs": "V",
+    "trace_rmse_subthreshold": "V",
+    "trace_max_abs_subthreshold": "V",
+    "spike_count": "1",
+    "spike_count_diff": "1",
+    "spikes_matched": "1",
+    "spikes_missed": "1",
+    "spikes_extra": "1",
+    "spike_offset_max_abs_dt": "dt",
+    "spike_offset_mean_dt": "dt",
+    "first_spike_latency_diff": "s",
+    "van_rossum": "1",
+    "victor_purpura": "1",
+    "rate_abs_error": "Hz",
+    "rate_rel_error": "1",
+    "fi_max_abs_error": "Hz",
+    "fi_mean_abs_error": "Hz",
+    "fi_max_rel_error": "1",
+    "rheobase_error": "A",
+    "fi_saturation_excess": "Hz",
+    "convergence_order": "1",
+    "convergence_order_stderr": "1",
+}
+
+COLUMNS = ("metric", "value", "unit")
+
+Trains = np.ndarray | Sequence[np.ndarray]
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def _refuse(field: str, expected: str, given: object = None) -> ComparisonError:
+    return ComparisonError(f"metrics.{field}", expected, given)
+
+
+def metric_table(values: dict[str, float]) -> pd.DataFrame:
+    """Tidy table of metrics: one row per metric, columns ``metric, value, unit``.
+
+    Parameters
+    ----------
+    values
+        Metric name (a key of :data:`METRIC_UNITS`) to value in that metric's unit.
+    """
+    unknown = [name for name in values if name not in METRIC_UNITS]
+    if unknown:
+        raise _refuse("metric_table", f"metric names must be among {sorted(METRIC_UNITS)}", unknown)
+    rows = [(name, float(value), METRIC_UNITS[name]) for name, value in values.items()]
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _train(times, field: str) -> np.ndarray:
+    train = np.asarray(times, dtype=float)
+    if train.ndim != 1:
+        raise _refuse(field, "a spike train must be a 1-D array of times (s)", f"shape {train.shape}")
+    if train.size > 1 and np.any(np.diff(train) < 0):
+        raise _refuse(field, "spike times must be sorted")
+    return train
+
+
+def as_trains(trains: Trains, field: str = "trains") -> list[np.ndarray]:
+    """Spike trains as a list of sorted 1-D arrays (s).
+
+    Parameters
+    ----------
+    trains
+        A 1-D array (one neuron) or a sequence of N 1-D arrays (N neurons).
+    """
+    if isinstance(trains, np.ndarray):
+        return [_train(trains, field)]
+    out = []
+    for n, train in enumerate(trains):
+        if np.ndim(train) != 1:
+            raise _refuse(f"{field}[{n}]", "each element must be a 1-D array of spike times (s); "
+                          "pass a numpy array for a single train", f"{train!r}")
+        out.append(_train(train, f"{field}[{n}]"))
+    return out
+
+
+def _paired_trains(reference: Trains, test: Trains) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    ref, tst = as_trains(reference, "reference"), as_trains(test, "test")
+    if len(ref) != len(tst):
+        raise _refuse("trains", "reference and test must have the same number of neurons",
+                      f"{len(ref)} and {len(tst)}")
+    return ref, tst
+
+
+def _positive(value: float, field: str, unit: str, allow_zero: bool = False) -> float:
+    value = float(value)
+    ok = value >= 0 if allow_zero else value > 0
+    if not (ok and not math.isnan(value)):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise _refuse(field, f"must be {bound} {unit}", f"{value} {unit}")
+    return value
+
+
+# ------------------------------------------------------------------------------------------ traces
+
+
+def default_exclusion_half_width(t_ref: float, dt: float) -> float:
+    """Half-width (s) of the window around each spike excluded from subthreshold trace metrics.
+
+    ``t_ref + 2 dt``. Around a spike two correct backends legitimately disagree: for the refractory
+    period one trace is clamped at ``V_reset`` while the other may not have spiked yet; one more step
+    because backends stamp a spike at the start (Brian2) or at the end (NEST, the reference) of the step
+    in which V crosses threshold; one more because the reset shows in the sample of the stamp or in the
+    next one. The window is symmetric, so the step or two before the crossing (where one trace is just
+    below threshold and the other already reset) is excluded too.
+
+    Parameters
+    ----------
+    t_ref
+        Absolute refractory period (s), >= 0.
+    dt
+        Time step (s), > 0.
+    """
+    return _positive(t_ref, "t_ref", "s", allow_zero=True) + 2.0 * _positive(dt, "dt", "s")
+
+
+def _traces(reference, test) -> tuple[np.ndarray, np.ndarray]:
+    ref = np.asarray(reference, dtype=float)
+    tst = np.asarray(test, dtype=float)
+    if ref.shape != tst.shape or ref.ndim not in (1, 2):
+        raise _refuse("traces", "reference and test must have the same shape (n_samples,) or "
+                      "(n_samples, N)", f"{ref.shape} and {tst.shape}")
+    if ref.ndim == 1:
+        return ref[:, None], tst[:, None]
+    return ref, tst
+
+
+def subthreshold_mask(t: np.ndarray, reference: Trains, test: Trains, half_width: float) -> np.ndarray:
+    """Samples far from every spike of either train: True where a sample is subthreshold.
+
+    A sample ``t_k`` of neuron ``n`` is excluded when ``|t_k - s| <= half_width`` (within
+    :data:`EDGE_EPS` steps) for any spike ``s`` of neuron ``n`` in the reference or in the test.
+
+    Parameters
+    ----------
+    t : ndarray, shape (n_samples,)
+        Sorted sample times (s).
+    reference, test
+        Spike trains (s) of the N neurons.
+    half_width
+        Half-width (s) of the excluded window; see :func:`default_exclusion_half_width`.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_samples, N)
+    """
+    t = np.asarray(t, dtype=float)
+    ref, tst = _paired_trains(reference, test)
+    half_width = _positive(half_width, "half_width", "s", allow_zero=True)
+    step = float(np.min(np.diff(t))) if t.size > 1 else 1.0
+    slack = EDGE_EPS * step
+    spikes = [np.concatenate([a, b]) for a, b in zip(ref, tst)]
+    neuron = np.repeat(np.arange(len(spikes)), [s.size for s in spikes])
+    times = np.concatenate(spikes) if spikes else np.empty(0)
+    first = np.searchsorted(t, times - half_width - slack, side="left")
+    stop = np.searchsorted(t, times + half_width + slack, side="right")
+    edges = np.zeros((t.size + 1, len(spikes)), dtype=np.int64)
+    np.add.at(edges, (first, neuron), 1)
+    np.add.at(edges, (stop, neuron), -1)
+    return np.cumsum(edges, axis=0)[:-1] == 0
+
+
+def trace_rmse(reference: np.ndarray, test: np.ndarray, mask: np.ndarray | None = None,
+               axis: int | None = None):
+    """Root-mean-square difference (V) of two traces on the same grid.
+
+    Parameters
+    ----------
+    reference, test : ndarray, shape (n_samples,) or (n_samples, N)
+        Membrane potentials (V).
+    mask : ndarray of bool, same shape, optional
+        Samples to include (e.g. :func:`subthreshold_mask`); all by default.
+    axis
+        ``None``: one value pooled over every sample and neuron; ``0``: one value per neuron.
+
+    Returns
+    -------
+    float or ndarray, shape (N,)
+        RMSE (V); NaN where the mask leaves no sample (nothing to compare).
+    """
+    sq, keep = _masked_square(reference, test, mask)
+    count = keep.sum(axis=axis)
+    total = np.where(keep, sq, 0.0).sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(count > 0, np.sqrt(total / np.maximum(count, 1)), np.nan)
+    return float(out) if axis is None else out
+
+
+def trace_max_abs(reference: np.ndarray, test: np.ndarray, mask: np.ndarray | None = None,
+                  axis: int | None = None):
+    """Largest absolute difference ``max |V_test - V_ref|`` (V); arguments as :func:`trace_rmse`.
+
+    Returns
+    -------
+    float or ndarray, shape (N,)
+        NaN where the mask leaves no sample.
+    """
+    sq, keep = _masked_square(reference, test, mask)
+    out = np.sqrt(np.where(keep, sq, -np.inf).max(axis=axis, initial=-np.inf).clip(min=0.0))
+    out = np.where(keep.any(axis=axis), out, np.nan)
+    return float(out) if axis is None else out
+
+
+def _masked_square(reference, test, mask) -> tuple[np.ndarray, np.ndarray]:
+    ref, tst = _traces(reference, test)
+    keep = np.ones(ref.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    if keep.ndim == 1:
+        keep = keep[:, None]
+    if keep.shape != ref.shape:
+        raise _refuse("mask", "the mask must have the traces' shape", f"{keep.shape} vs {ref.shape}")
+    return (tst - ref) ** 2, keep
+
+
+def trace_table(t: np.ndarray, reference_v: np.ndarray, test_v: np.ndarray, reference_trains: Trains,
+                test_trains: Trains, half_width: float) -> pd.DataFrame:
+    """``trace_rmse``, ``trace_max_abs`` and both again on subthreshold samples only (V).
+
+    Parameters
+    ----------
+    t : ndarray, shape (n_samples,)
+        Sample times (s).
+    reference_v, test_v : ndarray, shape (n_samples,) or (n_samples, N)
+        Membrane potentials (V).
+    reference_trains, test_trains
+        Spike trains (s) of the N neurons, used to exclude ``half_width`` (s) around every spike of
+        either side (see :func:`subthreshold_mask`, :func:`default_exclusion_half_width`).
+
+    Returns
+    -------
+    DataFrame
+        Four rows; the subthreshold ones are NaN when the spikes leave no sample to compare.
+    """
+    ref, tst = _traces(reference_v, test_v)
+    if np.asarray(t).shape != (ref.shape[0],):
+        raise _refuse("t", "must have one time per sample", f"{np.shape(t)} for {ref.shape[0]} samples")
+    mask = subthreshold_mask(t, reference_trains, test_trains, half_width)
+    if mask.shape != ref.shape:
+        raise _refuse("trains", "one spike train per traced neuron", f"{mask.shape[1]} vs {ref.shape[1]}")
+    return metric_table({
+        "trace_rmse": trace_rmse(ref, tst),
+        "trace_max_abs": trace_max_abs(ref, tst),
+        "trace_rmse_subthreshold": trace_rmse(ref, tst, mask),
+        "trace_max_abs_subthreshold": trace_max_abs(ref, tst, mask),
+    })
+
+
+# ---------------------------------------------------------------------------------- spike matching
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeMatch:
+    """Optimal order-preserving matching of a test train against a reference train.
+
+    Attributes
+    ----------
+    reference_index, test_index : ndarray of int, shape (n_matched,)
+        Indices of the matched pairs, increasing in both trains.
+    offsets_dt : ndarray, shape (n_matched,)
+        ``(t_test - t_ref) / dt`` of each pair, in steps (not rounded: precise backends give fractions).
+    n_reference, n_test : int
+        Spike counts of the two trains.
+    """
+
+    reference_index: np.ndarray
+    test_index: np.ndarray
+    offsets_dt: np.ndarray
+    n_reference: int
+    n_test: int
+
+    @property
+    def n_matched(self) -> int:
+        return int(self.reference_index.size)
+
+    @property
+    def n_missed(self) -> int:
+        """Reference spikes with no test spike within the window."""
+        return self.n_reference - self.n_matched
+
+    @property
+    def n_extra(self) -> int:
+        """Test spikes with no reference spike within the window."""
+        return self.n_test - self.n_matched
+
+    @property
+    def missed(self) -> np.ndarray:
+        """Indices of the missed reference spikes."""
+        return np.setdiff1d(np.arange(self.n_reference), self.reference_index)
+
+    @property
+    def extra(self) -> np.ndarray:
+        """Indices of the extra test spikes."""
+        return np.setdiff1d(np.arange(self.n_test), self.test_index)
+
+
+def match_spikes(reference: np.ndarray, test: np.ndarray, window: float, dt: float) -> SpikeMatch:
+    """Match two sorted spike trains one to one within ``window``, optimally and in order.
+
+    A reference spike ``r`` and a test spike ``s`` may be paired when ``|s - r| <= window`` (plus
+    :data:`EDGE_EPS` steps of slack); each spike is used at most once and pairs never cross (order
+    preserving). Among such matchings the one with the most pairs is chosen, and among those the one with
+    the smallest total ``sum |s - r|`` (ties: the earlier test spike). Unpaired reference spikes are
+    *missed*, unpaired test spikes *extra*; counts may differ and either train may be empty.
+
+    Method: a greedy nearest-first pairing can steal a partner and lose a pair (reference 0 and 1 ms,
+    test 0.6 and 1.7 ms, window 0.75 ms: greedy pairs 1 with 0.6 and matches one pair, the optimum two).
+    Instead, the merged spikes are cut into clusters wherever two consecutive times are more than the
+    window apart (no admissible pair spans a cut, so clusters are independent). A cluster of one spike
+    on each side is paired directly (vectorised); larger clusters are solved exactly by dynamic
+    programming, the edit-distance recursion ``G[i, j] = max(G[i-1, j], G[i, j-1],
+    G[i-1, j-1] + g_ij)`` with gain ``g_ij = 1 - |s_j - r_i| / (w (k + 1))`` for admissible pairs
+    (``k`` the smaller spike count of the cluster): since all penalties of a matching sum to less than
+    one, one more pair always wins, then the smaller total offset. Order preservation loses nothing:
+    two admissible crossing pairs can always be uncrossed into two admissible pairs without increasing
+    ``sum |s - r|``. Cost ``O(n m)`` time and ``8 n m`` bytes per cluster, ``O(n + m)`` overall when
+    the window is shorter than half the ISIs (the recommended setting: a wider window lets a spike
+    reach its partner's neighbour, and merges whole trains into one cluster).
+
+    Parameters
+    ----------
+    reference, test : ndarray, shape (n,), (m,)
+        Sorted spike times (s).
+    window
+        Largest admissible |offset| (s), >= 0.
+    dt
+        Time step (s) of the offsets' unit.
+    """
+    ref, tst = _train(reference, "reference"), _train(test, "test")
+    dt = _positive(dt, "dt", "s")
+    reach = _positive(window, "window", "s", allow_zero=True) + EDGE_EPS * dt
+    clusters = _clusters(ref, tst, reach)
+    pairs = [_single_pairs(*clusters)]
+    for r_slice, t_slice in _large_clusters(*clusters):
+        i, j = _match_cluster(ref[r_slice], tst[t_slice], reach)
+        pairs.append((i + r_slice.start, j + t_slice.start))
+    i = np.concatenate([p[0] for p in pairs]).astype(np.int64)
+    j = np.concatenate([p[1] for p in pairs]).astype(np.int64)
+    order = np.argsort(i, kind="stable")
+    i, j = i[order], j[order]
+    return SpikeMatch(i, j, (tst[j] - ref[i]) / dt, ref.size, tst.size)
+
+
+def _clusters(ref: np.ndarray, tst: np.ndarray, reach: float):
+    """Per cluster: first and stop index in ``ref`` and in ``tst`` (four int arrays)."""
+    times = np.concatenate([ref, tst])
+    side = np.concatenate([np.zeros(ref.size, dtype=np.int64), np.ones(tst.size, dtype=np.int64)])
+    order = np.argsort(times, kind="stable")
+    gaps = np.diff(times[order]) > reach
+    label = np.empty(times.size, dtype=np.int64)
+    label[order] = np.concatenate([[0], np.cumsum(gaps)]) if times.size else []
+    n = int(label.max()) + 1 if times.size else 0
+    bounds = np.arange(n + 1)
+    r_edges = np.searchsorted(label[side == 0], bounds)
+    t_edges = np.searchsorted(label[side == 1], bounds)
+    return r_edges[:-1], r_edges[1:], t_edges[:-1], t_edges[1:]
+
+
+def _single_pairs(r0, r1, t0, t1):
+    """Clusters of exactly one spike on each side: always a pair (their gap is within the window)."""
+    single = ((r1 - r0) == 1) & ((t1 - t0) == 1)
+    return r0[single], t0[single]
+
+
+def _large_clusters(r0, r1, t0, t1):
+    """Slices (into ref, into tst) of the clusters with spikes on both sides and more than two."""
+    n_ref, n_tst = r1 - r0, t1 - t0
+    large = (n_ref >= 1) & (n_tst >= 1) & (n_ref * n_tst > 1)
+    for a, b, c, d in zip(r0[large], r1[large], t0[large], t1[large]):
+        yield slice(int(a), int(b)), slice(int(c), int(d))
+
+
+def _match_cluster(ref: np.ndarray, tst: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact DP of :func:`match_spikes` on one cluster; returns matched index arrays."""
+    scale = reach * (min(ref.size, tst.size) + 1)
+    score = np.zeros((ref.size + 1, tst.size + 1))
+    for i in range(1, ref.size + 1):
+        distance = np.abs(tst - ref[i - 1])
+        gain = np.where(distance <= reach, 1.0 - distance / scale, -np.inf)
+        best = np.maximum(score[i - 1, 1:], score[i - 1, :-1] + gain)
+        score[i, 1:] = np.maximum.accumulate(best)
+    return _backtrack(score)
+
+
+def _backtrack(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    i, j = score.shape[0] - 1, score.shape[1] - 1
+    pairs = []
+    while i > 0 and j > 0:
+        if score[i, j] == score[i - 1, j]:
+            i -= 1
+        elif score[i, j] == score[i, j - 1]:
+            j -= 1
+        else:
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+    pairs = np.array(pairs[::-1], dtype=np.int64).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def first_spike_latency_diff(reference: np.ndarray, test: np.ndarray) -> float:
+    """``t_test[0] - t_ref[0]`` (s): difference of the first spike times.
+
+    Returns NaN when either train is empty (no latency to compare; the count metrics report that).
+    """
+    ref, tst = _train(reference, "reference"), _train(test, "test")
+    if ref.size == 0 or tst.size == 0:
+        return math.nan
+    return float(tst[0] - ref[0])
+
+
+# ------------------------------------------------------------------------ Elephant's spike distances
+
+
+# neo, quantities and Elephant are imported where used: they take about 1.5 s to import, which the
+# command line should not pay for a run that computes no spike distance.
+
+
+def _neo_pair(reference: np.ndarray, test: np.ndarray, t_stop: float | None):
+    import neo
+
+    ref, tst = _train(reference, "reference"), _train(test, "test")
+    both = np.concatenate([ref, tst])
+    start = min(0.0, float(both.min())) if both.size else 0.0
+    stop = max(float(both.max()) if both.size else 0.0, start if t_stop is None else float(t_stop))
+    return [neo.SpikeTrain(x, units="s", t_start=start, t_stop=stop) for x in (ref, tst)]
+
+
+def van_rossum_distance(reference: np.ndarray, test: np.ndarray, tau: float,
+                        t_stop: float | None = None) -> float:
+    """Van Rossum distance of two spike trains (dimensionless), from Elephant.
+
+    Elephant 1.2.1 (``elephant.spike_train_dissimilarity.van_rossum_distance``) computes, with
+    ``f(t) = sum_i exp(-(t - t_i)/tau) H(t - t_i)`` the causally filtered train,
+
+        ``D = sqrt((2/tau) integral_{-inf}^{+inf} (f_ref - f_test)^2 dt)``
+
+    normalised so that one spike against none gives ``D = 1``; van Rossum (2001) uses ``1/tau`` and
+    gets ``1/sqrt(2)``: divide by ``sqrt(2)`` for the paper's value. The integral is not cut at
+    ``t_stop``. Two single spikes ``d`` apart: ``sqrt(2 (1 - exp(-|d|/tau)))``. ``tau = inf`` gives
+    ``|n_ref - n_test|``.
+
+    Rounding: ``D^2`` is a difference of sums of kernel terms, so ``D`` has an absolute floor of about
+    ``sqrt(eps (S_ref + S_test))`` with ``S = n (1 + 2/(exp(ISI/tau) - 1))`` for regular trains (1e-6 for
+    1000 spikes): identical trains give 0 or a number of that size. Elephant clips a negative ``D^2``
+    to 0 and warns; the warning is silenced here since that clipping is exactly this floor.
+
+    Parameters
+    ----------
+    reference, test : ndarray
+        Sorted spike times (s).
+    tau
+        Time constant (s) of the exponential filter, > 0 (``inf`` allowed).
+    t_stop
+        End of the recording (s); only needed by ``neo.SpikeTrain``, it does not change the value.
+    """
+    import quantities as pq
+    from elephant.spike_train_dissimilarity import van_rossum_distance as elephant_vr
+
+    tau = _positive(tau, "tau", "s")
+    trains = _neo_pair(reference, test, t_stop)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="van_rossum_distance: very small negative",
+                                category=RuntimeWarning)
+        return float(elephant_vr(trains, time_constant=tau * pq.s)[0, 1])
+
+
+def victor_purpura_distance(reference: np.ndarray, test: np.ndarray, cost: float,
+                            t_stop: float | None = None) -> float:
+    """Victor–Purpura distance of two spike trains (dimensionless), from Elephant.
+
+    The smallest total cost of turning one train into the other with insertions and deletions (cost 1
+    each) and shifts of a spike by ``dt'`` (cost ``q |dt'|``); Victor & Purpura (1996), the normalisation
+    of Elephant 1.2.1 (``elephant.spike_train_dissimilarity.victor_purpura_distance``, its exact
+    ``fast`` algorithm). Unit: number of spike insertions/deletions ("1"). A train against itself: 0;
+    one spike against none: 1; single spikes ``d`` apart: ``min(2, q d)``; ``q = 0``: ``|n_ref - n_test|``.
+    ``q = inf`` is refused: Elephant then returns ``n_ref + n_test`` even for coincident spikes.
+
+    Parameters
+    ----------
+    reference, test : ndarray
+        Sorted spike times (s).
+    cost
+        Shift cost ``q`` (1/s = Hz), finite and >= 0: shifts longer than ``2/q`` cost more than a
+        deletion plus an insertion.
+    t_stop
+        End of the recording (s); only needed by ``neo.SpikeTrain``, it does not change the value.
+    """
+    import quantities as pq
+    from elephant.spike_train_dissimilarity import victor_purpura_distance as elephant_vp
+
+    cost = _positive(cost, "cost", "Hz", allow_zero=True)
+    if not math.isfinite(cost):
+        raise _refuse("cost", "must be finite (Elephant counts coincident spikes as unmatched at "
+                      "q = inf)", f"{cost} Hz")
+    trains = _neo_pair(reference, test, t_stop)
+    return float(elephant_vp(trains, cost_factor=cost * pq.Hz)[0, 1])
+
+
+# ------------------------------------------------------------------------------------ spike table
+
+
+def spike_table(reference: Trains, test: Trains, dt: float, window: float, tau: float, cost: float,
+                t_stop: float | None = None) -> pd.DataFrame:
+    """Every spike metric of a test run against a reference run, pooled over the N neurons.
+
+    Rows: ``spike_count`` (total test spikes), ``spike_count_diff`` (test minus reference total),
+    ``spikes_matched``, ``spikes_missed``, ``spikes_extra`` (sums of :func:`match_spikes` per neuron),
+    ``spike_offset_max_abs_dt`` (largest |offset|, steps), ``spike_offset_mean_dt`` (signed mean offset
+    over all matched pairs, steps; positive: test late), both NaN without a matched pair;
+    ``first_spike_latency_diff`` (s, the neuron's difference largest in magnitude, sign kept; NaN when no
+    neuron fires in both runs); ``van_rossum`` (root sum of squares of the per-neuron distances, the
+    multi-neuron distance with labelled lines) and ``victor_purpura`` (sum over neurons).
+
+    Parameters
+    ----------
+    reference, test
+        Spike trains (s) of the same N neurons.
+    dt
+        Time step (s): unit of the offsets.
+    window
+        Matching window (s), see :func:`match_spikes`.
+    tau
+        Van Rossum time constant (s).
+    cost
+        Victor–Purpura shift cost (Hz).
+    t_stop
+        End of the recording (s), passed to ``neo``.
+    """
+    ref, tst = _paired_trains(reference, test)
+    matches = [match_spikes(a, b, window, dt) for a, b in zip(ref, tst)]
+    offsets = np.concatenate([m.offsets_dt for m in matches]) if matches else np.empty(0)
+    return metric_table({
+        "spike_count": sum(b.size for b in tst),
+        "spike_count_diff": sum(b.size - a.size for a, b in zip(ref, tst)),
+        "spikes_matched": sum(m.n_matched for m in matches),
+        "spikes_missed": sum(m.n_missed for m in matches),
+        "spikes_extra": sum(m.n_extra for m in matches),
+        "spike_offset_max_abs_dt": float(np.max(np.abs(offsets))) if offsets.size else math.nan,
+        "spike_offset_mean_dt": float(np.mean(offsets)) if offsets.size else math.nan,
+        "first_spike_latency_diff": _largest_magnitude(
+            [first_spike_latency_diff(a, b) for a, b in zip(ref, tst)]),
+        "van_rossum": math.sqrt(sum(van_rossum_distance(a, b, tau, t_stop) ** 2 for a, b in zip(ref, tst))),
+        "victor_purpura": sum(victor_purpura_distance(a, b, cost, t_stop) for a, b in zip(ref, tst)),
+    })
+
+
+def _largest_magnitude(values: list[float]) -> float:
+    finite = np.asarray([v for v in values if not math.isnan(v)])
+    return float(finite[np.argmax(np.abs(finite))]) if finite.size else math.nan
+
+
+# ------------------------------------------------------------------------------------------- rates
+
+
+def mean_rate(trains: Trains, t_start: float, t_stop: float) -> float:
+    """Mean firing rate (Hz) over ``(t_start, t_stop]``, averaged over the neurons.
+
+    Spikes are counted in the half-open window ``(t_start, t_stop]``, matching the project's
+    end-of-step stamps (a spike stamped at the end of the last step counts; adjacent windows never
+    count a spike twice). Population: total count / (N (t_stop - t_start)).
+    """
+    window = _positive(float(t_stop) - float(t_start), "t_stop - t_start", "s")
+    trains = as_trains(trains)
+    count = sum(int(np.sum((x > t_start) & (x <= t_stop))) for x in trains)
+    return count / (len(trains) * window) if trains else math.nan
+
+
+def rate_errors(rate, expected):
+    """Absolute (Hz) and relative (1) error of a rate against an expected rate.
+
+    ``abs = |rate - expected|``; ``rel = abs / expected``. The relative error is undefined at
+    ``expected = 0``: it is returned as 0 when ``rate`` is 0 too (exact agreement) and ``+inf`` otherwise,
+    so any finite relative tolerance fails and the absolute error carries the size of the disagreement.
+    Works elementwise on arrays.
+    """
+    rate, expected = np.asarray(rate, dtype=float), np.asarray(expected, dtype=float)
+    if np.any(expected < 0):
+        raise _refuse("expected", "rates must be >= 0 Hz", expected)
+    error = np.abs(rate - expected)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(expected > 0, error / expected, np.where(error == 0, 0.0, np.inf))
+    if error.ndim == 0:
+        return float(error), float(rel)
+    return error, rel
+
+
+def rate_table(trains: Trains, expected_rate: float, t_start: float, t_stop: float) -> pd.DataFrame:
+    """``rate_abs_error`` (Hz) and ``rate_rel_error`` (1) of the population's :func:`mean_rate` over
+    ``(t_start, t_stop]`` against ``expected_rate`` (Hz); see :func:`rate_errors` for ``expected = 0``."""
+    error, rel = rate_errors(mean_rate(trains, t_start, t_stop), expected_rate)
+    return metric_table({"rate_abs_error": error, "rate_rel_error": rel})
+
+
+def stationary_rate_isi(train: np.ndarray, duration: float) -> float:
+    """Stationary rate (Hz) of a constant-input train: ``1/mean(ISI) = (n - 1)/(t_n - t_1)``.
+
+    Ignores the first-spike latency and the unfinished last interval, so it is exact wherever every
+    interval repeats the same cycle: grid-locked backends with reset to V_reset (reference ``grid``,
+    Brian2, NEST ``iaf_psc_delta``; every ISI is the same whole number of steps, so it equals the grid
+    prediction of ``reference.closed_forms``) and exact-time backends (reference ``exact``, NEST
+    ``iaf_psc_delta_ps``: the closed-form rate up to rounding). Backends whose spikes are reported on the
+    grid but whose state carries a sub-step phase (Nengo; subtractive resets) have ISIs that alternate
+    between neighbouring step counts: the mean ISI is within ``dt/(n - 1)`` of the true mean interval.
+    Fallback with fewer than 2 spikes: ``n / duration`` (0 Hz without spikes; 1/duration for one spike).
+
+    Parameters
+    ----------
+    train : ndarray
+        Sorted spike times (s).
+    duration
+        Length of the run (s), used by the fallback only.
+    """
+    train = _train(train, "train")
+    if train.size < 2:
+        return stationary_rate_count(train, duration)
+    return (train.size - 1) / float(train[-1] - train[0])
+
+
+def stationary_rate_count(train: np.ndarray, duration: float) -> float:
+    """Rate (Hz) as ``count / duration``.
+
+    Unbiased for irregular (noise-driven) trains; for constant input it carries the first-spike latency
+    and the unfinished last interval: with first spike ``t_1`` and period ``ISI`` its error lies in
+    ``(-t_1/(ISI T), (ISI - t_1)/(ISI T)]``, at most one spike per duration, exact only by coincidence.
+    """
+    train = _train(train, "train")
+    return train.size / _positive(duration, "duration", "s")
+
+
+def stationary_rates(trains: Trains, duration: float, estimator: str = "isi") -> np.ndarray:
+    """Per-neuron stationary rates (Hz), shape (N,), with ``"isi"`` (:func:`stationary_rate_isi`) or
+    ``"count"`` (:func:`stationary_rate_count`)."""
+    functions = {"isi": stationary_rate_isi, "count": stationary_rate_count}
+    if estimator not in functions:
+        raise _refuse("estimator", f"must be one of {sorted(functions)}", estimator)
+    return np.array([functions[estimator](x, duration) for x in as_trains(trains)], dtype=float)
+
+
+# --------------------------------------------------------------------------------------------- f-I
+
+
+class FIErrors(NamedTuple):
+    """Errors of a measured f-I curve against the closed form."""
+
+    max_abs: float  #: largest |rate - expected| (Hz) over every current
+    mean_abs: float  #: mean |rate - expected| (Hz) over every current
+    max_rel: float  #: largest |rate - expected|/expected (1) where expected > 0; NaN if nowhere
+
+
+def _fi_arrays(currents, rates, expected=None):
+    arrays = [np.asarray(x, dtype=float) for x in (currents, rates, expected) if x is not None]
+    if any(a.ndim != 1 or a.shape != arrays[0].shape for a in arrays) or arrays[0].size == 0:
+        raise _refuse("fi", "currents and rates must be 1-D arrays of one equal, non-zero length",
+                      [a.shape for a in arrays])
+    return arrays
+
+
+def fi_errors(currents, rates, expected) -> FIErrors:
+    """Absolute and relative errors (Hz, 1) of per-current rates against closed-form rates.
+
+    Parameters
+    ----------
+    currents, rates, expected : ndarray, shape (n_currents,)
+        Currents (A), measured rates (Hz), closed-form rates (Hz).
+    """
+    _, rates, expected = _fi_arrays(currents, rates, expected)
+    error = np.abs(rates - expected)
+    above = expected > 0
+    max_rel = float(np.max(error[above] / expected[above])) if above.any() else math.nan
+    return FIErrors(float(np.max(error)), float(np.mean(error)), max_rel)
+
+
+class Rheobase(NamedTuple):
+    """Rheobase found by a current sweep."""
+
+    current: float  #: smallest swept current (A) with a non-zero rate; NaN if none fires
+    step: float  #: resolution (A): gap to the next lower swept current; inf if the lowest fires
+
+    def error(self, analytic: float) -> float:
+        """``current - analytic`` (A); NaN when no current fired."""
+        return self.current - float(analytic)
+
+
+def sweep_rheobase(currents, rates) -> Rheobase:
+    """Smallest current of a sweep with a non-zero rate, and the sweep's resolution there.
+
+    For a correct backend with a long enough run the analytic rheobase lies in ``(I_prev, I_found]``, so
+    ``|found - analytic| <= step`` with ``step = I_found - I_prev``. A finite run of duration T can only
+    fire where the latency is below T, which moves the found current above the rheobase near threshold.
+
+    Parameters
+    ----------
+    currents, rates : ndarray, shape (n_currents,)
+        Currents (A, any order) and rates (Hz).
+    """
+    currents, rates = _fi_arrays(currents, rates)
+    order = np.argsort(currents, kind="stable")
+    currents, rates = currents[order], rates[order]
+    firing = np.flatnonzero(rates > 0)
+    if firing.size == 0:
+        return Rheobase(math.nan, math.nan)
+    k = int(firing[0])
+    step = float(currents[k] - currents[k - 1]) if k > 0 else math.inf
+    return Rheobase(float(currents[k]), step)
+
+
+def saturation_excess(rates, t_ref: float) -> float:
+    """How far (Hz) the fastest rate exceeds the refractory limit: ``max(max(rate) - 1/t_ref, 0)``.
+
+    ``t_ref = 0`` means no limit (0 returned). With the count estimator a correct backend may exceed
+    the limit by up to one spike per duration (see :func:`stationary_rate_count`); with the ISI
+    estimator by rounding only.
+    """
+    rates = np.asarray(rates, dtype=float)
+    t_ref = _positive(t_ref, "t_ref", "s", allow_zero=True)
+    if t_ref == 0 or rates.size == 0:
+        return 0.0
+    return max(float(np.max(rates)) - 1.0 / t_ref, 0.0)
+
+
+def fi_table(currents, rates, expected, t_ref: float, rheobase: float) -> pd.DataFrame:
+    """``fi_max_abs_error``, ``fi_mean_abs_error`` (Hz), ``fi_max_rel_error`` (1), ``rheobase_error``
+    (A: found minus ``rheobase``; the harness's tolerance is :func:`sweep_rheobase`'s ``step``) and
+    ``fi_saturation_excess`` (Hz).
+
+    Parameters
+    ----------
+    currents, rates, expected : ndarray, shape (n_currents,)
+        Currents (A), measured rates (Hz), closed-form rates (Hz).
+    t_ref
+        Refractory period (s); 0: no saturation limit.
+    rheobase
+        Analytic rheobase (A).
+    """
+    errors = fi_errors(currents, rates, expected)
+    return metric_table({
+        "fi_max_abs_error": errors.max_abs,
+        "fi_mean_abs_error": errors.mean_abs,
+        "fi_max_rel_error": errors.max_rel,
+        "rheobase_error": sweep_rheobase(currents, rates).error(rheobase),
+        "fi_saturation_excess": saturation_excess(rates, t_ref),
+    })
+
+
+# ------------------------------------------------------------------------------------- convergence
+
+
+class ConvergenceFit(NamedTuple):
+    """Least-squares fit ``log(error) = order log(dt) + intercept``."""
+
+    order: float  #: fitted slope (1)
+    stderr: float  #: standard error of the slope (1)
+    intercept: float  #: log of the error constant C in ``error = C dt^order`` (error in its own unit)
+
+
+def convergence_order(dts, errors) -> ConvergenceFit:
+    """Observed order of convergence: the slope of log(error) against log(dt) (``scipy.stats.linregress``).
+
+    Refuses (:class:`models.errors.ComparisonError`, a ``ValueError``) fewer than 3 points (a slope
+    through 2 points has no standard error), non-positive or non-finite dts or errors (a zero error has
+    no logarithm: an exact method shows no order), and a sweep of a single dt.
+
+    Parameters
+    ----------
+    dts : ndarray, shape (n,)
+        Time steps (s).
+    errors : ndarray, shape (n,)
+        Error at each dt, in any one unit.
+    """
+    dts, errors = np.asarray(dts, dtype=float), np.asarray(errors, dtype=float)
+    if dts.ndim != 1 or dts.shape != errors.shape:
+        raise _refuse("convergence", "dts and errors must be 1-D arrays of equal length",
+                      f"{dts.shape} and {errors.shape}")
+    if dts.size < 3:
+        raise _refuse("convergence", "needs at least 3 (dt, error) points to fit an order with its "
+                      "standard error", f"{dts.size} points")
+    for name, values in (("dts", dts), ("errors", errors)):
+        if not np.all(np.isfinite(values) & (values > 0)):
+            raise _refuse(f"convergence.{name}", "must all be finite and > 0 (a log-log fit)",
+                          values.tolist())
+    if np.unique(dts).size < 2:
+        raise _refuse("convergence.dts", "must contain at least two different time steps", dts.tolist())
+    fit = stats.linregress(np.log(dts), np.log(errors))
+    return ConvergenceFit(float(fit.slope), float(fit.stderr), float(fit.intercept))
+
+
+def convergence_table(dts, errors) -> pd.DataFrame:
+    """``convergence_order`` and ``convergence_order_stderr`` (both dimensionless) of
+    :func:`convergence_order`."""
+    fit = convergence_order(dts, errors)
+    return metric_table({"convergence_order": fit.order, "convergence_order_stderr": fit.stderr})
