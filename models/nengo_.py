@@ -1,0 +1,303 @@
+"""The Nengo backend: N ``nengo.LIF`` neurons of one Ensemble, driven directly through ``ens.neurons``.
+
+Nengo's LIF works in normalised units (threshold 1, reset 0). The physical specification maps onto it
+exactly, also when ``V_reset != E_L``, with ``dV = V_th - V_reset``::
+
+    u       = (V - V_reset) / dV            normalised voltage (threshold u > 1, reset u <- 0)
+    tau_rc  = tau_m                         tau_ref = t_ref
+    J       = gain * (R I / dV) + bias      gain = 1, bias = (E_L - V_reset) / dV
+    u(0)    = (V_init - V_reset) / dV       min_voltage = -inf (Nengo's default 0 clips the membrane)
+
+so that ``tau_rc du/dt = J - u`` is ``tau_m dV/dt = E_L - V + R I`` divided by ``dV``. Nengo multiplies
+every connection into ``ens.neurons`` by the gain, which is why the gain must be exactly 1.
+
+Nengo's step (``nengo.LIF.step``) over ``(t_n-1, t_n]`` with the timer ``r``::
+
+    r -= dt;  d = clip(dt - r, 0, dt);  u -= (J - u) expm1(-d / tau_rc)
+    u > 1  ->  spike reported at t_n, t_s = dt + tau_rc log1p(-(u - 1)/(J - 1)), u <- 0, r <- tau_ref + t_s
+
+i.e. exact exponential integration over the free part of each step and a refractory timer that starts
+at the exact crossing time. This is exact only when ``t_ref >= dt``: otherwise the free time left in the
+spike step after the refractory period is never integrated (nengo#1327, nengo#1427), and
+:func:`representable` refuses the specification.
+
+Input timing: the drive Node returns sample ``round(t/dt) - 1`` at Nengo time ``t = n dt`` and reaches
+``ens.neurons`` with ``synapse=None``, so sample ``k`` drives ``(t_k, t_k+1]`` as in
+:mod:`models.drive`. Any synapse on that connection would add a one-step delay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .drive import Drive
+from .errors import BackendFailure, NotRepresentable
+from .result import Metadata, Result, RunSettings
+from .spec import LIFSpec
+
+NAME = "nengo"
+LIBRARY = "nengo"
+
+#: Seed of the network and the Simulator. Nothing random reaches the neurons (gain, bias, encoders,
+#: evaluation points and initial voltage are all explicit); the seed only makes the build reproducible.
+SEED = 0
+
+#: Why each refusal happens, shared by :func:`representable` and the tests.
+REASON_EULER = ("Nengo's LIF always integrates exactly (exponential update over the free part of each "
+                "step); it has no forward-Euler mode")
+REASON_SHORT_REF = ("Nengo's LIF mis-simulates t_ref < dt (nengo#1427, nengo#1327): the free time left "
+                    "in a spike step after the refractory period is never integrated and further "
+                    "spikes in the step are dropped, so it fires too slowly (~15 Hz at 1 kHz dt)")
+
+
+def version() -> str:
+    """Nengo's version string."""
+    import nengo
+    return nengo.__version__
+
+
+@dataclass(frozen=True)
+class NengoNative:
+    """The numbers a ``nengo.LIF`` neuron and its input connection need (normalised units).
+
+    Attributes
+    ----------
+    tau_rc : float
+        Membrane time constant (s).
+    tau_ref : float
+        Refractory period (s).
+    gain : float
+        Ensemble gain (dimensionless); always 1, see the module docstring.
+    bias : float
+        Ensemble bias, the normalised leak reversal ``(E_L - V_reset)/dV``.
+    voltage0 : float
+        Initial normalised voltage ``(V_init - V_reset)/dV``.
+    input_scale : float
+        Normalised input per ampere, ``R/dV`` (1/A); the Node outputs ``input_scale * I``.
+    min_voltage : float
+        Lower clip of the normalised voltage; ``-inf`` (no clipping).
+    """
+
+    tau_rc: float
+    tau_ref: float
+    gain: float
+    bias: float
+    voltage0: float
+    input_scale: float
+    min_voltage: float = -math.inf
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def to_native(spec: LIFSpec) -> NengoNative:
+    """Map a physical specification onto Nengo's normalised LIF (see the module docstring)."""
+    dv = spec.V_th - spec.V_reset
+    return NengoNative(tau_rc=spec.tau_m, tau_ref=spec.t_ref, gain=1.0, bias=(spec.E_L - spec.V_reset) / dv,
+                       voltage0=(spec.V_init - spec.V_reset) / dv, input_scale=spec.R / dv)
+
+
+def from_native(native: NengoNative, V_reset: float, V_th: float, name: str = "nengo") -> LIFSpec:
+    """The physical specification a normalised Nengo LIF realises, given the voltage scale.
+
+    The normalised form cannot hold the voltage offset and scale (``V_reset``, ``V_th``: any pair gives
+    the same Nengo neuron), so they must be supplied; ``R`` is recovered from the input scale, which
+    lives in the drive Node rather than in the neuron. A gain other than 1 is only equivalent to a
+    different input scale and is refused, as is any finite ``min_voltage`` (the physical LIF is never
+    clipped). Name and description are not part of the native form.
+
+    Parameters
+    ----------
+    native : NengoNative
+    V_reset, V_th : float
+        Reset and threshold (V).
+    name : str
+        Name of the returned specification.
+
+    Raises
+    ------
+    ValueError
+        For a gain other than 1 or a finite ``min_voltage``.
+    """
+    if native.gain != 1.0 or native.min_voltage != -math.inf:
+        raise ValueError(f"from_native: needs gain 1 and min_voltage -inf (got {native.gain!r}, "
+                         f"{native.min_voltage!r})")
+    dv = V_th - V_reset
+    return LIFSpec(name=name, tau_m=native.tau_rc, t_ref=native.tau_ref, E_L=V_reset + native.bias * dv,
+                   V_th=V_th, V_reset=V_reset, R=native.input_scale * dv,
+                   V_init=V_reset + native.voltage0 * dv)
+
+
+def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
+    """``None`` when Nengo simulates ``spec`` exactly with ``settings``, else the reason it cannot."""
+    if settings.method == "euler":
+        return REASON_EULER
+    if spec.t_ref < settings.dt:
+        return f"t_ref = {spec.t_ref * 1e3:g} ms < dt = {settings.dt * 1e3:g} ms: {REASON_SHORT_REF}"
+    return None
+
+
+def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
+    """Simulate ``drive.n_neurons`` neurons as one Nengo Ensemble.
+
+    Parameters
+    ----------
+    spec : LIFSpec
+    drive : Drive
+        Input currents (A) for N neurons; its ``dt`` and ``n_steps`` must be the settings'.
+    settings : RunSettings
+        ``record_v`` decides whether a voltage probe is built.
+
+    Returns
+    -------
+    Result
+        ``v`` of shape (n_steps + 1, N) in volts (or ``None``), spikes stamped at the end of their step.
+
+    Raises
+    ------
+    NotRepresentable
+        When :func:`representable` gives a reason.
+    ValueError
+        When the drive's grid is not the settings' grid.
+    """
+    reason = representable(spec, settings)
+    if reason is not None:
+        raise NotRepresentable(NAME, reason)
+    _check_grid(drive, settings)
+    native = to_native(spec)
+    with _float64_signals():
+        steps, neurons, u = _simulate(native, drive, settings.record_v)
+    dv = spec.V_th - spec.V_reset
+    v = None
+    if u is not None:
+        v = np.empty((drive.n_steps + 1, drive.n_neurons))
+        v[0] = spec.V_init
+        v[1:] = spec.V_reset + u * dv
+    return Result(t=np.arange(drive.n_steps + 1) * drive.dt, v=v, spike_neuron=neurons,
+                  spike_time=steps * drive.dt, n_neurons=drive.n_neurons,
+                  meta=_metadata(spec, native, drive.dt), extra={"native": native.as_dict()})
+
+
+def _check_grid(drive: Drive, settings: RunSettings) -> None:
+    if drive.n_steps != settings.n_steps or not math.isclose(drive.dt, settings.dt, rel_tol=1e-12):
+        raise ValueError(f"nengo: drive grid ({drive.n_steps} steps of {drive.dt!r} s) differs from the "
+                         f"settings ({settings.n_steps} steps of {settings.dt!r} s)")
+
+
+class _DriveOutput:
+    """Node output: the normalised input ``input_scale * I[k]`` (shape (N,)) for Nengo step ``k + 1``.
+
+    Only one row of the drive is scaled per call, so nothing of size steps x neurons is allocated.
+    """
+
+    def __init__(self, drive: Drive, input_scale: float):
+        self.waveform = drive.waveform
+        self.factor = drive.scale * input_scale
+        self.dt = drive.dt
+
+    def __call__(self, t: float) -> np.ndarray:
+        k = int(round(t / self.dt)) - 1
+        if not 0 <= k < self.waveform.shape[0]:
+            raise BackendFailure(NAME, f"drive Node called at t = {t!r} s, outside the drive")
+        return self.waveform[k] * self.factor
+
+
+class _SpikeRecorder:
+    """Node sink: stores (step, neuron) of every spike, never a dense steps x neurons array."""
+
+    def __init__(self, dt: float):
+        self.dt = dt
+        self.steps: list[np.ndarray] = []
+        self.neurons: list[np.ndarray] = []
+
+    def __call__(self, t: float, spikes: np.ndarray) -> None:
+        hit = np.flatnonzero(spikes)
+        if hit.size:
+            self.steps.append(np.full(hit.size, int(round(t / self.dt)), dtype=np.int64))
+            self.neurons.append(hit)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Spike steps n (the spike is reported at t_n) and neuron indices, one entry per spike."""
+        if not self.steps:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(self.steps), np.concatenate(self.neurons).astype(np.int64)
+
+
+def _simulate(native: NengoNative, drive: Drive, record_v: bool):
+    """Build and run the network; returns spike steps, spike neurons and u (n_steps, N) or None."""
+    import nengo
+    from nengo.builder import Model
+    from nengo.cache import NoDecoderCache
+
+    recorder = _SpikeRecorder(drive.dt)
+    net, probe = _network(nengo, native, drive, recorder, record_v)
+    # An explicit Model with NoDecoderCache: the default one creates a decoder cache in the user's home.
+    model = Model(dt=drive.dt, label="lif-crosscheck nengo", decoder_cache=NoDecoderCache())
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        # With explicit gain and bias Nengo derives max_rates/intercepts for decoders, which this network
+        # never solves; a bias <= 0 (E_L <= V_reset) makes that formula warn. Nothing else depends on it.
+        warnings.filterwarnings("ignore", message="Non-finite values detected in `max_rates`")
+        sim = nengo.Simulator(net, dt=drive.dt, seed=SEED, model=model, progress_bar=False)
+    with sim:
+        sim.run_steps(drive.n_steps, progress_bar=False)
+        u = np.array(sim.data[probe]) if probe is not None else None
+    steps, neurons = recorder.arrays()
+    return steps, neurons, u
+
+
+def _network(nengo, native: NengoNative, drive: Drive, recorder: _SpikeRecorder, record_v: bool):
+    """One Ensemble of N LIF neurons, its drive Node, the spike sink and (optionally) a voltage probe."""
+    n = drive.n_neurons
+    neuron_type = nengo.LIF(tau_rc=native.tau_rc, tau_ref=native.tau_ref, min_voltage=native.min_voltage,
+                            initial_state={"voltage": np.full(n, native.voltage0),
+                                           "refractory_time": np.zeros(n)})
+    with nengo.Network(seed=SEED) as net:
+        ens = nengo.Ensemble(n, 1, neuron_type=neuron_type, gain=np.full(n, native.gain),
+                             bias=np.full(n, native.bias), encoders=np.ones((n, 1)),
+                             eval_points=np.zeros((1, 1)))
+        source = nengo.Node(_DriveOutput(drive, native.input_scale), size_out=n, label="drive")
+        nengo.Connection(source, ens.neurons, synapse=None)
+        sink = nengo.Node(recorder, size_in=n, size_out=0, label="spikes")
+        nengo.Connection(ens.neurons, sink, synapse=None)
+        probe = nengo.Probe(ens.neurons, "voltage", synapse=None) if record_v else None
+    return net, probe
+
+
+@contextlib.contextmanager
+def _float64_signals():
+    """Build and run in float64 whatever the user's nengorc says; the setting is restored afterwards."""
+    from nengo.rc import rc
+    bits = rc.get("precision", "bits")
+    rc.set("precision", "bits", "64")
+    try:
+        yield
+    finally:
+        rc.set("precision", "bits", bits)
+
+
+def _metadata(spec: LIFSpec, native: NengoNative, dt: float) -> Metadata:
+    dv = spec.V_th - spec.V_reset
+    return Metadata(
+        backend=NAME, version=version(),
+        method="exact exponential integration over the free part of each step", dt=dt,
+        threshold="u > 1 (V > V_th) after each update",
+        spike_stamp=("end of the step containing the crossing (t_n); Nengo computes the exact crossing "
+                     "time internally (it starts the refractory timer) but does not report it"),
+        sampling=("Nengo's probe sample n is u after step n (update and reset), placed at t_n = n dt and "
+                  "converted as V = V_reset + u (V_th - V_reset); sample 0 is V_init"),
+        refractory="timer from the exact crossing time; first step after it partial",
+        initial_state=(f"u = {native.voltage0!r} (V = V_init = {spec.V_init!r} V), refractory timer 0 "
+                       "(Nengo's random initial voltage overridden)"),
+        input_timing=("sample k drives (t_k, t_k+1]: the Node returns sample round(t/dt) - 1 at t = n dt "
+                      "and reaches ens.neurons with synapse=None"),
+        reset="u <- 0 (V <- V_reset); never clipped (min_voltage = -inf)",
+        notes=(f"u = (V - V_reset)/{dv!r} V; tau_rc = {native.tau_rc!r} s, tau_ref = {native.tau_ref!r} s, "
+               f"gain = 1, bias = {native.bias!r}, J = bias + {native.input_scale!r}/A * I",
+               "exact only for t_ref >= dt (nengo#1327, nengo#1427), which representable() enforces",
+               "float64 signals, explicit encoders and evaluation points, no decoder cache, seed "
+               f"{SEED}"))
