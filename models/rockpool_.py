@@ -1,0 +1,189 @@
+"""The Rockpool backend: ``rockpool.nn.modules.LIF`` (numpy), driven through its bias.
+
+Rockpool's step (``rockpool/nn/modules/native/lif.py``, ``LIF.evolve``), ``a = exp(-dt/tau_mem)``::
+
+    Isyn += input_k;  V *= a;  Isyn *= exp(-dt/tau_syn);  V += Isyn + noise_k + bias
+    n = floor(V/threshold) if V >= threshold else 0   (capped at max_spikes_per_dt)
+    V -= n threshold                                    (subtractive reset only)
+
+Mapping of the physical cell (``V' = V - V_reset``): ``threshold = V_th - V_reset``, ``tau_mem = tau_m``,
+``bias = (1 - a)(E_L - V_reset + R I_k)``, so that ``V' <- a V' + (1 - a)(V'_inf)`` is the exact
+exponential step; ``input = 0`` (``Isyn`` stays 0), ``noise_std = 0``. The input therefore enters
+through ``bias``: the drive is cut into runs of equal samples (at most :data:`CHUNK` steps each) and
+each run is evolved with its own bias, so sample k drives ``(t_k, t_k+1]``.
+
+Differences from the specification, all documented in the result's metadata:
+
+- reset: Rockpool subtracts the threshold, ``V <- V - n (V_th - V_reset)``; a neuron that ends a step at
+  ``V >= V_th`` lands at ``V_reset + (V - V_th)``, not at ``V_reset``. The overshoot is less than one
+  step's increment at threshold, ``(1 - a)(V_inf - V_th)``, so the two reset rules differ only in
+  discrete time and agree as dt -> 0 (NIR PR #63/#129). This adapter treats it as representable with a
+  documented difference (see :data:`RESET`).
+- several spikes per step (``n > 1``) when the drive is strong; all are stamped at the step's end.
+- no refractory period: specifications with ``t_ref > 0`` are not representable.
+
+Rockpool draws its noise from numpy's global generator even when ``noise_std = 0``; the generator's
+state is saved and restored around each run.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+
+import numpy as np
+
+from .drive import Drive
+from .errors import ComparisonError, NotRepresentable
+from .result import Metadata, Result, RunSettings
+from .spec import LIFSpec
+
+NAME = "rockpool"
+LIBRARY = "rockpool"
+
+REASON_REFRACTORY = "Rockpool has no refractory period"
+
+#: How Rockpool's reset differs from the specification's (metadata and reports).
+RESET = ("by subtraction: V <- V - n (V_th - V_reset) with n = floor((V - V_reset)/(V_th - V_reset)) "
+         "spikes; lands at V_reset + (V - V_th) instead of V_reset (a different rule in discrete time; "
+         "the overshoot is below one step's increment (1 - exp(-dt/tau_m))(V_inf - V_th))")
+
+#: Longest run of steps evolved in one call: Rockpool allocates (steps x N) records per call.
+CHUNK = 4096
+
+
+def version() -> str:
+    """The installed Rockpool version (package metadata; nothing imported)."""
+    return importlib.metadata.version("rockpool")
+
+
+def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
+    """``None`` for ``t_ref = 0`` (the subtractive reset is a documented difference, not a refusal)."""
+    if spec.t_ref > 0:
+        return f"{REASON_REFRACTORY} (t_ref = {spec.t_ref * 1e3:g} ms)"
+    return None
+
+
+def check_grid(drive: Drive, settings: RunSettings) -> None:
+    """Refuse a drive sampled on another grid than the settings'."""
+    if drive.dt != settings.dt:
+        raise ComparisonError("simulation.dt", f"must equal the drive's step ({drive.dt!r} s)", settings.dt)
+    if drive.n_steps != settings.n_steps:
+        raise ComparisonError("simulation.n_steps", f"must equal the drive's length ({drive.n_steps})",
+                              settings.n_steps)
+
+
+def parameters(spec: LIFSpec, dt: float) -> dict:
+    """Rockpool's numbers: ``tau_mem`` (s), ``threshold`` (V), ``dt`` (s), initial ``vmem`` (V), and the
+    bias ``offset + gain I`` (V per step, V/A per step)."""
+    one_minus_a = -math.expm1(-dt / spec.tau_m)
+    return {"tau_mem": spec.tau_m, "threshold": spec.V_th - spec.V_reset, "dt": dt,
+            "vmem": spec.V_init - spec.V_reset, "noise_std": 0.0,
+            "offset": one_minus_a * (spec.E_L - spec.V_reset), "gain": one_minus_a * spec.R}
+
+
+def segments(drive: Drive, chunk: int = CHUNK) -> list[tuple[int, int]]:
+    """Runs ``[k0, k1)`` of steps with identical samples for every neuron, at most ``chunk`` long."""
+    w = drive.waveform
+    change = np.flatnonzero(np.any(w[1:] != w[:-1], axis=1)) + 1
+    bounds = np.concatenate(([0], change, [drive.n_steps]))
+    out = []
+    for k0, k1 in zip(bounds[:-1], bounds[1:]):
+        out.extend((int(a), int(min(a + chunk, k1))) for a in range(int(k0), int(k1), chunk))
+    return out
+
+
+def _module(spec: LIFSpec, drive: Drive, p: dict):
+    """The LIF module with every parameter and state given explicitly."""
+    from rockpool.nn.modules import LIF
+
+    n = drive.n_neurons
+    module = LIF(n, tau_mem=np.full(n, p["tau_mem"]), tau_syn=np.full(n, p["tau_mem"]),
+                 bias=np.zeros(n), threshold=np.full(n, p["threshold"]), noise_std=p["noise_std"],
+                 dt=drive.dt)
+    module.vmem = np.full(n, p["vmem"])
+    module.isyn = np.zeros((n, 1))
+    module.spikes = np.zeros(n)
+    return module
+
+
+def _evolve(module, drive: Drive, p: dict, record_v: bool):
+    """Evolve run by run; returns the trace of V' (or None) and the (neuron, step, count) of spikes."""
+    trace = np.empty((drive.n_steps + 1, drive.n_neurons)) if record_v else None
+    if record_v:
+        trace[0] = p["vmem"]
+    found = []
+    for k0, k1 in segments(drive):
+        module.bias = p["offset"] + p["gain"] * drive.at(k0)
+        counts, _, record = module(np.zeros((k1 - k0, drive.n_neurons)), record=record_v)
+        step, neuron = np.nonzero(counts[0])
+        found.append((neuron, step + k0 + 1, counts[0][step, neuron].astype(np.int64)))
+        if record_v:
+            trace[k0 + 1:k1 + 1] = record["vmem"][0]
+    return trace, found
+
+
+def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
+    """Simulate ``drive.n_neurons`` Rockpool neurons as one LIF module.
+
+    Parameters
+    ----------
+    spec : LIFSpec
+        Must have ``t_ref = 0``.
+    drive : Drive
+        Input currents (A) for N neurons; its ``dt`` and ``n_steps`` must be the settings'.
+    settings : RunSettings
+        ``record_v`` records ``V = V' + V_reset`` after each step (after the subtractive reset).
+
+    Returns
+    -------
+    Result
+        ``v`` of shape (n_steps + 1, N) in volts (or ``None``); each of the n spikes of step k at ``t_k+1``.
+
+    Raises
+    ------
+    NotRepresentable
+        When ``t_ref > 0``.
+    """
+    check_grid(drive, settings)
+    reason = representable(spec, settings)
+    if reason is not None:
+        raise NotRepresentable(NAME, reason)
+    p = parameters(spec, drive.dt)
+    rng_state = np.random.get_state()
+    try:
+        trace, found = _evolve(_module(spec, drive, p), drive, p, settings.record_v)
+    finally:
+        np.random.set_state(rng_state)
+    neuron = np.concatenate([np.repeat(n, c) for n, _, c in found]) if found else np.empty(0, np.int64)
+    step = np.concatenate([np.repeat(k, c) for _, k, c in found]) if found else np.empty(0, np.int64)
+    v = None if trace is None else trace + spec.V_reset
+    if v is not None:
+        v[0] = spec.V_init
+    t = np.arange(drive.n_steps + 1) * drive.dt
+    return Result(t=t, v=v, spike_neuron=neuron, spike_time=step * drive.dt, n_neurons=drive.n_neurons,
+                  meta=metadata(spec, drive, p))
+
+
+def metadata(spec: LIFSpec, drive: Drive, p: dict) -> Metadata:
+    """What Rockpool did, in words (see the module docstring)."""
+    return Metadata(
+        backend=NAME, version=version(),
+        method="rockpool.nn.modules.LIF (numpy): V' <- exp(-dt/tau_mem) V' + bias, bias = (1 - exp(-dt/tau_m))"
+               "(E_L - V_reset + R I_k): exact exponential step for piecewise-constant input",
+        dt=drive.dt,
+        threshold="V >= V_th after each update (Rockpool: V' >= threshold)",
+        spike_stamp="grid-locked, stamped at the end of the step (t_k+1); n = floor(V'/threshold) spikes "
+                    "per step (up to max_spikes_per_dt = 2**16), all at t_k+1",
+        sampling="record['vmem'] after each step's update and subtractive reset, plus V_reset; sample 0 "
+                 "is V_init",
+        refractory="none (Rockpool has no refractory period)",
+        initial_state=f"vmem = V_init - V_reset = {p['vmem']!r} V, isyn = 0, spikes = 0, noise_std = 0 "
+                      "(numpy's global generator is restored after the run)",
+        input_timing="sample k drives (t_k, t_k+1]: the drive is cut into runs of equal samples, each "
+                     "evolved with bias = (1 - a)(E_L - V_reset + R I) and zero input",
+        reset=RESET,
+        notes=(f"mapping: V' = V - V_reset; {p}",
+               "reset by subtraction vs reset to a value differ only in discrete time: NIR PR #63, #129; "
+               "snntorch#341, snntorch#364"),
+    )
