@@ -1,10 +1,11 @@
 """Metrics that compare one backend's run with a reference: traces, spikes, rates, f-I curves, convergence.
 
 Every function is pure: numpy arrays in SI units in, floats or tidy tables out. A function that gives
-several metrics has a ``*_table`` form returning a :class:`pandas.DataFrame` with exactly the columns
-``metric, value, unit``; metric names and units are fixed in :data:`METRIC_UNITS` (units are plain
-strings: ``"V"``, ``"s"``, ``"Hz"``, ``"A"``, ``"1"`` for dimensionless, ``"dt"`` for offsets counted in
-time steps).
+several metrics has a ``*_metrics`` form (:func:`trace_metrics`, :func:`spike_match_metrics`,
+:func:`spike_metrics`, :func:`rate_metrics`, :func:`fi_metrics`, :func:`convergence_metrics`) returning
+a :class:`pandas.DataFrame` with exactly the columns ``metric, value, unit``; metric names and units are
+fixed in :data:`METRIC_UNITS` (units are plain strings: ``"V"``, ``"s"``, ``"Hz"``, ``"A"``, ``"1"`` for
+dimensionless, ``"dt"`` for offsets counted in time steps).
 
 Conventions shared by the whole module:
 
@@ -14,7 +15,8 @@ Conventions shared by the whole module:
 - A spike train is a sorted 1-D array of spike times (s). Where a function takes "trains" it accepts a
   1-D array (one neuron) or a sequence of N such arrays (``Result.spike_trains()``); the two sides must
   have the same number of neurons, paired by index.
-- Every difference is *test minus reference*.
+- Arguments come in the order *test, reference* (the backend under comparison first, as in
+  ``rate_errors(rate, expected)``), and every difference is *test minus reference*.
 - ``NaN`` means "not applicable": there was nothing to compare (no subthreshold sample, no matched spike,
   no spike on one side, no current above rheobase). A harness should report it as such, never as a pass
   or a failure of a numeric tolerance.
@@ -120,12 +122,12 @@ def as_trains(trains: Trains, field: str = "trains") -> list[np.ndarray]:
     return out
 
 
-def _paired_trains(reference: Trains, test: Trains) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    ref, tst = as_trains(reference, "reference"), as_trains(test, "test")
+def _paired_trains(test: Trains, reference: Trains) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    tst, ref = as_trains(test, "test"), as_trains(reference, "reference")
     if len(ref) != len(tst):
-        raise _refuse("trains", "reference and test must have the same number of neurons",
-                      f"{len(ref)} and {len(tst)}")
-    return ref, tst
+        raise _refuse("trains", "test and reference must have the same number of neurons",
+                      f"{len(tst)} and {len(ref)}")
+    return tst, ref
 
 
 def _positive(value: float, field: str, unit: str, allow_zero: bool = False) -> float:
@@ -160,28 +162,28 @@ def default_exclusion_half_width(t_ref: float, dt: float) -> float:
     return _positive(t_ref, "t_ref", "s", allow_zero=True) + 2.0 * _positive(dt, "dt", "s")
 
 
-def _traces(reference, test) -> tuple[np.ndarray, np.ndarray]:
-    ref = np.asarray(reference, dtype=float)
+def _traces(test, reference) -> tuple[np.ndarray, np.ndarray]:
     tst = np.asarray(test, dtype=float)
+    ref = np.asarray(reference, dtype=float)
     if ref.shape != tst.shape or ref.ndim not in (1, 2):
-        raise _refuse("traces", "reference and test must have the same shape (n_samples,) or "
-                      "(n_samples, N)", f"{ref.shape} and {tst.shape}")
+        raise _refuse("traces", "test and reference must have the same shape (n_samples,) or "
+                      "(n_samples, N)", f"{tst.shape} and {ref.shape}")
     if ref.ndim == 1:
-        return ref[:, None], tst[:, None]
-    return ref, tst
+        return tst[:, None], ref[:, None]
+    return tst, ref
 
 
-def subthreshold_mask(t: np.ndarray, reference: Trains, test: Trains, half_width: float) -> np.ndarray:
+def subthreshold_mask(t: np.ndarray, test: Trains, reference: Trains, half_width: float) -> np.ndarray:
     """Samples far from every spike of either train: True where a sample is subthreshold.
 
     A sample ``t_k`` of neuron ``n`` is excluded when ``|t_k - s| <= half_width`` (within
-    :data:`EDGE_EPS` steps) for any spike ``s`` of neuron ``n`` in the reference or in the test.
+    :data:`EDGE_EPS` steps) for any spike ``s`` of neuron ``n`` in the test or in the reference.
 
     Parameters
     ----------
     t : ndarray, shape (n_samples,)
         Sorted sample times (s).
-    reference, test
+    test, reference
         Spike trains (s) of the N neurons.
     half_width
         Half-width (s) of the excluded window; see :func:`default_exclusion_half_width`.
@@ -191,11 +193,11 @@ def subthreshold_mask(t: np.ndarray, reference: Trains, test: Trains, half_width
     ndarray of bool, shape (n_samples, N)
     """
     t = np.asarray(t, dtype=float)
-    ref, tst = _paired_trains(reference, test)
+    tst, ref = _paired_trains(test, reference)
     half_width = _positive(half_width, "half_width", "s", allow_zero=True)
     step = float(np.min(np.diff(t))) if t.size > 1 else 1.0
     slack = EDGE_EPS * step
-    spikes = [np.concatenate([a, b]) for a, b in zip(ref, tst)]
+    spikes = [np.concatenate([a, b]) for a, b in zip(tst, ref)]
     neuron = np.repeat(np.arange(len(spikes)), [s.size for s in spikes])
     times = np.concatenate(spikes) if spikes else np.empty(0)
     first = np.searchsorted(t, times - half_width - slack, side="left")
@@ -206,13 +208,13 @@ def subthreshold_mask(t: np.ndarray, reference: Trains, test: Trains, half_width
     return np.cumsum(edges, axis=0)[:-1] == 0
 
 
-def trace_rmse(reference: np.ndarray, test: np.ndarray, mask: np.ndarray | None = None,
+def trace_rmse(test: np.ndarray, reference: np.ndarray, mask: np.ndarray | None = None,
                axis: int | None = None):
     """Root-mean-square difference (V) of two traces on the same grid.
 
     Parameters
     ----------
-    reference, test : ndarray, shape (n_samples,) or (n_samples, N)
+    test, reference : ndarray, shape (n_samples,) or (n_samples, N)
         Membrane potentials (V).
     mask : ndarray of bool, same shape, optional
         Samples to include (e.g. :func:`subthreshold_mask`); all by default.
@@ -224,7 +226,7 @@ def trace_rmse(reference: np.ndarray, test: np.ndarray, mask: np.ndarray | None 
     float or ndarray, shape (N,)
         RMSE (V); NaN where the mask leaves no sample (nothing to compare).
     """
-    sq, keep = _masked_square(reference, test, mask)
+    sq, keep = _masked_square(test, reference, mask)
     count = keep.sum(axis=axis)
     total = np.where(keep, sq, 0.0).sum(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -232,7 +234,7 @@ def trace_rmse(reference: np.ndarray, test: np.ndarray, mask: np.ndarray | None 
     return float(out) if axis is None else out
 
 
-def trace_max_abs(reference: np.ndarray, test: np.ndarray, mask: np.ndarray | None = None,
+def trace_max_abs(test: np.ndarray, reference: np.ndarray, mask: np.ndarray | None = None,
                   axis: int | None = None):
     """Largest absolute difference ``max |V_test - V_ref|`` (V); arguments as :func:`trace_rmse`.
 
@@ -241,14 +243,14 @@ def trace_max_abs(reference: np.ndarray, test: np.ndarray, mask: np.ndarray | No
     float or ndarray, shape (N,)
         NaN where the mask leaves no sample.
     """
-    sq, keep = _masked_square(reference, test, mask)
+    sq, keep = _masked_square(test, reference, mask)
     out = np.sqrt(np.where(keep, sq, -np.inf).max(axis=axis, initial=-np.inf).clip(min=0.0))
     out = np.where(keep.any(axis=axis), out, np.nan)
     return float(out) if axis is None else out
 
 
-def _masked_square(reference, test, mask) -> tuple[np.ndarray, np.ndarray]:
-    ref, tst = _traces(reference, test)
+def _masked_square(test, reference, mask) -> tuple[np.ndarray, np.ndarray]:
+    tst, ref = _traces(test, reference)
     keep = np.ones(ref.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     if keep.ndim == 1:
         keep = keep[:, None]
@@ -257,17 +259,17 @@ def _masked_square(reference, test, mask) -> tuple[np.ndarray, np.ndarray]:
     return (tst - ref) ** 2, keep
 
 
-def trace_table(t: np.ndarray, reference_v: np.ndarray, test_v: np.ndarray, reference_trains: Trains,
-                test_trains: Trains, half_width: float) -> pd.DataFrame:
+def trace_metrics(t: np.ndarray, test_v: np.ndarray, reference_v: np.ndarray, test_trains: Trains,
+                  reference_trains: Trains, half_width: float) -> pd.DataFrame:
     """``trace_rmse``, ``trace_max_abs`` and both again on subthreshold samples only (V).
 
     Parameters
     ----------
     t : ndarray, shape (n_samples,)
         Sample times (s).
-    reference_v, test_v : ndarray, shape (n_samples,) or (n_samples, N)
+    test_v, reference_v : ndarray, shape (n_samples,) or (n_samples, N)
         Membrane potentials (V).
-    reference_trains, test_trains
+    test_trains, reference_trains
         Spike trains (s) of the N neurons, used to exclude ``half_width`` (s) around every spike of
         either side (see :func:`subthreshold_mask`, :func:`default_exclusion_half_width`).
 
@@ -276,17 +278,17 @@ def trace_table(t: np.ndarray, reference_v: np.ndarray, test_v: np.ndarray, refe
     DataFrame
         Four rows; the subthreshold ones are NaN when the spikes leave no sample to compare.
     """
-    ref, tst = _traces(reference_v, test_v)
+    tst, ref = _traces(test_v, reference_v)
     if np.asarray(t).shape != (ref.shape[0],):
         raise _refuse("t", "must have one time per sample", f"{np.shape(t)} for {ref.shape[0]} samples")
-    mask = subthreshold_mask(t, reference_trains, test_trains, half_width)
+    mask = subthreshold_mask(t, test_trains, reference_trains, half_width)
     if mask.shape != ref.shape:
         raise _refuse("trains", "one spike train per traced neuron", f"{mask.shape[1]} vs {ref.shape[1]}")
     return metric_table({
-        "trace_rmse": trace_rmse(ref, tst),
-        "trace_max_abs": trace_max_abs(ref, tst),
-        "trace_rmse_subthreshold": trace_rmse(ref, tst, mask),
-        "trace_max_abs_subthreshold": trace_max_abs(ref, tst, mask),
+        "trace_rmse": trace_rmse(tst, ref),
+        "trace_max_abs": trace_max_abs(tst, ref),
+        "trace_rmse_subthreshold": trace_rmse(tst, ref, mask),
+        "trace_max_abs_subthreshold": trace_max_abs(tst, ref, mask),
     })
 
 
@@ -338,7 +340,7 @@ class SpikeMatch:
         return np.setdiff1d(np.arange(self.n_test), self.test_index)
 
 
-def match_spikes(reference: np.ndarray, test: np.ndarray, window: float, dt: float) -> SpikeMatch:
+def match_spikes(test: np.ndarray, reference: np.ndarray, window: float, dt: float) -> SpikeMatch:
     """Match two sorted spike trains one to one within ``window``, optimally and in order.
 
     A reference spike ``r`` and a test spike ``s`` may be paired when ``|s - r| <= window`` (plus
@@ -363,14 +365,14 @@ def match_spikes(reference: np.ndarray, test: np.ndarray, window: float, dt: flo
 
     Parameters
     ----------
-    reference, test : ndarray, shape (n,), (m,)
+    test, reference : ndarray, shape (m,), (n,)
         Sorted spike times (s).
     window
         Largest admissible |offset| (s), >= 0.
     dt
         Time step (s) of the offsets' unit.
     """
-    ref, tst = _train(reference, "reference"), _train(test, "test")
+    tst, ref = _train(test, "test"), _train(reference, "reference")
     dt = _positive(dt, "dt", "s")
     reach = _positive(window, "window", "s", allow_zero=True) + EDGE_EPS * dt
     clusters = _clusters(ref, tst, reach)
@@ -441,12 +443,12 @@ def _backtrack(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pairs[:, 0], pairs[:, 1]
 
 
-def first_spike_latency_diff(reference: np.ndarray, test: np.ndarray) -> float:
+def first_spike_latency_diff(test: np.ndarray, reference: np.ndarray) -> float:
     """``t_test[0] - t_ref[0]`` (s): difference of the first spike times.
 
     Returns NaN when either train is empty (no latency to compare; the count metrics report that).
     """
-    ref, tst = _train(reference, "reference"), _train(test, "test")
+    tst, ref = _train(test, "test"), _train(reference, "reference")
     if ref.size == 0 or tst.size == 0:
         return math.nan
     return float(tst[0] - ref[0])
@@ -459,18 +461,17 @@ def first_spike_latency_diff(reference: np.ndarray, test: np.ndarray) -> float:
 # command line should not pay for a run that computes no spike distance.
 
 
-def _neo_pair(reference: np.ndarray, test: np.ndarray, t_stop: float | None):
+def _neo_pair(test: np.ndarray, reference: np.ndarray, t_stop: float | None):
     import neo
 
-    ref, tst = _train(reference, "reference"), _train(test, "test")
-    both = np.concatenate([ref, tst])
+    tst, ref = _train(test, "test"), _train(reference, "reference")
+    both = np.concatenate([tst, ref])
     start = min(0.0, float(both.min())) if both.size else 0.0
     stop = max(float(both.max()) if both.size else 0.0, start if t_stop is None else float(t_stop))
-    return [neo.SpikeTrain(x, units="s", t_start=start, t_stop=stop) for x in (ref, tst)]
+    return [neo.SpikeTrain(x, units="s", t_start=start, t_stop=stop) for x in (tst, ref)]
 
 
-def van_rossum_distance(reference: np.ndarray, test: np.ndarray, tau: float,
-                        t_stop: float | None = None) -> float:
+def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float, t_stop: float | None = None) -> float:
     """Van Rossum distance of two spike trains (dimensionless), from Elephant.
 
     Elephant 1.2.1 (``elephant.spike_train_dissimilarity.van_rossum_distance``) computes, with
@@ -490,7 +491,7 @@ def van_rossum_distance(reference: np.ndarray, test: np.ndarray, tau: float,
 
     Parameters
     ----------
-    reference, test : ndarray
+    test, reference : ndarray
         Sorted spike times (s).
     tau
         Time constant (s) of the exponential filter, > 0 (``inf`` allowed).
@@ -501,15 +502,15 @@ def van_rossum_distance(reference: np.ndarray, test: np.ndarray, tau: float,
     from elephant.spike_train_dissimilarity import van_rossum_distance as elephant_vr
 
     tau = _positive(tau, "tau", "s")
-    trains = _neo_pair(reference, test, t_stop)
+    trains = _neo_pair(test, reference, t_stop)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="van_rossum_distance: very small negative",
                                 category=RuntimeWarning)
         return float(elephant_vr(trains, time_constant=tau * pq.s)[0, 1])
 
 
-def victor_purpura_distance(reference: np.ndarray, test: np.ndarray, cost: float,
-                            t_stop: float | None = None) -> float:
+def victor_purpura(test: np.ndarray, reference: np.ndarray, cost: float,
+                   t_stop: float | None = None) -> float:
     """Victor–Purpura distance of two spike trains (dimensionless), from Elephant.
 
     The smallest total cost of turning one train into the other with insertions and deletions (cost 1
@@ -521,7 +522,7 @@ def victor_purpura_distance(reference: np.ndarray, test: np.ndarray, cost: float
 
     Parameters
     ----------
-    reference, test : ndarray
+    test, reference : ndarray
         Sorted spike times (s).
     cost
         Shift cost ``q`` (1/s = Hz), finite and >= 0: shifts longer than ``2/q`` cost more than a
@@ -536,28 +537,55 @@ def victor_purpura_distance(reference: np.ndarray, test: np.ndarray, cost: float
     if not math.isfinite(cost):
         raise _refuse("cost", "must be finite (Elephant counts coincident spikes as unmatched at "
                       "q = inf)", f"{cost} Hz")
-    trains = _neo_pair(reference, test, t_stop)
+    trains = _neo_pair(test, reference, t_stop)
     return float(elephant_vp(trains, cost_factor=cost * pq.Hz)[0, 1])
 
 
-# ------------------------------------------------------------------------------------ spike table
+# ----------------------------------------------------------------------------------- spike tables
 
 
-def spike_table(reference: Trains, test: Trains, dt: float, window: float, tau: float, cost: float,
-                t_stop: float | None = None) -> pd.DataFrame:
-    """Every spike metric of a test run against a reference run, pooled over the N neurons.
+def spike_match_metrics(test: Trains, reference: Trains, window: float, dt: float) -> pd.DataFrame:
+    """Matching rows, pooled over the N neurons (see :func:`match_spikes` for the matching itself).
 
-    Rows: ``spike_count`` (total test spikes), ``spike_count_diff`` (test minus reference total),
-    ``spikes_matched``, ``spikes_missed``, ``spikes_extra`` (sums of :func:`match_spikes` per neuron),
-    ``spike_offset_max_abs_dt`` (largest |offset|, steps), ``spike_offset_mean_dt`` (signed mean offset
-    over all matched pairs, steps; positive: test late), both NaN without a matched pair;
-    ``first_spike_latency_diff`` (s, the neuron's difference largest in magnitude, sign kept; NaN when no
-    neuron fires in both runs); ``van_rossum`` (root sum of squares of the per-neuron distances, the
-    multi-neuron distance with labelled lines) and ``victor_purpura`` (sum over neurons).
+    Rows: ``spikes_matched``, ``spikes_missed`` (in the reference, not in the test), ``spikes_extra``
+    (in the test, not in the reference), all sums over neurons; ``spike_offset_max_abs_dt`` (largest
+    |offset|, steps) and ``spike_offset_mean_dt`` (signed mean offset over all matched pairs, steps;
+    positive: test late), both NaN without a matched pair.
 
     Parameters
     ----------
-    reference, test
+    test, reference
+        Spike trains (s) of the same N neurons.
+    window
+        Matching window (s).
+    dt
+        Time step (s): unit of the offsets.
+    """
+    tst, ref = _paired_trains(test, reference)
+    matches = [match_spikes(a, b, window, dt) for a, b in zip(tst, ref)]
+    offsets = np.concatenate([m.offsets_dt for m in matches]) if matches else np.empty(0)
+    return metric_table({
+        "spikes_matched": sum(m.n_matched for m in matches),
+        "spikes_missed": sum(m.n_missed for m in matches),
+        "spikes_extra": sum(m.n_extra for m in matches),
+        "spike_offset_max_abs_dt": float(np.max(np.abs(offsets))) if offsets.size else math.nan,
+        "spike_offset_mean_dt": float(np.mean(offsets)) if offsets.size else math.nan,
+    })
+
+
+def spike_metrics(test: Trains, reference: Trains, dt: float, window: float, tau: float, cost: float,
+                  t_stop: float | None = None) -> pd.DataFrame:
+    """Every spike metric of a test run against a reference run, pooled over the N neurons.
+
+    Rows: ``spike_count`` (total test spikes), ``spike_count_diff`` (test minus reference total), the
+    rows of :func:`spike_match_metrics`, ``first_spike_latency_diff`` (s, the neuron's difference largest
+    in magnitude, sign kept; NaN when no neuron fires in both runs), ``van_rossum`` (root sum of squares
+    of the per-neuron distances: the multi-neuron distance with labelled lines) and ``victor_purpura``
+    (sum over neurons).
+
+    Parameters
+    ----------
+    test, reference
         Spike trains (s) of the same N neurons.
     dt
         Time step (s): unit of the offsets.
@@ -570,22 +598,18 @@ def spike_table(reference: Trains, test: Trains, dt: float, window: float, tau: 
     t_stop
         End of the recording (s), passed to ``neo``.
     """
-    ref, tst = _paired_trains(reference, test)
-    matches = [match_spikes(a, b, window, dt) for a, b in zip(ref, tst)]
-    offsets = np.concatenate([m.offsets_dt for m in matches]) if matches else np.empty(0)
-    return metric_table({
-        "spike_count": sum(b.size for b in tst),
-        "spike_count_diff": sum(b.size - a.size for a, b in zip(ref, tst)),
-        "spikes_matched": sum(m.n_matched for m in matches),
-        "spikes_missed": sum(m.n_missed for m in matches),
-        "spikes_extra": sum(m.n_extra for m in matches),
-        "spike_offset_max_abs_dt": float(np.max(np.abs(offsets))) if offsets.size else math.nan,
-        "spike_offset_mean_dt": float(np.mean(offsets)) if offsets.size else math.nan,
-        "first_spike_latency_diff": _largest_magnitude(
-            [first_spike_latency_diff(a, b) for a, b in zip(ref, tst)]),
-        "van_rossum": math.sqrt(sum(van_rossum_distance(a, b, tau, t_stop) ** 2 for a, b in zip(ref, tst))),
-        "victor_purpura": sum(victor_purpura_distance(a, b, cost, t_stop) for a, b in zip(ref, tst)),
+    tst, ref = _paired_trains(test, reference)
+    pairs = list(zip(tst, ref))
+    counts = metric_table({
+        "spike_count": sum(a.size for a in tst),
+        "spike_count_diff": sum(a.size - b.size for a, b in pairs),
     })
+    distances = metric_table({
+        "first_spike_latency_diff": _largest_magnitude([first_spike_latency_diff(a, b) for a, b in pairs]),
+        "van_rossum": math.sqrt(sum(van_rossum(a, b, tau, t_stop) ** 2 for a, b in pairs)),
+        "victor_purpura": sum(victor_purpura(a, b, cost, t_stop) for a, b in pairs),
+    })
+    return pd.concat([counts, spike_match_metrics(tst, ref, window, dt), distances], ignore_index=True)
 
 
 def _largest_magnitude(values: list[float]) -> float:
@@ -628,7 +652,7 @@ def rate_errors(rate, expected):
     return error, rel
 
 
-def rate_table(trains: Trains, expected_rate: float, t_start: float, t_stop: float) -> pd.DataFrame:
+def rate_metrics(trains: Trains, expected_rate: float, t_start: float, t_stop: float) -> pd.DataFrame:
     """``rate_abs_error`` (Hz) and ``rate_rel_error`` (1) of the population's :func:`mean_rate` over
     ``(t_start, t_stop]`` against ``expected_rate`` (Hz); see :func:`rate_errors` for ``expected = 0``."""
     error, rel = rate_errors(mean_rate(trains, t_start, t_stop), expected_rate)
@@ -748,6 +772,12 @@ def sweep_rheobase(currents, rates) -> Rheobase:
     return Rheobase(float(currents[k]), step)
 
 
+def rheobase_found(currents, rates) -> float:
+    """The rheobase (A) found by a sweep: the smallest current with a non-zero rate, NaN if none fires.
+    Its resolution is :func:`sweep_rheobase`'s ``step``."""
+    return sweep_rheobase(currents, rates).current
+
+
 def saturation_excess(rates, t_ref: float) -> float:
     """How far (Hz) the fastest rate exceeds the refractory limit: ``max(max(rate) - 1/t_ref, 0)``.
 
@@ -762,39 +792,43 @@ def saturation_excess(rates, t_ref: float) -> float:
     return max(float(np.max(rates)) - 1.0 / t_ref, 0.0)
 
 
-def fi_table(currents, rates, expected, t_ref: float, rheobase: float) -> pd.DataFrame:
-    """``fi_max_abs_error``, ``fi_mean_abs_error`` (Hz), ``fi_max_rel_error`` (1), ``rheobase_error``
-    (A: found minus ``rheobase``; the harness's tolerance is :func:`sweep_rheobase`'s ``step``) and
-    ``fi_saturation_excess`` (Hz).
+def fi_metrics(currents, rates, expected, t_ref: float | None = None,
+               rheobase: float | None = None) -> pd.DataFrame:
+    """``fi_max_abs_error``, ``fi_mean_abs_error`` (Hz) and ``fi_max_rel_error`` (1) of
+    :func:`fi_errors`; with ``rheobase`` also ``rheobase_error`` (A, found minus ``rheobase``; the
+    tolerance to check it against is :func:`sweep_rheobase`'s ``step``), with ``t_ref`` also
+    ``fi_saturation_excess`` (Hz, :func:`saturation_excess`).
 
     Parameters
     ----------
     currents, rates, expected : ndarray, shape (n_currents,)
         Currents (A), measured rates (Hz), closed-form rates (Hz).
     t_ref
-        Refractory period (s); 0: no saturation limit.
+        Refractory period (s); 0: no saturation limit; None: no saturation row.
     rheobase
-        Analytic rheobase (A).
+        Analytic rheobase (A); None: no rheobase row.
     """
     errors = fi_errors(currents, rates, expected)
-    return metric_table({
+    values = {
         "fi_max_abs_error": errors.max_abs,
         "fi_mean_abs_error": errors.mean_abs,
         "fi_max_rel_error": errors.max_rel,
-        "rheobase_error": sweep_rheobase(currents, rates).error(rheobase),
-        "fi_saturation_excess": saturation_excess(rates, t_ref),
-    })
+    }
+    if rheobase is not None:
+        values["rheobase_error"] = sweep_rheobase(currents, rates).error(rheobase)
+    if t_ref is not None:
+        values["fi_saturation_excess"] = saturation_excess(rates, t_ref)
+    return metric_table(values)
 
 
 # ------------------------------------------------------------------------------------- convergence
 
 
 class ConvergenceFit(NamedTuple):
-    """Least-squares fit ``log(error) = order log(dt) + intercept``."""
+    """Least-squares fit ``log(error) = order log(dt) + log(C)``; unpacks as ``order, stderr``."""
 
     order: float  #: fitted slope (1)
     stderr: float  #: standard error of the slope (1)
-    intercept: float  #: log of the error constant C in ``error = C dt^order`` (error in its own unit)
 
 
 def convergence_order(dts, errors) -> ConvergenceFit:
@@ -825,10 +859,10 @@ def convergence_order(dts, errors) -> ConvergenceFit:
     if np.unique(dts).size < 2:
         raise _refuse("convergence.dts", "must contain at least two different time steps", dts.tolist())
     fit = stats.linregress(np.log(dts), np.log(errors))
-    return ConvergenceFit(float(fit.slope), float(fit.stderr), float(fit.intercept))
+    return ConvergenceFit(float(fit.slope), float(fit.stderr))
 
 
-def convergence_table(dts, errors) -> pd.DataFrame:
+def convergence_metrics(dts, errors) -> pd.DataFrame:
     """``convergence_order`` and ``convergence_order_stderr`` (both dimensionless) of
     :func:`convergence_order`."""
     fit = convergence_order(dts, errors)

@@ -35,15 +35,15 @@ def check_columns(table, names):
 
 def test_constant_offset_gives_that_offset_for_one_and_several_neurons():
     ref = np.linspace(-0.07, -0.05, 11)
-    assert m.trace_rmse(ref, ref + 2e-3) == pytest.approx(2e-3, rel=1e-12)
-    assert m.trace_max_abs(ref, ref - 2e-3) == pytest.approx(2e-3, rel=1e-12)
+    assert m.trace_rmse(ref + 2e-3, ref) == pytest.approx(2e-3, rel=1e-12)
+    assert m.trace_max_abs(ref - 2e-3, ref) == pytest.approx(2e-3, rel=1e-12)
     pop = np.column_stack([ref, ref, ref])
     test = pop + np.array([1e-3, -2e-3, 2e-3])
     # pooled: sqrt((1 + 4 + 4)/3) mV = sqrt(3) mV; per neuron: the offsets themselves
-    assert m.trace_rmse(pop, test) == pytest.approx(math.sqrt(3) * 1e-3, rel=1e-12)
-    assert m.trace_max_abs(pop, test) == pytest.approx(2e-3, rel=1e-12)
-    np.testing.assert_allclose(m.trace_rmse(pop, test, axis=0), [1e-3, 2e-3, 2e-3], rtol=1e-12)
-    np.testing.assert_allclose(m.trace_max_abs(pop, test, axis=0), [1e-3, 2e-3, 2e-3], rtol=1e-12)
+    assert m.trace_rmse(test, pop) == pytest.approx(math.sqrt(3) * 1e-3, rel=1e-12)
+    assert m.trace_max_abs(test, pop) == pytest.approx(2e-3, rel=1e-12)
+    np.testing.assert_allclose(m.trace_rmse(test, pop, axis=0), [1e-3, 2e-3, 2e-3], rtol=1e-12)
+    np.testing.assert_allclose(m.trace_max_abs(test, pop, axis=0), [1e-3, 2e-3, 2e-3], rtol=1e-12)
 
 
 def test_single_sample_spike_rmse_is_height_over_root_n():
@@ -51,14 +51,14 @@ def test_single_sample_spike_rmse_is_height_over_root_n():
     ref = np.full(n, -0.065)
     test = ref.copy()
     test[123] += height
-    assert m.trace_rmse(ref, test) == pytest.approx(height / 20, rel=1e-12)
-    assert m.trace_max_abs(ref, test) == pytest.approx(height, rel=1e-12)
+    assert m.trace_rmse(test, ref) == pytest.approx(height / 20, rel=1e-12)
+    assert m.trace_max_abs(test, ref) == pytest.approx(height, rel=1e-12)
 
 
 def test_subthreshold_mask_excludes_exactly_the_windows_of_either_train():
     t = np.arange(21) * DT
-    ref_spike, test_spike = 5 * DT, 12.3 * DT  # one grid spike, one precise (off-grid) spike
-    mask = m.subthreshold_mask(t, np.array([ref_spike]), np.array([test_spike]), 2 * DT)
+    test_spike, ref_spike = 12.3 * DT, 5 * DT  # one precise (off-grid) spike, one grid spike
+    mask = m.subthreshold_mask(t, np.array([test_spike]), np.array([ref_spike]), 2 * DT)
     # |t_k - 5 dt| <= 2 dt: k = 3..7 (both edges included); |t_k - 12.3 dt| <= 2 dt: k = 11..14
     excluded = [3, 4, 5, 6, 7, 11, 12, 13, 14]
     assert mask.shape == (21, 1)
@@ -67,12 +67,12 @@ def test_subthreshold_mask_excludes_exactly_the_windows_of_either_train():
 
 def test_subthreshold_mask_is_per_neuron():
     t = np.arange(10) * DT
-    mask = m.subthreshold_mask(t, [np.array([2 * DT]), np.array([])], [np.array([]), np.array([8 * DT])], DT)
+    mask = m.subthreshold_mask(t, [np.array([]), np.array([8 * DT])], [np.array([2 * DT]), np.array([])], DT)
     assert np.flatnonzero(~mask[:, 0]).tolist() == [1, 2, 3]
     assert np.flatnonzero(~mask[:, 1]).tolist() == [7, 8, 9]
 
 
-def test_trace_table_separates_spike_windows_from_subthreshold_samples():
+def test_trace_metrics_separates_spike_windows_from_subthreshold_samples():
     t = np.arange(50) * DT
     ref = np.full((50, 2), -0.07)
     test = ref.copy()
@@ -80,7 +80,7 @@ def test_trace_table_separates_spike_windows_from_subthreshold_samples():
     test[40, 1] += 1e-3      # a 1 mV difference far from any spike of neuron 1
     spikes_ref = [np.array([20 * DT]), np.array([])]
     spikes_test = [np.array([21 * DT]), np.array([])]
-    table = m.trace_table(t, ref, test, spikes_ref, spikes_test, 3 * DT)
+    table = m.trace_metrics(t, test, ref, spikes_test, spikes_ref, 3 * DT)
     check_columns(table, ["trace_rmse", "trace_max_abs", "trace_rmse_subthreshold",
                           "trace_max_abs_subthreshold"])
     assert value(table, "trace_rmse") == pytest.approx(math.sqrt((0.02**2 + 1e-6) / 100), rel=1e-12)
@@ -93,7 +93,7 @@ def test_trace_table_separates_spike_windows_from_subthreshold_samples():
 def test_empty_subthreshold_set_gives_nan():
     t = np.arange(5) * DT
     ref = np.zeros(5)
-    table = m.trace_table(t, ref, ref + 1e-3, np.array([2 * DT]), np.array([]), 2 * DT)
+    table = m.trace_metrics(t, ref + 1e-3, ref, np.array([]), np.array([2 * DT]), 2 * DT)
     assert value(table, "trace_rmse") == pytest.approx(1e-3, rel=1e-12)
     assert math.isnan(value(table, "trace_rmse_subthreshold"))
     assert math.isnan(value(table, "trace_max_abs_subthreshold"))
@@ -114,7 +114,7 @@ def test_trace_shape_mismatch_is_refused():
 
 def test_shift_of_exactly_two_steps_gives_offsets_of_two():
     ref = np.array([100, 400, 700]) * DT
-    match = m.match_spikes(ref, ref + 2 * DT, window=2 * DT, dt=DT)  # the window's edge is included
+    match = m.match_spikes(ref + 2 * DT, ref, window=2 * DT, dt=DT)  # the window's edge is included
     assert (match.n_matched, match.n_missed, match.n_extra) == (3, 0, 0)
     np.testing.assert_allclose(match.offsets_dt, [2, 2, 2], atol=1e-9)
 
@@ -122,7 +122,7 @@ def test_shift_of_exactly_two_steps_gives_offsets_of_two():
 def test_spike_just_outside_the_window_is_missed_and_extra():
     ref = np.array([100, 400]) * DT
     test = np.array([100, 403]) * DT
-    match = m.match_spikes(ref, test, window=2 * DT, dt=DT)
+    match = m.match_spikes(test, ref, window=2 * DT, dt=DT)
     assert match.reference_index.tolist() == [0] and match.test_index.tolist() == [0]
     assert match.missed.tolist() == [1] and match.extra.tolist() == [1]
     assert (match.n_matched, match.n_missed, match.n_extra) == (1, 1, 1)
@@ -131,7 +131,7 @@ def test_spike_just_outside_the_window_is_missed_and_extra():
 def test_unequal_counts_leave_the_unmatched_spike_out():
     ref = np.array([10, 50, 90]) * DT
     test = np.array([11, 89]) * DT
-    match = m.match_spikes(ref, test, window=3 * DT, dt=DT)
+    match = m.match_spikes(test, ref, window=3 * DT, dt=DT)
     assert match.reference_index.tolist() == [0, 2] and match.test_index.tolist() == [0, 1]
     assert match.missed.tolist() == [1] and match.n_extra == 0
     np.testing.assert_allclose(match.offsets_dt, [1, -1], atol=1e-9)
@@ -143,24 +143,24 @@ def test_unequal_counts_leave_the_unmatched_spike_out():
     (np.array([]), np.array([]), 0, 0),
 ])
 def test_empty_trains_on_either_or_both_sides(ref, test, missed, extra):
-    match = m.match_spikes(ref, test, window=DT, dt=DT)
+    match = m.match_spikes(test, ref, window=DT, dt=DT)
     assert (match.n_matched, match.n_missed, match.n_extra) == (0, missed, extra)
     assert match.offsets_dt.size == 0
-    assert math.isnan(m.first_spike_latency_diff(ref, test))
+    assert math.isnan(m.first_spike_latency_diff(test, ref))
 
 
 def test_optimal_matching_beats_greedy_nearest():
     """Reference 0 and 1 ms, test 0.6 and 1.7 ms, window 0.75 ms. The nearest pair (1, 0.6) is 0.4 ms
     apart; greedy takes it and strands both other spikes (1 match). The order-preserving optimum pairs
     (0, 0.6) and (1, 1.7): 2 matches, offsets +6 and +7 steps."""
-    match = m.match_spikes(np.array([0.0, 1e-3]), np.array([0.6e-3, 1.7e-3]), window=0.75e-3, dt=DT)
+    match = m.match_spikes(np.array([0.6e-3, 1.7e-3]), np.array([0.0, 1e-3]), window=0.75e-3, dt=DT)
     assert match.n_matched == 2 and match.n_missed == 0 and match.n_extra == 0
     np.testing.assert_allclose(match.offsets_dt, [6, 7], atol=1e-9)
 
 
 def test_among_maximal_matchings_the_smallest_total_offset_wins():
     """Reference 1.0 ms; test 0.8 and 1.1 ms, window 0.3 ms: one pair either way; 1.1 is closer."""
-    match = m.match_spikes(np.array([1e-3]), np.array([0.8e-3, 1.1e-3]), window=0.3e-3, dt=DT)
+    match = m.match_spikes(np.array([0.8e-3, 1.1e-3]), np.array([1e-3]), window=0.3e-3, dt=DT)
     assert match.test_index.tolist() == [1] and match.extra.tolist() == [0]
 
 
@@ -181,7 +181,7 @@ def test_matching_equals_exhaustive_search_on_crowded_trains():
     for _ in range(40):
         ref = np.sort(rng.choice(40, rng.integers(0, 6), replace=False)) * DT
         test = np.sort(rng.choice(40, rng.integers(0, 6), replace=False)) * DT + 0.25 * DT
-        match = m.match_spikes(ref, test, window=4 * DT, dt=DT)
+        match = m.match_spikes(test, ref, window=4 * DT, dt=DT)
         n, total = brute_force(ref, test, 4 * DT)
         assert match.n_matched == n
         assert np.sum(np.abs(match.offsets_dt)) * DT == pytest.approx(total, abs=1e-12)
@@ -189,7 +189,7 @@ def test_matching_equals_exhaustive_search_on_crowded_trains():
 
 
 def test_first_spike_latency_difference():
-    assert m.first_spike_latency_diff(np.array([0.0322, 0.06]), np.array([0.0321])) == pytest.approx(
+    assert m.first_spike_latency_diff(np.array([0.0321]), np.array([0.0322, 0.06])) == pytest.approx(
         -1e-4, rel=1e-9)
 
 
@@ -198,15 +198,15 @@ def test_first_spike_latency_difference():
 
 def test_victor_purpura_known_values():
     a = np.array([0.01, 0.05, 0.09])
-    assert m.victor_purpura_distance(a, a.copy(), cost=100.0) == 0.0
-    assert m.victor_purpura_distance(np.array([0.01]), np.array([]), cost=100.0) == 1.0
+    assert m.victor_purpura(a, a.copy(), cost=100.0) == 0.0
+    assert m.victor_purpura(np.array([0.01]), np.array([]), cost=100.0) == 1.0
     # single spikes d = 3 ms apart: min(2, q d) = 0.3 at q = 100 Hz, 2 at q = 1 kHz (q d = 3 > 2)
     one, other = np.array([0.010]), np.array([0.013])
-    assert m.victor_purpura_distance(one, other, cost=100.0) == pytest.approx(0.3, rel=1e-12)
-    assert m.victor_purpura_distance(one, other, cost=1000.0) == pytest.approx(2.0, rel=1e-12)
-    assert m.victor_purpura_distance(a, np.array([0.2]), cost=0.0) == 2.0  # |3 - 1|
+    assert m.victor_purpura(one, other, cost=100.0) == pytest.approx(0.3, rel=1e-12)
+    assert m.victor_purpura(one, other, cost=1000.0) == pytest.approx(2.0, rel=1e-12)
+    assert m.victor_purpura(a, np.array([0.2]), cost=0.0) == 2.0  # |3 - 1|
     with pytest.raises(ComparisonError, match="finite"):
-        m.victor_purpura_distance(a, a, cost=math.inf)
+        m.victor_purpura(a, a, cost=math.inf)
 
 
 def test_van_rossum_known_values():
@@ -215,10 +215,10 @@ def test_van_rossum_known_values():
     is exp(-s/tau), after it exp(-s/tau)(1 - exp(d/tau)); the integral is tau (1 - exp(-d/tau)), so
     D = sqrt(2 (1 - exp(-d/tau)))."""
     tau = 5e-3
-    assert m.van_rossum_distance(np.array([0.01]), np.array([]), tau) == pytest.approx(1.0, rel=1e-12)
+    assert m.van_rossum(np.array([0.01]), np.array([]), tau) == pytest.approx(1.0, rel=1e-12)
     d = 3e-3
     expected = math.sqrt(2 * (1 - math.exp(-d / tau)))
-    assert m.van_rossum_distance(np.array([0.010]), np.array([0.010 + d]), tau) == pytest.approx(
+    assert m.van_rossum(np.array([0.010]), np.array([0.010 + d]), tau) == pytest.approx(
         expected, rel=1e-12)
 
 
@@ -227,17 +227,21 @@ def test_van_rossum_of_identical_trains_is_at_the_rounding_floor():
     isi, tau, n = 3.7e-3, 2e-2, 1000
     train = np.arange(n) * isi
     floor = math.sqrt(EPS * 2 * n * (1 + 2 / math.expm1(isi / tau)))
-    assert m.van_rossum_distance(train, train.copy(), tau) <= floor
+    assert m.van_rossum(train, train.copy(), tau) <= floor
 
 
-def test_spike_table_pools_neurons():
+def test_spike_metrics_pool_neurons():
     ref = [np.array([100, 400]) * DT, np.array([50]) * DT]
     test = [np.array([102, 400, 700]) * DT, np.array([], dtype=float)]
-    table = m.spike_table(ref, test, dt=DT, window=3 * DT, tau=5e-3, cost=100.0, t_stop=0.1)
+    table = m.spike_metrics(test, ref, dt=DT, window=3 * DT, tau=5e-3, cost=100.0, t_stop=0.1)
     check_columns(table, ["spike_count", "spike_count_diff", "spikes_matched", "spikes_missed",
                           "spikes_extra", "spike_offset_max_abs_dt", "spike_offset_mean_dt",
                           "first_spike_latency_diff", "van_rossum", "victor_purpura"])
     assert value(table, "spike_count") == 3 and value(table, "spike_count_diff") == 0
+    match_rows = m.spike_match_metrics(test, ref, window=3 * DT, dt=DT)
+    check_columns(match_rows, ["spikes_matched", "spikes_missed", "spikes_extra", "spike_offset_max_abs_dt",
+                               "spike_offset_mean_dt"])
+    assert match_rows.value.tolist()[:3] == [2, 1, 1]
     assert (value(table, "spikes_matched"), value(table, "spikes_missed"), value(table, "spikes_extra")) \
         == (2, 1, 1)
     assert value(table, "spike_offset_max_abs_dt") == pytest.approx(2, abs=1e-9)
@@ -270,7 +274,7 @@ def test_rate_errors_including_zero_expected_rate():
     assert m.rate_errors(12.0, 10.0) == pytest.approx((2.0, 0.2), rel=1e-12)
     assert m.rate_errors(0.0, 0.0) == (0.0, 0.0)
     assert m.rate_errors(5.0, 0.0) == (5.0, math.inf)
-    table = m.rate_table(np.array([0.1, 0.2, 0.3]), 5.0, 0.0, 0.5)  # 6 Hz measured
+    table = m.rate_metrics(np.array([0.1, 0.2, 0.3]), 5.0, 0.0, 0.5)  # 6 Hz measured
     check_columns(table, ["rate_abs_error", "rate_rel_error"])
     assert value(table, "rate_abs_error") == pytest.approx(1.0, rel=1e-12)
     assert value(table, "rate_rel_error") == pytest.approx(0.2, rel=1e-12)
@@ -317,6 +321,7 @@ def test_rheobase_from_a_sweep_in_any_order():
     lowest = m.sweep_rheobase(CURRENTS, np.full(5, 3.0))
     assert lowest.current == 0.0 and lowest.step == math.inf
     assert math.isnan(m.sweep_rheobase(CURRENTS, np.zeros(5)).current)
+    assert m.rheobase_found(CURRENTS[order], rates[order]) == pytest.approx(200e-12, rel=1e-12)
 
 
 def test_saturation_excess():
@@ -325,14 +330,16 @@ def test_saturation_excess():
     assert m.saturation_excess([1e4], 0.0) == 0.0
 
 
-def test_fi_table():
+def test_fi_metrics():
     rates = np.array([0, 0, 11, 19, 520.0])
-    table = m.fi_table(CURRENTS, rates, np.array([0, 0, 10, 20, 30.0]), t_ref=2e-3, rheobase=150e-12)
+    table = m.fi_metrics(CURRENTS, rates, np.array([0, 0, 10, 20, 30.0]), t_ref=2e-3, rheobase=150e-12)
     check_columns(table, ["fi_max_abs_error", "fi_mean_abs_error", "fi_max_rel_error", "rheobase_error",
                           "fi_saturation_excess"])
     assert value(table, "fi_max_abs_error") == pytest.approx(490.0, rel=1e-12)
     assert value(table, "rheobase_error") == pytest.approx(50e-12, rel=1e-9)
     assert value(table, "fi_saturation_excess") == pytest.approx(20.0, rel=1e-9)
+    check_columns(m.fi_metrics(CURRENTS, rates, np.array([0, 0, 10, 20, 30.0])),
+                  ["fi_max_abs_error", "fi_mean_abs_error", "fi_max_rel_error"])
 
 
 # ------------------------------------------------------------------------------------- convergence
@@ -350,8 +357,9 @@ def test_convergence_order_recovers_exact_power_laws(order):
     bound = 100 * EPS * np.max(np.abs(np.log(errors)))
     assert fit.order == pytest.approx(order, abs=bound)
     assert fit.stderr <= bound
-    assert fit.intercept == pytest.approx(math.log(3.0), abs=bound * 10)
-    check_columns(m.convergence_table(DTS, errors), ["convergence_order", "convergence_order_stderr"])
+    order_, stderr = fit  # the harness unpacks the fit as a pair
+    assert (order_, stderr) == (fit.order, fit.stderr)
+    check_columns(m.convergence_metrics(DTS, errors), ["convergence_order", "convergence_order_stderr"])
 
 
 def test_convergence_order_with_noise_has_a_standard_error():
