@@ -14,8 +14,10 @@ Grid predictions for constant input, spikes locked to the grid (``n_ref = round(
 
 - reference ``"grid"`` (strict ``>``, stamp at the step's end): ``ISI = n_ref dt + dt (floor(T_free/dt) + 1)``
 - ``>=`` threshold (NEST ``iaf_psc_delta``): ``ISI = n_ref dt + dt ceil(T_free/dt)``
-- Brian2 exact (stamp at the step's start, dead time ``t_ref - dt``):
-  ``ISI = t_ref - dt + dt (floor(T_free/dt) + 1)``
+- Brian2 exact (stamp at the step's start; free again when ``timestep(t - lastspike) >=
+  timestep(t_ref)`` with ``n_b = floor(t_ref/dt + 1e-3)``, so the frozen dead time is
+  ``dt (max(n_b, 1) - 1)``, i.e. ``t_ref - dt`` for ``t_ref >= dt`` and none for ``t_ref < dt``):
+  ``ISI = dt (max(n_b, 1) - 1) + dt (floor(T_free/dt) + 1)``
 """
 
 from __future__ import annotations
@@ -92,5 +94,6 @@ def grid_isi(spec: LIFSpec, current, dt: float, rule: str = "reference"):
             return n_ref * dt + dt * np.ceil(t_free / dt)
         steps = np.floor(t_free / dt) + 1
         if rule == "brian2":
-            return spec.t_ref - dt + dt * steps
+            n_b = int(spec.t_ref / dt + 1e-3)  # Brian2's timestep(): floor with a 1e-3 step margin
+            return dt * (max(n_b, 1) - 1) + dt * steps
         return n_ref * dt + dt * steps
