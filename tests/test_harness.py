@@ -1,0 +1,118 @@
+"""The harness: self-consistency, a deliberately wrong backend, and the textbook cell on the real
+backends with the default tolerances."""
+
+import numpy as np
+import pytest
+
+from comparisons.config import comparison_from_document, load_comparison
+from comparisons.harness import run_comparison
+from models import backends
+from reference import closed_forms as cf
+
+SMALL = """
+[simulation]
+dt = "0.1 ms"
+duration = "300 ms"
+[fi_curve]
+num = 13
+duration = "600 ms"
+[convergence]
+dt = ["0.4 ms", "0.2 ms", "0.1 ms"]
+duration = "300 ms"
+"""
+
+
+def small(backend_names, spec_name="textbook"):
+    import tomllib
+    from models.files import resolve
+    doc = tomllib.loads(resolve(spec_name).read_text() + SMALL)
+    return comparison_from_document(doc, backend_names)
+
+
+def verdicts(outcome):
+    df = outcome.metrics
+    return df[df.passed != ""]
+
+
+def test_reference_against_itself_is_zero_and_passes(monkeypatch):
+    monkeypatch.setitem(backends.REGISTRY, "reference_copy", ("models.reference_", None))
+    outcome = run_comparison(small(["reference", "reference_copy"]))
+    df = outcome.metrics
+    pair = df[(df.backend == "reference_copy") & (df.reference == "reference")]
+    assert len(pair) > 10
+    for metric in ("trace_rmse", "trace_max_abs", "trace_max_abs_prespike", "first_spike_latency_diff",
+                   "spike_count_diff", "rate_abs_error", "spikes_missed", "spikes_extra"):
+        values = pair[pair.metric == metric].value
+        assert len(values) and np.all(values == 0.0), metric
+    # Elephant's dynamic programme sums costs in floats: a few ulps per spike for identical trains
+    count = float(pair[pair.metric == "spike_count"].value.max())
+    assert np.all(pair[pair.metric == "victor_purpura"].value <= 4 * np.finfo(float).eps * max(count, 1))
+    assert outcome.exit_status() == 0 and (verdicts(outcome).passed == "True").all()
+
+
+@pytest.fixture
+def shifted(monkeypatch):
+    monkeypatch.setitem(backends.REGISTRY, "shifted", ("shifted_backend", None))
+
+
+def test_wrong_threshold_fails_the_right_verdicts_with_the_right_sizes(shifted):
+    c = small(["reference", "shifted"])
+    outcome = run_comparison(c)
+    df = verdicts(outcome)
+    mine = df[df.backend == "shifted"]
+    failed = set(mine[mine.passed == "False"].metric)
+    assert {"first_spike_latency_diff", "fi_worst_bound_ratio", "convergence_isi_bound_ratio"} <= failed
+    # below threshold nothing differs: the subthreshold stimulus and the pre-spike traces all pass
+    assert (mine[mine.stimulus == "step_sub"].passed == "True").all()
+    assert (mine[mine.metric == "trace_max_abs_prespike"].passed == "True").all()
+    # the latency error is the closed-form latency shift of a 1 mV higher threshold, within one step
+    spec = c.spec
+    stim = c.stimuli[0]
+    shift = (float(cf.first_spike_latency(spec.replace(V_th=spec.V_th + 1e-3), stim.amplitude, spec.E_L))
+             - float(cf.first_spike_latency(spec, stim.amplitude, spec.E_L)))
+    row = mine[(mine.stimulus == stim.name) & (mine.reference == "closed_form")
+               & (mine.metric == "first_spike_latency_diff")]
+    assert abs(float(row.value.iloc[0]) - shift) <= c.dt
+    assert outcome.exit_status() == 1
+    # the reference itself still passes everything
+    assert (df[df.backend == "reference"].passed == "True").all()
+
+
+def test_textbook_on_the_three_core_backends_passes_every_default_verdict():
+    c = load_comparison("textbook", ["reference", "brian2", "nengo"])
+    outcome = run_comparison(c)
+    df = verdicts(outcome)
+    assert set(df.backend) == {"reference", "brian2", "nengo"}
+    assert {"trace_max_abs_prespike", "first_spike_latency_diff", "spike_count_diff", "fi_worst_bound_ratio",
+            "rheobase_error", "fi_saturation_excess", "convergence_isi_bound_ratio",
+            "convergence_trace_bound_ratio"} <= set(df.metric)
+    failing = df[df.passed != "True"]
+    assert failing.empty, failing.to_string()
+    assert outcome.exit_status() == 0
+
+
+def test_fi_sweep_is_one_population_per_backend(monkeypatch):
+    calls = []
+    from models import reference_
+    original = reference_.run
+
+    def spy(spec, drive, settings):
+        calls.append((drive.n_neurons, settings.record_v))
+        return original(spec, drive, settings)
+    monkeypatch.setattr(reference_, "run", spy)
+    c = small(["reference"])
+    run_comparison(c)
+    assert (c.fi.num, False) in calls and calls.count((c.fi.num, False)) == 1
+    assert all(n == 1 for n, _ in calls if (n, _) != (c.fi.num, False))
+
+
+def test_euler_method_convergence_is_first_order():
+    import tomllib
+    from models.files import resolve
+    doc = tomllib.loads(resolve("textbook").read_text() + SMALL.replace('[simulation]', '[simulation]\nmethod = "euler"'))
+    outcome = run_comparison(comparison_from_document(doc, ["reference", "brian2"]))
+    df = outcome.metrics
+    orders = df[df.metric == "convergence_trace_order"]
+    assert set(orders.backend) == {"reference", "brian2"}
+    assert np.all(np.abs(orders.value - 1.0) < 0.1)
+    assert (verdicts(outcome).passed == "True").all(), verdicts(outcome)[verdicts(outcome).passed != "True"]
