@@ -90,8 +90,9 @@ def run_one(source, out: Path | None, backends: list[str] | None, force: bool, q
 def _summary(outcome, out: Path) -> None:
     rows = outcome.metric_rows
     failed = [r for r in rows if r[7] == "False"]
-    print(f"{outcome.comparison.spec.name}: {len(rows) - len(failed)} of "
-          f"{sum(1 for r in rows if r[7])} verdicts pass -> {out}/report.html", file=sys.stderr)
+    judged = [r for r in rows if r[7]]
+    print(f"{outcome.comparison.spec.name}: {len(judged) - len(failed)} of {len(judged)} verdicts pass "
+          f"-> {out}/report.html", file=sys.stderr)
     for r in failed[:10]:
         print(f"  FAIL {r[0]} {r[1]} vs {r[2]}: {r[3]} = {r[4]:.6g} {r[5]} > tolerance {r[6]:.6g}",
               file=sys.stderr)
