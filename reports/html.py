@@ -1,0 +1,488 @@
+"""The HTML report: one self-contained, reproducible page per comparison.
+
+:func:`render_report` renders ``report.html`` from the harness's outcome and hands it to the writer,
+which hashes it into ``manifest.json``. The page holds everything inline (CSS in the template, figures
+as SVG data URIs), needs no script and no network, and escapes every user string (Jinja2 autoescaping is
+on for every template). It contains nothing that changes between runs of the same inputs (no date, no
+run time), so re-running a comparison gives the same bytes; the page shows the report digest of
+:func:`reports.writers.report_digest`.
+
+Numbers are shown in the units people write (ms, mV, MOhm, pF, nS, pA, Hz); the CSV files and the
+manifest keep exact SI floats.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from comparisons.tolerances import TOLERANCES
+from reference import closed_forms as cf
+
+from . import plots
+from . import writers
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+ROOT = Path(__file__).resolve().parent.parent
+CITATION = ROOT / "CITATION.cff"
+CLOSED_FORM = "closed_form"
+
+#: SI unit of a metric or quantity -> (factor, unit shown).
+HUMAN = {"V": (1e3, "mV"), "s": (1e3, "ms"), "A": (1e12, "pA"), "Hz": (1.0, "Hz"), "1": (1.0, ""),
+         "dt": (1.0, "steps"), "ohm": (1e-6, "MOhm"), "Ohm": (1e-6, "MOhm"), "F": (1e12, "pF"),
+         "S": (1e9, "nS"), "C": (1e12, "pC"), "A * s ** 0.5": (1e12, "pA s^1/2")}
+
+#: Specification rows: field, symbol, SI unit, meaning; ``derived`` ones follow from the others.
+SPEC_ROWS = (
+    ("tau_m", "τ_m", "s", "membrane time constant", False),
+    ("R", "R", "ohm", "membrane resistance", False),
+    ("C", "C", "F", "capacitance τ_m / R", True),
+    ("g_L", "g_L", "S", "leak conductance 1 / R", True),
+    ("E_L", "E_L", "V", "leak reversal (rest)", False),
+    ("V_th", "V_th", "V", "threshold", False),
+    ("V_reset", "V_reset", "V", "reset", False),
+    ("V_init", "V_init", "V", "initial potential", False),
+    ("t_ref", "t_ref", "s", "absolute refractory period", False),
+    ("rheobase", "I_rh", "A", "rheobase (V_th − E_L) / R", True),
+)
+
+#: Metadata fields shown per backend, in order, with their row titles.
+METADATA_ROWS = (
+    ("version", "version"), ("method", "numerical method"), ("dt", "dt"), ("threshold", "threshold rule"),
+    ("spike_stamp", "spike time stamp"), ("sampling", "sampling of V"), ("reset", "reset"),
+    ("refractory", "refractory rule"), ("initial_state", "initial state"), ("input_timing", "input timing"),
+    ("notes", "notes"),
+)
+
+#: Metadata fields that are not numerical rules (never flagged as a difference between backends).
+NOT_RULES = ("version", "notes")
+
+FAMILIES = ("trace", "spikes", "rate", "f-I", "convergence")
+EXIT_MEANING = {0: "every verdict passes", 1: "some verdict failed", 3: "a backend failed"}
+
+
+# ----------------------------------------------------------------------------------------- entry point
+
+def render_report(outcome, directory: Path, write_all) -> dict:
+    """Write ``report.html`` and the data files into ``directory``; returns the manifest.
+
+    Parameters
+    ----------
+    outcome : comparisons.harness.Outcome
+        Everything the harness computed.
+    directory : Path
+        The (temporary) output directory.
+    write_all : callable
+        :func:`reports.writers.write_all`; it writes the CSV files, the HTML and the manifest.
+    """
+    files = writers.data_files(outcome)
+    digest = writers.report_digest(outcome, files)
+    html = render_html(outcome, digest)
+    return write_all(outcome, directory, html, digest=digest)
+
+
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of every report template: autoescaping on, undefined names are errors."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters["human"] = human
+    return env
+
+
+def render_html(outcome, digest: str) -> bytes:
+    """The report page (UTF-8 bytes) for ``outcome``, showing ``digest``."""
+    page = environment().get_template("report.html.j2").render(**context(outcome, digest))
+    return page.encode("utf-8")
+
+
+# ----------------------------------------------------------------------------------------- formatting
+
+def human(value, unit: str = "1", digits: int = 4) -> str:
+    """A value in SI ``unit`` shown in the report's unit: ``human(-0.07, "V") == "-70 mV"``.
+
+    ``""`` or ``None`` (no tolerance) shows as an em dash, NaN ("not applicable") as ``n/a``.
+    """
+    if value is None or value == "":
+        return "—"
+    value = float(value)
+    if math.isnan(value):
+        return "n/a"
+    factor, shown = HUMAN.get(unit, (1.0, unit))
+    number = ("∞" if value > 0 else "−∞") if math.isinf(value) else f"{value * factor:.{digits}g}"
+    return f"{number} {shown}".strip()
+
+
+def metric_family(metric: str) -> str:
+    """The verdict family of a metric: trace, spikes, rate, f-I or convergence."""
+    if metric.startswith(("fi_", "rheobase")):
+        return "f-I"
+    if metric.startswith("convergence"):
+        return "convergence"
+    if metric.startswith("trace"):
+        return "trace"
+    if metric.startswith("rate"):
+        return "rate"
+    return "spikes"
+
+
+def verdict_class(passed: str) -> str:
+    """CSS class of a verdict string ("True", "False" or "" for informational rows)."""
+    return {"True": "pass", "False": "fail"}.get(passed, "info")
+
+
+# ----------------------------------------------------------------------------------------- context
+
+def context(outcome, digest: str) -> dict:
+    """Everything the template shows, as plain values (strings, numbers, lists, dicts)."""
+    c = outcome.comparison
+    rows = [MetricRow.of(r) for r in outcome.metric_rows]
+    return {
+        "spec": c.spec,
+        "source": c.source,
+        "digest": digest,
+        "exit_status": outcome.exit_status(),
+        "exit_meaning": EXIT_MEANING.get(outcome.exit_status(), "unknown"),
+        "totals": totals(rows),
+        "families": FAMILIES,
+        "summary": verdict_summary(rows, backend_order(outcome)),
+        "failing": [r for r in rows if r.passed == "False"],
+        "spec_rows": spec_rows(c.spec),
+        "settings": settings_rows(c),
+        "stimuli": [stimulus_row(s) for s in c.stimuli],
+        "backend_status": backend_status(outcome),
+        "variants": variant_rows(outcome),
+        "metadata": metadata_table(outcome),
+        "stimulus_figures": stimulus_figures(outcome),
+        "sweep_backends": [n for n in outcome.variants[0].backends if n not in outcome.failures],
+        "fi_figure": fi_figure(outcome),
+        "convergence_figure": convergence_figure(outcome),
+        "metric_groups": metric_groups(rows),
+        "tolerances": tolerance_rows(c.tolerances),
+        "citation": citation(),
+        "versions": writers.versions(),
+    }
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One row of metrics.csv, with its values shown in human units."""
+
+    stimulus: str
+    backend: str
+    reference: str
+    metric: str
+    value: float
+    unit: str
+    tolerance: float | str
+    passed: str
+    family: str
+    shown: str
+    shown_tolerance: str
+    ratio: str
+
+    @classmethod
+    def of(cls, row) -> "MetricRow":
+        stimulus, backend, reference, metric, value, unit, tolerance, passed = row
+        return cls(str(stimulus), str(backend), str(reference), str(metric), float(value), str(unit),
+                   tolerance, str(passed), metric_family(str(metric)), human(value, unit),
+                   human(tolerance, unit), _ratio(float(value), tolerance))
+
+    @property
+    def css(self) -> str:
+        return verdict_class(self.passed)
+
+
+def _ratio(value: float, tolerance) -> str:
+    """|value| / tolerance, the size of the error in units of its bound ("—" without a bound)."""
+    if tolerance == "" or tolerance is None:
+        return "—"
+    tolerance = float(tolerance)
+    if math.isnan(value):
+        return "n/a"
+    if tolerance == 0:
+        return "0" if value == 0 else "∞"
+    return f"{abs(value) / tolerance:.3g}"
+
+
+def totals(rows: list[MetricRow]) -> dict:
+    """Counts of passing, failing and informational rows."""
+    passed = sum(r.passed == "True" for r in rows)
+    failed = sum(r.passed == "False" for r in rows)
+    return {"passed": passed, "failed": failed, "verdicts": passed + failed,
+            "informational": len(rows) - passed - failed}
+
+
+def backend_order(outcome) -> list[str]:
+    """The comparison's backends in its order, then any other name the outcome mentions."""
+    names = list(outcome.comparison.backends)
+    for name in list(outcome.metadata) + [r[1] for r in outcome.metric_rows]:
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def verdict_summary(rows: list[MetricRow], order: list[str]) -> list[dict]:
+    """Per backend and family: counts of passing and failing verdicts."""
+    out = []
+    for name in order:
+        mine = [r for r in rows if r.backend == name and r.passed in ("True", "False")]
+        cells = OrderedDict()
+        for fam in FAMILIES:
+            of = [r for r in mine if r.family == fam]
+            failed = sum(r.passed == "False" for r in of)
+            cells[fam] = {"passed": len(of) - failed, "failed": failed, "total": len(of),
+                          "css": "none" if not of else ("fail" if failed else "pass")}
+        failed = sum(r.passed == "False" for r in mine)
+        out.append({"backend": name, "cells": cells, "passed": len(mine) - failed, "failed": failed,
+                    "css": "none" if not mine else ("fail" if failed else "pass")})
+    return out
+
+
+def spec_rows(spec) -> list[dict]:
+    si = spec.to_si_dict()
+    return [{"field": key, "symbol": symbol, "value": human(si[key], unit), "meaning": meaning,
+             "derived": derived} for key, symbol, unit, meaning, derived in SPEC_ROWS]
+
+
+def settings_rows(c) -> list[tuple[str, str]]:
+    fi, conv = c.fi, c.convergence
+    return [
+        ("time step dt", human(c.dt, "s")),
+        ("duration", human(c.duration, "s") + f" ({c.n_steps} steps)"),
+        ("integrator asked of every backend", c.method),
+        ("backends", ", ".join(c.backends)),
+        ("time limit per backend run", human(c.timeout, "s", 6)),
+        ("f-I sweep", f"{fi.num} currents from {human(fi.I_min, 'A')} to {human(fi.I_max, 'A')}, "
+                      f"{human(fi.duration, 's')} at dt {human(fi.dt, 's')}"),
+        ("convergence sweep", f"dt = {', '.join(human(d, 's') for d in conv.dts)} at "
+                              f"{human(conv.current, 'A')} for {human(conv.duration, 's')}"),
+    ]
+
+
+def stimulus_row(stim) -> dict:
+    """A stimulus's name, kind and parameters in human units."""
+    params = []
+    for key, kind in type(stim).UNITS.items():
+        params.append(f"{key} = {human(getattr(stim, key), kind.si_unit)}")
+    for key in type(stim).OPTIONAL:
+        if key not in type(stim).UNITS:
+            params.append(f"{key} = {getattr(stim, key)}")
+    return {"name": stim.name, "kind": type(stim).KIND, "params": params,
+            "exact": bool(stim.piecewise_constant)}
+
+
+def backend_status(outcome) -> list[dict]:
+    """Every requested backend: ran, failed (with the message) or not representable (with the reason)."""
+    out = []
+    for name in backend_order(outcome):
+        if name in outcome.failures:
+            out.append({"backend": name, "css": "fail", "status": "failed", "text": outcome.failures[name]})
+        elif name in outcome.not_representable:
+            ran = [v.label for v in outcome.variants if name in v.backends and v.label]
+            text = outcome.not_representable[name]
+            if ran:
+                text += f" — ran the substitute {', '.join(ran)} instead"
+            out.append({"backend": name, "css": "warn", "status": "not representable", "text": text})
+        else:
+            out.append({"backend": name, "css": "pass", "status": "ran", "text": ""})
+    return out
+
+
+def variant_rows(outcome) -> list[dict]:
+    """Each specification actually run: its label, backends, note and how it differs from the given one."""
+    given = outcome.comparison.spec.to_si_dict()
+    units = {key: unit for key, _, unit, _, _ in SPEC_ROWS}
+    out = []
+    for v in outcome.variants:
+        mine = v.spec.to_si_dict()
+        changes = [f"{key}: {human(given[key], units[key])} → {human(mine[key], units[key])}"
+                   for key in units if mine[key] != given[key]]
+        out.append({"label": v.label or "as specified", "backends": list(v.backends), "note": v.note,
+                    "changes": changes})
+    return out
+
+
+def metadata_table(outcome) -> dict:
+    """Backends as columns (the closed form first), metadata fields as rows; a row whose statements
+    differ between backends is flagged."""
+    metas = OrderedDict()
+    exact = next(iter(outcome.exact.values()), None)
+    if exact is not None:
+        metas[CLOSED_FORM] = exact.meta.as_dict()
+    for name in backend_order(outcome):
+        if name in outcome.metadata:
+            metas[name] = outcome.metadata[name]
+    rows = []
+    for key, title in METADATA_ROWS:
+        cells = [_meta_text(meta, key) for meta in metas.values()]
+        rule = [_meta_text(meta, key) for name, meta in metas.items() if name != CLOSED_FORM]
+        differs = key not in NOT_RULES and len(set(rule)) > 1
+        rows.append({"title": title, "cells": cells, "differs": differs})
+    return {"columns": list(metas), "rows": rows}
+
+
+def _meta_text(meta: dict, key: str) -> str:
+    value = meta.get(key, "")
+    if key == "dt":
+        return human(value, "s")
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(x) for x in value) or "—"
+    return str(value) if value != "" else "—"
+
+
+# ----------------------------------------------------------------------------------------- figures
+
+def stimulus_figures(outcome) -> list[dict]:
+    """One figure per (variant, stimulus): input, traces, difference to the closed form, raster."""
+    c = outcome.comparison
+    out = []
+    for variant in outcome.variants:
+        for stim in c.stimuli:
+            exact = outcome.exact.get((variant.label, stim.name))
+            if exact is None:
+                continue
+            runs, missing = _series(outcome, variant, stim.name)
+            current = stim.sample(c.dt, c.n_steps)
+            fig = plots.stimulus_figure(current, c.dt, _as_series(CLOSED_FORM, exact), runs)
+            out.append({"anchor": f"stim-{len(out)}", "stimulus": stim.name,
+                        "variant": variant.label, "uri": plots.data_uri(fig), "missing": missing,
+                        "backends": [r.name for r in runs]})
+    return out
+
+
+def _as_series(name: str, result) -> plots.Series:
+    v = None if result.v is None else result.v[:, 0]
+    return plots.Series(name, result.t, v, result.spike_trains()[0])
+
+
+def _series(outcome, variant, stimulus: str) -> tuple[list, list]:
+    runs, missing = [], []
+    for name in variant.backends:
+        run = outcome.runs.get((variant.label, stimulus, name))
+        if run is not None and run.result is not None:
+            runs.append(_as_series(name, run.result))
+        else:
+            missing.append(name)
+    return runs, missing
+
+
+def fi_figure(outcome) -> str | None:
+    """The f-I figure's data URI, or None without f-I rows."""
+    if not outcome.fi_rows:
+        return None
+    fi, spec = outcome.comparison.fi, outcome.variants[0].spec
+    points = OrderedDict()
+    for name in backend_order(outcome):
+        rows = [r for r in outcome.fi_rows if r[0] == name]
+        if rows:
+            arr = np.array([[r[2], r[3], r[4]] for r in rows], dtype=float)
+            points[name] = (arr[:, 0], arr[:, 1], arr[:, 2])
+    dense = np.linspace(fi.I_min, fi.I_max, 601)
+    return plots.data_uri(plots.fi_figure(dense, cf.rate(spec, dense), points))
+
+
+def convergence_figure(outcome) -> str | None:
+    """The convergence figure's data URI, or None without convergence rows."""
+    if not outcome.convergence_rows:
+        return None
+    series = []
+    for name in backend_order(outcome):
+        rows = sorted((r for r in outcome.convergence_rows if r[0] == name), key=lambda r: r[1])
+        if not rows:
+            continue
+        a = np.array([r[1:] for r in rows], dtype=float)
+        series.append(plots.ConvergenceSeries(
+            name, a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4],
+            _order(outcome, name, "convergence_isi_order", "convergence_isi_order_stderr"),
+            _order(outcome, name, "convergence_trace_order", "convergence_trace_order_stderr")))
+    return plots.data_uri(plots.convergence_figure(series))
+
+
+def _order(outcome, backend: str, metric: str, stderr_metric: str):
+    """(order, stderr) from the convergence metric rows; stderr NaN when not given; None without order."""
+    found = {r[3]: float(r[4]) for r in outcome.metric_rows if r[1] == backend and r[3] in (metric, stderr_metric)}
+    if metric not in found:
+        return None
+    return found[metric], found.get(stderr_metric, math.nan)
+
+
+# ----------------------------------------------------------------------------------------- tables
+
+def metric_groups(rows: list[MetricRow]) -> list[dict]:
+    """Metric rows grouped by stimulus (in order of appearance), with per-group verdict counts."""
+    groups: OrderedDict[str, list] = OrderedDict()
+    for r in rows:
+        groups.setdefault(r.stimulus, []).append(r)
+    return [{"anchor": f"metrics-{i}", "stimulus": name, "rows": items, "totals": totals(items)}
+            for i, (name, items) in enumerate(groups.items())]
+
+
+def tolerance_rows(overrides: dict) -> list[dict]:
+    """The tolerance table: formula and derivation of every default, and any override of this run."""
+    return [{"metric": t.metric, "unit": HUMAN.get(t.unit, (1.0, t.unit))[1] or "1", "formula": t.formula,
+             "derivation": t.derivation,
+             "override": human(overrides[t.metric], t.unit, 6) if t.metric in overrides else ""}
+            for t in TOLERANCES.values()]
+
+
+# ----------------------------------------------------------------------------------------- citation
+
+@dataclass
+class Citation:
+    """The fields of CITATION.cff the report shows."""
+
+    title: str = "lif-crosscheck"
+    version: str = ""
+    message: str = ""
+    authors: list[str] = field(default_factory=list)
+    license: str = ""
+
+
+def citation(path: Path = CITATION) -> Citation:
+    """Read the top-level scalars and the author names of CITATION.cff.
+
+    Only flat ``key: value`` lines and the ``authors`` list items (``name``, ``given-names``,
+    ``family-names``) are read: the file is the project's own, and nothing in it is evaluated.
+    """
+    out = Citation()
+    if not path.is_file():
+        return out
+    scalars, authors, section = {}, [], ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace() and not line.startswith("-"):
+            key, _, value = line.partition(":")
+            section = key.strip()
+            if value.strip():
+                scalars[section] = _unquote(value)
+        elif section == "authors":
+            _author_line(line.strip(), authors)
+    for f in fields(Citation):
+        if f.name in scalars:
+            setattr(out, f.name, scalars[f.name])
+    out.authors = [" ".join(x for x in (a.get("name"), a.get("given-names"), a.get("family-names")) if x)
+                   for a in authors]
+    return out
+
+
+def _author_line(item: str, authors: list[dict]) -> None:
+    if item.startswith("- "):
+        authors.append({})
+        item = item[2:]
+    key, sep, value = item.partition(":")
+    if sep and authors:
+        authors[-1][key.strip()] = _unquote(value)
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value

@@ -1,0 +1,318 @@
+"""The HTML report and the dashboard, opened in a real headless browser (Debian's Chromium through
+/usr/bin/chromedriver): it renders, every figure loads, the console stays clean, user strings show as text
+and never run, nothing is fetched, and the page states the numbers of the files it was built from.
+
+Expected values come from outside the code under test: the textbook cell's derived quantities by hand
+(C = tau_m / R = 20 ms / 100 MOhm = 200 pF, g_L = 1/R = 10 nS, rheobase (V_th - E_L)/R = 20 mV /
+100 MOhm = 200 pA), verdict counts read back from metrics.csv with the csv module, digests and hashes
+from manifest.json and hashlib.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from comparisons.cli import run_one
+from comparisons.config import load_comparison
+from comparisons.harness import run_comparison
+from models import backends
+from reports.dashboard import run_dashboard, worst
+from reports.html import human, render_html, render_report
+from reports.writers import atomic_directory, write_all
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT_NAME = "<script>alert(1)</script>"
+IMG_DESCRIPTION = "A textbook cell <img src=x onerror=alert(2)> with a hostile description"
+
+NEURON = """
+[neuron]
+tau_m = "20 ms"
+E_L = "-70 mV"
+V_th = "-50 mV"
+V_reset = "-65 mV"
+R = "100 Mohm"
+t_ref = "2 ms"
+"""
+
+RUN = """
+[simulation]
+dt = "0.1 ms"
+duration = "200 ms"
+backends = {backends}
+[fi_curve]
+num = 11
+duration = "500 ms"
+[convergence]
+dt = ["0.4 ms", "0.2 ms", "0.1 ms"]
+duration = "200 ms"
+"""
+
+#: Two steps of 300 pA and 150 pA (1.5 and 0.75 x rheobase) from 40 to 160 ms; the first name is hostile.
+STIMULI = """
+[[stimulus]]
+name = "<b>supra</b>"
+kind = "step"
+amplitude = "300 pA"
+start = "40 ms"
+stop = "160 ms"
+
+[[stimulus]]
+name = "sub"
+kind = "step"
+amplitude = "150 pA"
+start = "40 ms"
+stop = "160 ms"
+"""
+
+#: A zero latency tolerance: a grid-stamped first spike at 300 pA lies strictly after the exact crossing
+#: (latency 20 ms ln 3 = 21.97 ms, not a multiple of 0.1 ms), so every backend but the closed form fails it.
+ZERO_LATENCY = """
+[tolerances]
+first_spike_latency_diff = "0 ms"
+"""
+
+
+def write_comparison(path: Path, name: str, description: str, backends: list[str], extra: str = "") -> Path:
+    head = f"name = {json.dumps(name)}\ndescription = {json.dumps(description)}\n"
+    path.write_text(head + NEURON + RUN.format(backends=json.dumps(backends)) + STIMULI + extra, encoding="utf-8")
+    return path
+
+
+def metrics_verdicts(directory: Path) -> list[dict]:
+    with open(directory / "metrics.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+# ----------------------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """A hostile-named comparison on reference, Brian2 and Nengo, written as the command line does."""
+    tmp = tmp_path_factory.mktemp("report")
+    source = write_comparison(tmp / "hostile.toml", SCRIPT_NAME, IMG_DESCRIPTION, ["reference", "brian2", "nengo"],
+                              ZERO_LATENCY)
+    comparison = load_comparison(source)
+    outcome = run_comparison(comparison, timeout=comparison.timeout)
+    out = tmp / "out"
+    with atomic_directory(out, False) as directory:
+        manifest = render_report(outcome, directory, write_all)
+    return {"dir": out, "outcome": outcome, "manifest": manifest}
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    options = webdriver.ChromeOptions()
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
+                "--window-size=1280,1000"):
+        options.add_argument(arg)
+    options.binary_location = "/usr/bin/chromium"
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def page(report, browser):
+    """The report loaded in the browser; the console log of the load is kept (reading it empties it)."""
+    browser.get((report["dir"] / "report.html").as_uri())
+    log = browser.get_log("browser")
+    return {"driver": browser, "log": log, "text": browser.find_element(By.TAG_NAME, "body").text}
+
+
+# ----------------------------------------------------------------------------------------- the report
+
+def test_page_renders_with_title_and_verdict_summary(report, page):
+    driver = page["driver"]
+    assert driver.title.startswith(SCRIPT_NAME)
+    assert driver.find_element(By.ID, "verdict").find_element(By.TAG_NAME, "h2").text == "Verdict summary"
+    rows = metrics_verdicts(report["dir"])
+    passed = sum(r["passed"] == "True" for r in rows)
+    failed = sum(r["passed"] == "False" for r in rows)
+    assert failed > 0  # the zero latency tolerance fails
+    banner = driver.find_element(By.CSS_SELECTOR, ".banner").text
+    assert banner.startswith("FAIL")
+    assert f"{passed} of {passed + failed} verdicts pass, {failed} fail" in banner
+
+
+def test_every_figure_loads(page):
+    driver = page["driver"]
+    images = driver.find_elements(By.TAG_NAME, "img")
+    # 2 stimuli x 1 variant (all three backends represent t_ref = 2 ms) + the f-I and convergence figures
+    assert len(images) == 4
+    for image in images:
+        ok = driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", image)
+        assert ok, image.get_attribute("alt")
+    for svg in driver.find_elements(By.TAG_NAME, "svg"):
+        box = driver.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.width, r.height]", svg)
+        assert box[0] > 0 and box[1] > 0
+
+
+def test_console_has_no_errors(page):
+    assert [e for e in page["log"] if e["level"] == "SEVERE"] == []
+
+
+def test_user_strings_are_text_and_nothing_runs(page):
+    driver = page["driver"]
+    assert SCRIPT_NAME in page["text"]
+    assert IMG_DESCRIPTION in page["text"]
+    assert "<b>supra</b>" in page["text"]
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text
+    assert driver.find_elements(By.TAG_NAME, "script") == []
+    assert driver.find_elements(By.TAG_NAME, "b") == []
+    for image in driver.find_elements(By.TAG_NAME, "img"):
+        assert image.get_attribute("src").startswith("data:image/svg+xml;base64,")
+
+
+def test_nothing_is_fetched(report, page):
+    """Every src/href is an inline data URI or an in-page anchor, and no figure links anything external."""
+    driver = page["driver"]
+    refs = driver.execute_script(
+        "return Array.from(document.querySelectorAll('[src],[href]'))"
+        ".map(e => e.getAttribute('src') || e.getAttribute('href'))")
+    assert refs and all(r.startswith(("data:", "#")) for r in refs), [r[:40] for r in refs]
+    assert driver.find_elements(By.TAG_NAME, "link") == []
+    for ref in refs:
+        if ref.startswith("data:image/svg+xml;base64,"):
+            svg = base64.b64decode(ref.split(",", 1)[1]).decode("utf-8")
+            assert 'href="http' not in svg and "<image" not in svg and "<script" not in svg
+
+
+def test_specification_in_human_units(page):
+    cells = [tuple(td.text for td in row.find_elements(By.TAG_NAME, "td"))[:3]
+             for row in page["driver"].find_elements(By.CSS_SELECTOR, "#specification tbody tr")]
+    values = {field: value for field, _, value in cells}
+    assert values == {"tau_m": "20 ms", "R": "100 MOhm", "C": "200 pF", "g_L": "10 nS", "E_L": "-70 mV",
+                      "V_th": "-50 mV", "V_reset": "-65 mV", "V_init": "-70 mV", "t_ref": "2 ms",
+                      "rheobase": "200 pA"}
+
+
+def test_digest_citation_and_hashes(report, page):
+    manifest = json.loads((report["dir"] / "manifest.json").read_text())
+    assert manifest["report_digest"] in page["text"]
+    html = (report["dir"] / "report.html").read_bytes()
+    assert hashlib.sha256(html).hexdigest() == manifest["files"]["report.html"]
+    cite = page["driver"].find_element(By.ID, "cite").text
+    cff = (ROOT / "CITATION.cff").read_text()
+    assert "version 0.1.0" in cite and "version: 0.1.0" in cff
+    assert "lif-crosscheck: cross-simulator validation of leaky integrate-and-fire neurons" in cite
+    assert "manifest.json" in cite
+
+
+def test_failing_verdicts_listed_with_error_and_tolerance(report, page):
+    failing = [r for r in metrics_verdicts(report["dir"]) if r["passed"] == "False"]
+    rows = page["driver"].find_elements(By.CSS_SELECTOR, "#verdict table.data tbody tr")
+    assert len(rows) == len(failing)
+    for row, expected in zip(rows, failing):
+        cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+        assert cells[:4] == [expected["stimulus"], expected["backend"], expected["reference"], expected["metric"]]
+        assert cells[5] == "0 ms"  # the override
+        assert cells[6] == "∞"  # a positive error over a zero tolerance
+    # the summary puts the latency among the spike metrics of each backend
+    summary = {r.find_element(By.TAG_NAME, "th").text: [td.text for td in r.find_elements(By.TAG_NAME, "td")]
+               for r in page["driver"].find_elements(By.CSS_SELECTOR, "table.summary tbody tr")}
+    assert set(summary) == {"reference", "brian2", "nengo"}
+    for cells in summary.values():
+        assert "fail" in cells[1] and "fail" not in cells[0]
+
+
+def test_backend_conventions_shown(report, page):
+    table = page["driver"].find_element(By.CSS_SELECTOR, "#backends table")
+    header = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")][1:]
+    assert header == ["closed_form", "reference", "brian2", "nengo"]
+    text = table.text
+    for name in ("reference", "brian2", "nengo"):
+        meta = report["manifest"]["backends"][name]
+        for key in ("method", "threshold", "refractory", "initial_state", "version"):
+            assert meta[key] in text, (name, key)
+
+
+def test_same_outcome_gives_the_same_bytes(report):
+    again = render_html(report["outcome"], report["manifest"]["report_digest"])
+    assert again == (report["dir"] / "report.html").read_bytes()
+
+
+@pytest.mark.parametrize("value, unit, shown", [
+    (-0.07, "V", "-70 mV"), (1e8, "ohm", "100 MOhm"), (2e-10, "F", "200 pF"), (1e-8, "S", "10 nS"),
+    (2e-10, "A", "200 pA"), (0.002, "s", "2 ms"), (3.0, "1", "3"), ("", "V", "—"), (float("nan"), "s", "n/a"),
+])
+def test_human_units(value, unit, shown):
+    assert human(value, unit) == shown
+
+
+def test_failed_backend_reported_with_its_message(tmp_path, monkeypatch, browser):
+    """A backend that raises (tests/raises_backend.py) is listed as failed, with the simulator's message,
+    under a "backend failed" banner (exit status 3), and the others are still reported."""
+    monkeypatch.setitem(backends.REGISTRY, "raises", ("raises_backend", None))
+    source = write_comparison(tmp_path / "raises.toml", "crashing", "", ["reference", "raises"])
+    status, _ = run_one(str(source), tmp_path / "out", None, False, True)
+    assert status == 3
+    browser.get((tmp_path / "out" / "report.html").as_uri())
+    assert browser.find_element(By.CSS_SELECTOR, ".banner").text.startswith("BACKEND FAILED")
+    rows = {r.find_element(By.TAG_NAME, "td").text: r.text
+            for r in browser.find_elements(By.CSS_SELECTOR, "#status tbody tr")}
+    assert set(rows) == {"reference", "raises"}
+    assert "failed" in rows["raises"] and "simulated crash inside the simulator" in rows["raises"]
+    assert "ran" in rows["reference"]
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+# ----------------------------------------------------------------------------------------- dashboard
+
+def test_worst_exit_status():
+    assert worst([0, 1, 0]) == 1
+    assert worst([1, 3, 0]) == 3
+    assert worst([]) == 0
+
+
+def test_dashboard_links_every_report(tmp_path, browser):
+    sources = {
+        "passing": write_comparison(tmp_path / "passing.toml", "passing cell", "Passes. Second sentence.",
+                                    ["reference"]),
+        "failing": write_comparison(tmp_path / "failing.toml", "failing cell", "Fails on purpose.", ["reference"],
+                                    ZERO_LATENCY),
+    }
+
+    def run_small(preset, out, backends, force, quiet):
+        return run_one(str(sources[preset]), out, backends, force, quiet)
+
+    out = tmp_path / "dash"
+    assert run_dashboard(out, ["passing", "failing"], True, run_small) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["failing", "index.html", "passing"]
+
+    browser.get((out / "index.html").as_uri())
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.dashboard tbody tr")
+    assert len(rows) == 2
+    for row, preset in zip(rows, ["passing", "failing"]):
+        link = row.find_element(By.TAG_NAME, "a")
+        assert link.get_attribute("href") == (out / preset / "report.html").as_uri()
+        verdicts = metrics_verdicts(out / preset)
+        passed = sum(r["passed"] == "True" for r in verdicts)
+        failed = sum(r["passed"] == "False" for r in verdicts)
+        manifest = json.loads((out / preset / "manifest.json").read_text())
+        assert f"{passed} pass" in row.text
+        assert (f"{failed} fail" in row.text) == (failed > 0)
+        assert manifest["report_digest"] in row.text
+        assert "reference" in row.text
+    assert "1 some verdict failed" in rows[1].text
+    assert "0 every verdict passes" in rows[0].text
+    assert "Passes." in rows[0].text and "Second sentence" not in rows[0].text  # first sentence only
+    assert not list(out.glob(".index.*"))  # the atomic write left no temporary file
+    rows[1].find_element(By.TAG_NAME, "a").click()
+    assert browser.title.startswith("failing cell")
