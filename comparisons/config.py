@@ -61,6 +61,8 @@ SIMULATION_KEYS = ("dt", "duration", "backends", "method", "timeout")
 FI_KEYS = ("I_min", "I_max", "num", "duration", "dt")
 CONVERGENCE_KEYS = ("dt", "current", "duration")
 METHODS = ("exact", "euler")
+#: Labels the harness uses for its own metric rows.
+RESERVED_STIMULUS_NAMES = ("fi_curve", "convergence")
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,9 @@ def _stimuli(value, spec, duration) -> tuple[Stimulus, ...]:
     stimuli = tuple(stimulus_from_table(t, f"stimulus[{i}]") for i, t in enumerate(value))
     names = [s.name for s in stimuli]
     for i, name in enumerate(names):
+        if name in RESERVED_STIMULUS_NAMES:
+            raise ComparisonError(f"stimulus[{i}].name", "is reserved for the suite's own rows "
+                                  f"({', '.join(RESERVED_STIMULUS_NAMES)})", name)
         if names.index(name) != i:
             raise ComparisonError(f"stimulus[{i}].name", "must be unique", name)
     return stimuli

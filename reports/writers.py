@@ -204,6 +204,9 @@ def atomic_directory(out: Path, force: bool):
     out = out.absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a report is as readable as any new directory
     try:
         yield tmp
         if out.exists():

@@ -59,6 +59,8 @@ CASES = [
     ("duplicate_stimulus", toml(extra='[[stimulus]]\nname = "s"\nkind = "dc"\namplitude = "1 pA"\n'
                                       '[[stimulus]]\nname = "s"\nkind = "dc"\namplitude = "2 pA"\n'), [],
      ["stimulus[1].name", "unique"]),
+    ("reserved_stimulus_name", toml(extra='[[stimulus]]\nname = "fi_curve"\nkind = "dc"\namplitude = "1 pA"\n'),
+     [], ["stimulus[0].name", "reserved", '"fi_curve"']),
     ("unknown_backend", toml(extra='[simulation]\nbackends = ["reference", "neuron"]\n'), [],
      ["simulation.backends", "unknown backend", '"neuron"', "brian2"]),
     ("backends_not_list", toml(extra='[simulation]\nbackends = "reference"\n'), [],

@@ -65,6 +65,9 @@ def test_end_to_end_files_columns_hashes_and_identical_reruns(tmp_path):
     assert manifest["specification"]["tau_m"] == 0.02 and manifest["simulation"]["dt_s"] == 1e-4
     assert manifest["platform"]["cpu"] and manifest["created"]
     assert not list(tmp_path.glob(".*partial*"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert a.stat().st_mode & 0o777 == 0o777 & ~umask
 
 
 def test_exit_status_one_when_a_verdict_fails(tmp_path, monkeypatch):
