@@ -111,6 +111,8 @@ def settings_for(comparison: Comparison, backend: str, dt: float, n_steps: int, 
 def execute(backend: str, spec: LIFSpec, drive: Drive, settings: RunSettings, timeout: float | None) -> Result:
     """Run one backend, isolated in a child process when ``timeout`` is given; non-finite output fails."""
     module = backends.get(backend)
+    if timeout:
+        backends.preload(backend)  # once, in the parent: forked children inherit the import
     result = call_isolated(module.run, (spec, drive, settings), timeout) if timeout else \
         module.run(spec, drive, settings)
     if not result.is_finite():
@@ -182,20 +184,33 @@ def _timed(outcome: Outcome, backend: str, label: str, fn) -> Run:
     return run
 
 
+def stimuli_drive(c: Comparison) -> Drive:
+    """Every stimulus of the comparison as one population: neuron j receives stimulus j's samples."""
+    waveform = np.stack([stim.sample(c.dt, c.n_steps) for stim in c.stimuli], axis=1)
+    return Drive(c.dt, waveform, np.ones(len(c.stimuli)))
+
+
 def _run_stimuli(c: Comparison, variant: Variant, outcome: Outcome, timeout, tick) -> None:
-    for stim in c.stimuli:
-        drive = stim.drive(c.dt, c.n_steps)
-        exact = closed_form(variant.spec, drive)
-        outcome.exact[(variant.label, stim.name)] = exact
-        for name in variant.backends:
-            if name in outcome.failures:
-                continue
-            tick(f"{stim.name}: {name}")
-            settings = settings_for(c, name, c.dt, c.n_steps, True)
-            run = _timed(outcome, name, stim.name,
-                         lambda: execute(name, variant.spec, drive, settings, timeout))
-            outcome.runs[(variant.label, stim.name, name)] = run
-        _stimulus_metrics(c, variant, stim, drive, outcome)
+    """One run per backend for all stimuli (neurons are independent; a run per stimulus would pay each
+    simulator's set-up cost again)."""
+    drive = stimuli_drive(c)
+    exact = closed_form(variant.spec, drive)
+    population = {}
+    for name in variant.backends:
+        if name in outcome.failures:
+            continue
+        tick(f"stimuli: {name}")
+        settings = settings_for(c, name, c.dt, c.n_steps, True)
+        population[name] = _timed(outcome, name, "stimuli",
+                                  lambda: execute(name, variant.spec, drive, settings, timeout))
+    for j, stim in enumerate(c.stimuli):
+        outcome.exact[(variant.label, stim.name)] = exact.neuron(j)
+        for name, run in population.items():
+            result = None if run.result is None else run.result.neuron(j)
+            outcome.runs[(variant.label, stim.name, name)] = Run(name, stim.name, result, run.error,
+                                                                 run.seconds)
+        one = Drive(c.dt, drive.waveform[:, j], np.ones(1))
+        _stimulus_metrics(c, variant, stim, one, outcome)
 
 
 def _run_fi(c: Comparison, variant: Variant, outcome: Outcome, timeout, tick) -> None:

@@ -13,6 +13,9 @@ exposes:
     ``None`` when the backend can simulate the specification with these settings exactly as specified,
     else the reason it cannot (e.g. "no refractory period"); the harness then reports it and runs a
     clearly labelled substitute instead of a silent mismatch.
+``preload()`` (optional)
+    Import the simulator in the calling process, so that runs isolated in forked children inherit it
+    instead of paying the import each time; without it, the harness imports ``LIBRARY``.
 ``run(spec, drive, settings) -> Result``
     The one entry point: the specification, the sampled input for N neurons (:class:`models.drive.Drive`)
     and the :class:`models.result.RunSettings`; returns a :class:`models.result.Result` on the shared
@@ -58,6 +61,15 @@ def is_available(name: str) -> bool:
 def available() -> list[str]:
     """The known backends whose simulator is installed."""
     return [name for name in REGISTRY if is_available(name)]
+
+
+def preload(name: str) -> None:
+    """Import a backend's simulator in this process (its adapter's ``preload()`` or ``LIBRARY``)."""
+    module = get(name)
+    if hasattr(module, "preload"):
+        module.preload()
+    elif module.LIBRARY:
+        importlib.import_module(module.LIBRARY)
 
 
 def get(name: str, field: str = "simulation.backends") -> ModuleType:

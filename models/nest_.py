@@ -107,6 +107,11 @@ def parameters(spec: LIFSpec) -> dict:
             "V_reset": spec.V_reset * MV, "V_m": spec.V_init * MV, "t_ref": spec.t_ref * MS, "I_e": 0.0}
 
 
+def preload() -> None:
+    """Import NEST once (quietly), so that isolated runs forked from this process inherit it."""
+    _import_nest()
+
+
 def _import_nest():
     """Import NEST without its start-up banner (PYNEST_QUIET only for the import, then restored)."""
     quiet = os.environ.get("PYNEST_QUIET")

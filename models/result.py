@@ -120,6 +120,13 @@ class Result:
         """Number of spikes per neuron, shape (N,)."""
         return np.bincount(self.spike_neuron, minlength=self.n_neurons)
 
+    def neuron(self, j: int) -> "Result":
+        """The run of neuron ``j`` alone (a one-neuron Result sharing this one's metadata)."""
+        keep = self.spike_neuron == j
+        v = None if self.v is None else self.v[:, j:j + 1]
+        return Result(self.t, v, np.zeros(int(keep.sum()), dtype=np.int64), self.spike_time[keep], 1,
+                      self.meta, self.extra)
+
     def is_finite(self) -> bool:
         """True when every recorded number is finite (a backend returning NaN or inf has failed)."""
         ok = bool(np.all(np.isfinite(self.spike_time)))

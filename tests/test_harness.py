@@ -102,8 +102,9 @@ def test_fi_sweep_is_one_population_per_backend(monkeypatch):
     monkeypatch.setattr(reference_, "run", spy)
     c = small(["reference"])
     run_comparison(c)
-    assert (c.fi.num, False) in calls and calls.count((c.fi.num, False)) == 1
-    assert all(n == 1 for n, _ in calls if (n, _) != (c.fi.num, False))
+    # one population for the f-I curve, one for all stimuli, one neuron per convergence dt
+    assert sorted(calls) == sorted([(c.fi.num, False), (len(c.stimuli), True)]
+                                   + [(1, True)] * len(c.convergence.dts))
 
 
 def test_euler_method_convergence_is_first_order():
