@@ -126,16 +126,28 @@ def step_timer(v, ref_time, i_k, t_end: float, p: Params, c: Conventions):
     raise RuntimeError("reference: more than MAX_SPIKES_PER_STEP spikes in one step")
 
 
-def simulate(spec: LIFSpec, drive: Drive, conventions: Conventions, record_v: bool = True):
+def simulate(spec: LIFSpec, drive: Drive, conventions: Conventions, record_v: bool = True,
+             fast: bool = True):
     """Run the reference on a drive.
+
+    Parameters
+    ----------
+    fast : bool
+        Run the compiled loop of :mod:`reference.fast` (bit for bit the same numbers) when it supports
+        the conventions (:func:`reference.fast.path` says which loop runs); ``False`` runs the numpy loop
+        below, the definition.
 
     Returns
     -------
     v : ndarray (n_steps + 1, N) or None
         Voltage samples (V) at ``t_k`` after update and reset.
     spike_neuron, spike_time : ndarray
-        One entry per spike.
+        One entry per spike, sorted by neuron; each neuron's spikes in time order.
     """
+    if fast:
+        from .fast import simulate_fast, supports
+        if supports(conventions) is None:
+            return simulate_fast(spec, drive, conventions, record_v)
     p = Params.of(spec, drive.dt)
     n, steps = drive.n_neurons, drive.n_steps
     v = np.full(n, spec.V_init)
@@ -161,7 +173,8 @@ def simulate(spec: LIFSpec, drive: Drive, conventions: Conventions, record_v: bo
         if record_v:
             trace[k + 1] = v
     spike_neuron, spike_time = _concat(neurons, times, int)
-    return trace, spike_neuron, spike_time
+    order = np.argsort(spike_neuron, kind="stable")
+    return trace, spike_neuron[order], spike_time[order]
 
 
 def _concat(neurons, times, dtype):
