@@ -1,0 +1,1 @@
+"""Performance benchmark of the reference and the backends (``python -m benchmarks --out DIR``)."""
