@@ -12,6 +12,17 @@ Format (every quantity a string with units; the ``[neuron]`` key names are a pub
     R = "100 Mohm"
     t_ref = "2 ms"         # required: write "0 ms" for none
     V_init = "-70 mV"      # optional, defaults to E_L
+    # optional model variants (absent: the plain LIF)
+    reset = "subtract"     # "value" (default) or "subtract"
+    tau_syn = "5 ms"       # exponential synaptic current (needed by [spike_input])
+    sigma = "8 pA*s**0.5"  # white-noise current density (A s^0.5); free-membrane sd R sigma/sqrt(2 tau_m)
+    noise_seed = 1         # non-negative integer
+
+    [spike_input]          # optional: presynaptic spikes onto the synaptic current
+    weight = "50 pA"       # jump of the synaptic current per spike
+    times = ["10 ms", "50 ms"]    # explicit arrival times, or:
+    # rate = "50 Hz"       # a Poisson train ...
+    # seed = 3             # ... drawn from this seed
 
 A comparison file adds the sections in :data:`FILE_SECTIONS` handled by :mod:`comparisons.config`.
 """
@@ -24,13 +35,17 @@ import tomli_w
 
 from .errors import SpecificationError, UserInputError
 from .files import check_keys, read_toml, require_table, resolve
-from .spec import NEURON_FIELDS, LIFSpec, membrane
-from .units import RESISTANCE, TIME, VOLTAGE, format_quantity, parse_quantity
+from .spec import NEURON_FIELDS, LIFSpec, SpikeInput, membrane
+from .units import (CURRENT, NOISE_DENSITY, RATE, RESISTANCE, TIME, VOLTAGE, format_quantity,
+                    parse_quantity)
 
 #: Every top-level key a specification or comparison file may hold.
 FILE_SECTIONS = ("name", "description", "neuron", "simulation", "stimulus", "fi_curve", "convergence",
-                 "tolerances")
+                 "tolerances", "spike_input")
 NEURON_REQUIRED = ("E_L", "V_th", "V_reset", "t_ref")
+#: [neuron] keys that are not quantities: a word and an integer.
+NEURON_OPTIONS = ("reset", "noise_seed")
+SPIKE_INPUT_KEYS = ("weight", "times", "rate", "seed")
 
 
 def load_spec(path_or_preset: str | Path) -> LIFSpec:
@@ -55,24 +70,59 @@ def spec_from_document(doc: dict) -> LIFSpec:
     if "neuron" not in doc:
         raise SpecificationError("neuron", "is required but missing (a [neuron] table)")
     table = require_table(doc["neuron"], "neuron")
-    check_keys(table, tuple(NEURON_FIELDS), "neuron", required=NEURON_REQUIRED)
-    si = {key: parse_quantity(text, NEURON_FIELDS[key], f"neuron.{key}") for key, text in table.items()}
+    check_keys(table, tuple(NEURON_FIELDS) + NEURON_OPTIONS, "neuron", required=NEURON_REQUIRED)
+    si = {key: parse_quantity(text, NEURON_FIELDS[key], f"neuron.{key}") for key, text in table.items()
+          if key in NEURON_FIELDS}
+    options = {key: table[key] for key in NEURON_OPTIONS if key in table}
+    spike_input = spike_input_from_table(doc["spike_input"]) if "spike_input" in doc else None
     try:
         tau_m, R = membrane(si.get("tau_m"), si.get("R"), si.get("C"), si.get("g_L"))
         return LIFSpec(name=name, description=description, tau_m=tau_m, R=R, E_L=si["E_L"],
-                       V_th=si["V_th"], V_reset=si["V_reset"], t_ref=si["t_ref"], V_init=si.get("V_init"))
+                       V_th=si["V_th"], V_reset=si["V_reset"], t_ref=si["t_ref"], V_init=si.get("V_init"),
+                       tau_syn=si.get("tau_syn"), sigma=si.get("sigma", 0.0), spike_input=spike_input,
+                       **options)
     except SpecificationError as exc:
         key = exc.field.removeprefix("neuron.")
-        if key in table:
+        if exc.field.startswith("neuron.") and key in table:
             raise exc.with_given(table[key]) from None
+        if exc.field == "spike_input.weight":
+            raise exc.with_given(doc["spike_input"]["weight"]) from None
         if key in ("R", "tau_m"):  # derived from C / g_L: show what the membrane was given as
             raise exc.with_given(", ".join(f"{k} = {table[k]}" for k in ("tau_m", "R", "C", "g_L")
                                            if k in table)) from None
         raise
 
 
+def spike_input_from_table(value: object) -> SpikeInput:
+    """The ``[spike_input]`` table as a :class:`~models.spec.SpikeInput` (errors show the user's text)."""
+    table = require_table(value, "spike_input")
+    check_keys(table, SPIKE_INPUT_KEYS, "spike_input", required=("weight",))
+    weight = parse_quantity(table["weight"], CURRENT, "spike_input.weight")
+    times = table.get("times", [])
+    if not isinstance(times, list):
+        raise SpecificationError("spike_input.times", "expected a list of times", repr(times))
+    si_times = [parse_quantity(t, TIME, f"spike_input.times[{i}]") for i, t in enumerate(times)]
+    rate = parse_quantity(table["rate"], RATE, "spike_input.rate") if "rate" in table else None
+    try:
+        return SpikeInput(weight=weight, times=tuple(si_times), rate=rate, seed=table.get("seed", 0))
+    except SpecificationError as exc:
+        raise exc.with_given(_raw(table, exc.field)) from None
+
+
+def _raw(table: dict, field: str) -> object:
+    """The user's text of ``spike_input.<key>`` or ``spike_input.times[i]`` (the SI value if absent)."""
+    key = field.removeprefix("spike_input.")
+    if key.startswith("times["):
+        return table["times"][int(key[6:-1])]
+    return table.get(key, None) if key in SPIKE_INPUT_KEYS else None
+
+
 def spec_to_document(spec: LIFSpec) -> dict:
-    """The specification as a TOML document that :func:`spec_from_document` reads back exactly."""
+    """The specification as a TOML document that :func:`spec_from_document` reads back exactly.
+
+    The optional additions are written only when they differ from their defaults, so a plain cell gives
+    exactly the document it always did.
+    """
     neuron = {
         "tau_m": format_quantity(spec.tau_m, TIME),
         "E_L": format_quantity(spec.E_L, VOLTAGE),
@@ -82,7 +132,28 @@ def spec_to_document(spec: LIFSpec) -> dict:
         "R": format_quantity(spec.R, RESISTANCE),
         "t_ref": format_quantity(spec.t_ref, TIME),
     }
-    return {"name": spec.name, "description": spec.description, "neuron": neuron}
+    if spec.reset != "value":
+        neuron["reset"] = spec.reset
+    if spec.tau_syn is not None:
+        neuron["tau_syn"] = format_quantity(spec.tau_syn, TIME)
+    if spec.sigma != 0.0:
+        neuron["sigma"] = format_quantity(spec.sigma, NOISE_DENSITY)
+    if spec.noise_seed != 0:
+        neuron["noise_seed"] = int(spec.noise_seed)
+    doc = {"name": spec.name, "description": spec.description, "neuron": neuron}
+    if spec.spike_input is not None:
+        doc["spike_input"] = _spike_input_document(spec.spike_input)
+    return doc
+
+
+def _spike_input_document(inp: SpikeInput) -> dict:
+    table = {"weight": format_quantity(inp.weight, CURRENT)}
+    if inp.rate is None:
+        table["times"] = [format_quantity(t, TIME) for t in inp.times]
+    else:
+        table["rate"] = format_quantity(inp.rate, RATE)
+        table["seed"] = int(inp.seed)
+    return table
 
 
 def spec_to_toml(spec: LIFSpec) -> str:

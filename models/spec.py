@@ -8,6 +8,18 @@ Model (SI units throughout)::
 with ``tau_m = R C`` and ``g_L = 1/R``. The membrane may be given as (``tau_m``, ``R``), (``C``, ``g_L``),
 (``g_L``, ``tau_m``) or any other pair that fixes both ``tau_m`` and ``R``; redundant values must agree
 (relative tolerance :data:`MEMBRANE_RTOL`) or the specification is contradictory.
+
+Optional additions (the seed tutorials' model variants; their defaults give exactly the plain LIF above,
+the same object with the same behaviour)::
+
+    tau_m dV/dt = -(V - E_L) + R (I(t) + I_syn(t)) + R sigma xi(t)    xi: unit Gaussian white noise
+    tau_syn dI_syn/dt = -I_syn + tau_syn sum_j weight delta(t - t_j)  I_syn jumps by weight per spike
+    reset "value": V <- V_reset;  reset "subtract": V <- V - (V_th - V_reset)
+
+``tau_syn`` (s) switches the exponential synaptic current on, ``spike_input`` (:class:`SpikeInput`) gives
+the presynaptic spikes, ``sigma`` (A s^0.5) the white-noise current (the charge delivered in a time ``T``
+has standard deviation ``sigma sqrt(T)``; free-membrane variance ``R^2 sigma^2 / (2 tau_m)``) with
+``noise_seed``, and ``reset`` the reset rule.
 """
 
 from __future__ import annotations
@@ -15,8 +27,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+import numpy as np
+
 from .errors import SpecificationError
-from .units import CAPACITANCE, CONDUCTANCE, RESISTANCE, TIME, VOLTAGE, Kind, format_quantity
+from .units import (CAPACITANCE, CONDUCTANCE, CURRENT, NOISE_DENSITY, RATE, RESISTANCE, TIME, VOLTAGE, Kind,
+                    format_quantity)
 
 #: Redundant membrane values (e.g. tau_m, C and g_L all given) must satisfy tau_m = C/g_L to this
 #: relative precision: a few ulps of the decimal strings a person writes, far below any physical effect.
@@ -29,7 +44,96 @@ PLAUSIBLE = {
     "refractory": (0.0, 10.0),    # s
     "voltage": (-10.0, 10.0),     # V
     "resistance": (1e-3, 1e15),   # Ohm
+    "rate": (0.0, 1e6),           # Hz, Poisson spike input (exclusive of 0)
 }
+
+#: The reset rules: ``"value"`` (``V <- V_reset``, the default) and ``"subtract"``
+#: (``V <- V - (V_th - V_reset)``).
+RESETS = ("value", "subtract")
+
+#: Largest seed accepted (numpy's SeedSequence takes any non-negative integer; NEST and TOML need < 2**63).
+MAX_SEED = 2**63 - 1
+
+#: Poisson spike input: exponential intervals are drawn in blocks of this many (see :class:`SpikeInput`).
+POISSON_BLOCK = 1024
+
+
+@dataclass(frozen=True)
+class SpikeInput:
+    """Presynaptic spikes onto the cell's exponential synaptic current (needs ``LIFSpec.tau_syn``).
+
+    One spike train, shared by every neuron of a run, given either as explicit arrival ``times`` or as a
+    Poisson ``rate`` drawn from ``seed``. Each spike makes the synaptic current jump by ``weight``.
+
+    Poisson trains: the intervals are i.i.d. exponential with mean ``1/rate``, drawn from
+    ``numpy.random.default_rng(seed).exponential(1/rate, POISSON_BLOCK)`` block after block and
+    cumulated from ``t = 0``; the train up to any duration is a prefix of the same infinite train, so runs
+    of different durations or time steps see the same spikes.
+
+    Grid arrival (:meth:`arrivals`): a spike at time ``t`` arrives at the grid point ``t_j`` with
+    ``j = floor(t/dt + 1/2)`` (the nearest; times on the grid exactly), so that the current jumps at
+    ``t_j`` and drives ``(t_j, t_j+1]`` onwards; spikes at one grid point add their weights; arrivals at or
+    after the end of the run are dropped.
+
+    Attributes
+    ----------
+    weight : float
+        Jump of the synaptic current per spike (A); negative for inhibition.
+    times : tuple of float
+        Arrival times (s), non-decreasing, >= 0 (repeats are several spikes at once); empty with ``rate``.
+    rate : float or None
+        Poisson rate (Hz), > 0; ``None`` with ``times``.
+    seed : int
+        Seed of the Poisson train (non-negative); only used with ``rate``.
+    """
+
+    weight: float
+    times: tuple = ()
+    rate: float | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "weight", float(self.weight))
+        try:
+            times = tuple(float(t) for t in self.times)
+        except (TypeError, ValueError):
+            raise SpecificationError("spike_input.times", "expected a list of times", repr(self.times)) from None
+        object.__setattr__(self, "times", times)
+        if self.rate is not None:
+            object.__setattr__(self, "rate", float(self.rate))
+        _validate_input(self)
+
+    def spike_times(self, duration: float) -> np.ndarray:
+        """Arrival times (s) in ``[0, duration)``, sorted, shape (n_spikes,)."""
+        if self.rate is None:
+            times = np.asarray(self.times, dtype=float)
+            return times[times < duration]
+        rng = np.random.default_rng(self.seed)
+        blocks, last = [], 0.0
+        while last < duration:
+            block = last + np.cumsum(rng.exponential(1.0 / self.rate, POISSON_BLOCK))
+            blocks.append(block)
+            last = float(block[-1])
+        times = np.concatenate(blocks)
+        return times[times < duration]
+
+    def arrivals(self, dt: float, n_steps: int) -> np.ndarray:
+        """Number of spikes arriving at each grid point ``t_k``, ``k = 0 .. n_steps - 1`` (int array)."""
+        steps = np.floor(self.spike_times(n_steps * dt) / dt + 0.5).astype(np.int64)
+        return np.bincount(steps[steps < n_steps], minlength=n_steps)
+
+    def jumps(self, dt: float, n_steps: int) -> np.ndarray:
+        """Jump of the synaptic current (A) at each grid point ``t_k``, shape (n_steps,)."""
+        return self.weight * self.arrivals(dt, n_steps)
+
+    def to_si_dict(self) -> dict:
+        """The input as plain SI values (JSON-ready)."""
+        out = {"weight": self.weight}
+        if self.rate is None:
+            out["times"] = list(self.times)
+        else:
+            out.update(rate=self.rate, seed=self.seed)
+        return out
 
 
 @dataclass(frozen=True)
@@ -56,6 +160,17 @@ class LIFSpec:
         Initial membrane potential (V), < V_th; ``None`` means E_L.
     description : str
         Free text: where the numbers come from.
+    reset : str
+        ``"value"`` (``V <- V_reset``, default) or ``"subtract"`` (``V <- V - (V_th - V_reset)``).
+    tau_syn : float or None
+        Time constant (s) of the exponential synaptic current, > 0; ``None`` (default): no synapse.
+        ``tau_syn == tau_m`` is allowed (the alpha-shaped limit of the closed forms).
+    sigma : float
+        White-noise current density (A s^0.5), >= 0; 0 (default): no noise.
+    noise_seed : int
+        Seed of the noise (non-negative integer); each backend documents how it uses it.
+    spike_input : SpikeInput or None
+        Presynaptic spikes onto the synaptic current; needs ``tau_syn``.
     """
 
     name: str
@@ -67,14 +182,46 @@ class LIFSpec:
     t_ref: float = 0.0
     V_init: float | None = None
     description: str = ""
+    reset: str = "value"
+    tau_syn: float | None = None
+    sigma: float = 0.0
+    noise_seed: int = 0
+    spike_input: SpikeInput | None = None
 
     def __post_init__(self):
         if self.V_init is None:
             object.__setattr__(self, "V_init", self.E_L)
-        for f in fields(self):
-            if f.name not in ("name", "description"):
-                object.__setattr__(self, f.name, float(getattr(self, f.name)))
+        for name in NUMERIC_FIELDS:
+            object.__setattr__(self, name, float(getattr(self, name)))
+        if self.tau_syn is not None:
+            object.__setattr__(self, "tau_syn", float(self.tau_syn))
+        object.__setattr__(self, "sigma", float(self.sigma))
         _validate(self)
+        _validate_variant(self)
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The optional additions this cell uses, among ``"synapse"``, ``"noise"``, ``"subtract"``;
+        ``()`` for the plain LIF."""
+        out = []
+        if self.tau_syn is not None:
+            out.append("synapse")
+        if self.sigma > 0:
+            out.append("noise")
+        if self.reset == "subtract":
+            out.append("subtract")
+        return tuple(out)
+
+    @property
+    def is_plain(self) -> bool:
+        """True for the plain LIF (no synapse, no noise, reset to a value)."""
+        return not self.features
+
+    @property
+    def free_sd(self) -> float:
+        """Standard deviation (V) of the free membrane under the white-noise current:
+        ``R sigma / sqrt(2 tau_m)``."""
+        return self.R * self.sigma / math.sqrt(2.0 * self.tau_m)
 
     @property
     def C(self) -> float:
@@ -98,16 +245,35 @@ class LIFSpec:
         return LIFSpec(**values)
 
     def to_si_dict(self) -> dict:
-        """Every field and derived quantity in SI, for manifests and reports."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        """Every field and derived quantity in SI, for manifests and reports (JSON-ready).
+
+        The optional additions appear only when they differ from their defaults, so a plain cell gives
+        exactly the keys it always did.
+        """
+        out = {name: getattr(self, name) for name in PLAIN_FIELDS}
         out.update(C=self.C, g_L=self.g_L, rheobase=self.rheobase)
+        for name, default in VARIANT_DEFAULTS.items():
+            value = getattr(self, name)
+            if value != default:
+                out[name] = value.to_si_dict() if isinstance(value, SpikeInput) else value
         return out
 
 
-#: Field name -> (kind, noun used in messages); the public [neuron] keys of the file format.
+#: The plain cell's fields, in order (what every specification has had from the start).
+PLAIN_FIELDS = ("name", "tau_m", "E_L", "V_th", "V_reset", "R", "t_ref", "V_init", "description")
+
+#: Fields held as SI floats (validated finite and in range).
+NUMERIC_FIELDS = ("tau_m", "E_L", "V_th", "V_reset", "R", "t_ref", "V_init")
+
+#: The optional additions and their defaults (the plain LIF).
+VARIANT_DEFAULTS = {"reset": "value", "tau_syn": None, "sigma": 0.0, "noise_seed": 0, "spike_input": None}
+
+#: Field name -> (kind, noun used in messages); the public [neuron] keys of the file format that hold
+#: quantities (``reset`` and ``noise_seed`` are a word and an integer, see :mod:`models.loading`).
 NEURON_FIELDS: dict[str, Kind] = {
     "tau_m": TIME, "E_L": VOLTAGE, "V_th": VOLTAGE, "V_reset": VOLTAGE, "V_init": VOLTAGE,
     "R": RESISTANCE, "C": CAPACITANCE, "g_L": CONDUCTANCE, "t_ref": TIME,
+    "tau_syn": TIME, "sigma": NOISE_DENSITY,
 }
 
 
@@ -172,6 +338,62 @@ def _validate(spec: LIFSpec) -> None:
              f"must be below neuron.V_th ({_fmt(spec.V_th, VOLTAGE)})", _fmt(spec.V_init, VOLTAGE))
 
 
+def _validate_variant(spec: LIFSpec) -> None:
+    """Refuse invalid optional additions (messages name field, requirement and value)."""
+    if not isinstance(spec.reset, str) or spec.reset not in RESETS:
+        raise SpecificationError("neuron.reset", 'expected "value" or "subtract"', spec.reset)
+    if spec.tau_syn is not None:
+        _require(math.isfinite(spec.tau_syn) and spec.tau_syn > 0, "tau_syn", "must be a positive time",
+                 _fmt(spec.tau_syn, TIME))
+        _plausible(spec, "tau_syn", "time", TIME)
+    _require(math.isfinite(spec.sigma) and spec.sigma >= 0, "sigma",
+             "must be a non-negative current noise density", _fmt(spec.sigma, NOISE_DENSITY))
+    _require(spec.free_sd <= PLAUSIBLE["voltage"][1], "sigma",
+             f"must give a free-membrane standard deviation R*sigma/sqrt(2 tau_m) of at most "
+             f"{_fmt(PLAUSIBLE['voltage'][1], VOLTAGE)} (a unit slip?)", _fmt(spec.sigma, NOISE_DENSITY))
+    _require(_is_seed(spec.noise_seed), "noise_seed", "expected a non-negative integer", spec.noise_seed)
+    if spec.spike_input is not None:
+        if not isinstance(spec.spike_input, SpikeInput):
+            raise SpecificationError("spike_input", "expected a table of spike input", repr(spec.spike_input))
+        if spec.tau_syn is None:
+            raise SpecificationError("spike_input", "needs neuron.tau_syn (the synaptic current the spikes "
+                                     "drive)")
+        reach = abs(spec.spike_input.weight) * spec.R
+        if reach > PLAUSIBLE["voltage"][1]:
+            raise SpecificationError("spike_input.weight", f"must give R*|weight| of at most "
+                                     f"{_fmt(PLAUSIBLE['voltage'][1], VOLTAGE)} (a unit slip?)",
+                                     _fmt(spec.spike_input.weight, CURRENT))
+
+
+def _is_seed(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value <= MAX_SEED
+
+
+def _validate_input(inp: SpikeInput) -> None:
+    """Refuse an invalid spike input (fields ``spike_input.*``)."""
+    if not math.isfinite(inp.weight):
+        raise SpecificationError("spike_input.weight", "must be a finite current", _fmt(inp.weight, CURRENT))
+    if (inp.rate is None) == (not inp.times):
+        raise SpecificationError("spike_input", "expected either times (a list) or rate, not both and not "
+                                 "neither")
+    for i, t in enumerate(inp.times):
+        if not (math.isfinite(t) and 0 <= t <= PLAUSIBLE["time"][1]):
+            raise SpecificationError(f"spike_input.times[{i}]", f"must be a time between 0 s and "
+                                     f"{_fmt(PLAUSIBLE['time'][1], TIME)}", _fmt(t, TIME))
+        if i and t < inp.times[i - 1]:
+            raise SpecificationError(f"spike_input.times[{i}]", f"must not be earlier than the time before "
+                                     f"it ({_fmt(inp.times[i - 1], TIME)})", _fmt(t, TIME))
+    if inp.rate is not None:
+        lo, hi = PLAUSIBLE["rate"]
+        if not (math.isfinite(inp.rate) and lo < inp.rate <= hi):
+            raise SpecificationError("spike_input.rate", f"must be a positive rate of at most {_fmt(hi, RATE)}",
+                                     _fmt(inp.rate, RATE))
+    if not _is_seed(inp.seed):
+        raise SpecificationError("spike_input.seed", "expected a non-negative integer", inp.seed)
+    if inp.rate is None and inp.seed != 0:
+        raise SpecificationError("spike_input.seed", "is only used with spike_input.rate", inp.seed)
+
+
 def _plausible(spec: LIFSpec, key: str, range_name: str, kind: Kind) -> None:
     lo, hi = PLAUSIBLE[range_name]
     value = getattr(spec, key)
@@ -188,5 +410,6 @@ def spec_fields() -> tuple[str, ...]:
     return tuple(f.name for f in fields(LIFSpec))
 
 
-__all__ = ["LIFSpec", "membrane", "NEURON_FIELDS", "PLAUSIBLE", "MEMBRANE_RTOL", "spec_fields"]
+__all__ = ["LIFSpec", "SpikeInput", "membrane", "NEURON_FIELDS", "PLAUSIBLE", "MEMBRANE_RTOL", "RESETS",
+           "VARIANT_DEFAULTS", "spec_fields"]
 
