@@ -2,16 +2,23 @@
 
 Options (``RunSettings.options``): ``crossing`` = ``"grid"`` (default), ``"linear"`` or ``"exact"``;
 ``threshold`` = ``">"`` (default) or ``">="``.
+
+Cells with the optional additions (synaptic current, white noise, reset by subtraction; see
+:attr:`models.spec.LIFSpec.features`) run through :mod:`reference.synaptic`: exact propagator of the
+synaptic current (or forward Euler), sampled white noise held over each step (or Euler--Maruyama), spikes
+locked to the grid (``crossing = "grid"`` only). Plain cells run exactly as before.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from reference import synaptic
 from reference.conventions import Conventions
 from reference.engine import simulate
 
 from .drive import Drive
+from .errors import NotRepresentable
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
 
@@ -25,7 +32,12 @@ def version() -> str:
 
 
 def representable(spec: LIFSpec, settings: RunSettings):
-    """The reference represents every valid specification."""
+    """The reference represents every valid specification; the optional additions only with spikes
+    locked to the grid."""
+    crossing = settings.option("crossing", "grid")
+    if not spec.is_plain and crossing != "grid":
+        return (f"the reference's {' + '.join(spec.features)} model locks spikes to the grid; crossing "
+                f"{crossing!r} (interpolated or exact spike times) is offered for the plain LIF only")
     return None
 
 
@@ -37,6 +49,8 @@ def conventions_for(settings: RunSettings) -> Conventions:
 
 def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     """Simulate ``drive.n_neurons`` reference neurons; see :mod:`reference.conventions`."""
+    if not spec.is_plain:
+        return _run_variant(spec, drive, settings)
     conventions = conventions_for(settings)
     v, neuron, time = simulate(spec, drive, conventions, settings.record_v)
     text = conventions.describe()
@@ -48,3 +62,55 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
         notes=(f"conventions: {conventions.as_dict()}",))
     t = np.arange(drive.n_steps + 1) * drive.dt
     return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons, meta=meta)
+
+
+def _run_variant(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
+    reason = representable(spec, settings)
+    if reason is not None:
+        raise NotRepresentable(NAME, reason)
+    conventions = conventions_for(settings)
+    v, neuron, time, i_syn = synaptic.simulate(spec, drive, conventions, settings.record_v)
+    t = np.arange(drive.n_steps + 1) * drive.dt
+    return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons,
+                  meta=variant_metadata(spec, drive.dt, conventions),
+                  extra={"i_syn": i_syn, "variant": variant_numerics(spec, conventions.integrator)})
+
+
+def variant_numerics(spec: LIFSpec, integrator: str) -> dict:
+    """The numerics of a variant run in the words :mod:`comparisons.variants` reads (``synapse``,
+    ``noise``, ``reset``, ``spikes_per_step``)."""
+    exact = integrator == "exact"
+    return {"synapse": None if spec.tau_syn is None else ("exact" if exact else "euler"),
+            "noise": None if spec.sigma == 0 else ("zoh" if exact else "euler-maruyama"),
+            "reset": spec.reset, "spikes_per_step": "several" if spec.reset == "subtract" else "one"}
+
+
+def variant_metadata(spec: LIFSpec, dt: float, conventions: Conventions) -> Metadata:
+    """What the variant reference did (see :mod:`reference.synaptic`)."""
+    exact = conventions.integrator == "exact"
+    text = conventions.describe()
+    method = ["exact propagator of membrane and synaptic current (P21 = R (h/tau_m) exp(-h/tau_m) "
+              "phi(h (1/tau_syn - 1/tau_m)), phi(x) = -expm1(-x)/x)" if exact else
+              "forward Euler of membrane and synaptic current"] if spec.tau_syn is not None else \
+        [text["method"]]
+    if spec.sigma > 0:
+        method.append("white noise: the sample sigma xi_k/sqrt(dt) held over the step and integrated exactly"
+                      if exact else "white noise: Euler-Maruyama, V += R sigma sqrt(dt)/tau_m xi_k")
+    notes = [f"conventions: {conventions.as_dict()}"]
+    if spec.spike_input is not None:
+        notes.append("input spikes arrive at the nearest grid point t_j (j = floor(t/dt + 1/2)); I_syn jumps "
+                     "by the weight there and drives (t_j, t_j+1] onwards; one train shared by all neurons")
+    if spec.sigma > 0:
+        notes.append(f"noise of neuron n: standard normals of numpy PCG64(SeedSequence({spec.noise_seed}, "
+                     "spawn_key=(n,))), one per step in step order (also while refractory)")
+    reset = ("to V_reset" if spec.reset == "value" else
+             "by subtraction: V <- V - n (V_th - V_reset), n the number of subtractions that bring V back to "
+             "the threshold or below; n spikes stamped together")
+    return Metadata(
+        backend=NAME, version=version(), method="; ".join(method), dt=dt,
+        threshold=text["threshold"], spike_stamp=text["spike_stamp"],
+        sampling="sample k is V(t_k) after the update ending at t_k and any reset; sample 0 is V_init",
+        refractory="V held (at its value after the reset) for round(t_ref/dt) whole steps after the spike "
+                   "step; the synaptic current and the noise stream keep running",
+        initial_state=f"V = V_init = {spec.V_init!r} V, I_syn = 0, not refractory",
+        reset=reset, notes=tuple(notes))

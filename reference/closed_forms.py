@@ -97,3 +97,163 @@ def grid_isi(spec: LIFSpec, current, dt: float, rule: str = "reference"):
             n_b = int(spec.t_ref / dt + 1e-3)  # Brian2's timestep(): floor with a 1e-3 step margin
             return dt * (max(n_b, 1) - 1) + dt * steps
         return n_ref * dt + dt * steps
+
+
+# ------------------------------------------------------------------------------------------------------
+# Model variants: exponential synaptic current, white-noise current (appended; the plain LIF above is
+# unchanged). Notation: tau = tau_m, tau_s = tau_syn, h = dt, a = exp(-h/tau).
+#
+# - PSP to one input spike of jump w arriving at t_a (s = t - t_a), from rest, nothing else driving:
+#   V - E_L = R w tau_s/(tau - tau_s) (exp(-s/tau) - exp(-s/tau_s)); tau_s = tau: R w (s/tau) exp(-s/tau).
+#   Exact integration with the spike arriving on a grid point reproduces it at every grid point.
+# - Forward Euler of both equations (I <- (1 - h/tau_s) I, y <- y + h/tau (-y + R I)) has the closed
+#   form y_k = R w tau_s/(tau - tau_s) (b^k - b_s^k), b = 1 - h/tau, b_s = 1 - h/tau_s
+#   (equal: R w (h/tau) k b^(k-1)); its distance from the PSP is Euler's exact truncation error.
+# - White noise tau dV = (-(V - E_L) + R I) dt + R sigma dW: free-membrane variance R^2 sigma^2/(2 tau).
+#   Sampled on a grid every discretisation is an AR(1) chain y_k+1 = c y_k + q xi_k:
+#     exact (zero-order hold of the sampled current sigma xi/sqrt(h)): c = a, q = (1 - a) R sigma/sqrt(h),
+#       variance q^2/(1 - c^2) = R^2 sigma^2 (1 - a)/(h (1 + a))
+#                              = R^2 sigma^2/(2 tau) * (2 tau/h) tanh(h/(2 tau))     (slightly smaller)
+#     Euler-Maruyama: c = 1 - h/tau, q = R sigma sqrt(h)/tau,
+#       variance = R^2 sigma^2/(2 tau) / (1 - h/(2 tau))                              (larger)
+#   From a deterministic start the variance after k steps is the stationary one times (1 - c^(2k)).
+# - Firing rate: Siegert's formula (Brunel 2000, Eq. 21; Brunel & Hakim 1999) with mu = E_L + R I and
+#   sigma_B = R sigma/sqrt(tau) (Brunel's sigma: tau dV/dt = mu - V + sigma_B sqrt(tau) xi, free sd
+#   sigma_B/sqrt(2)):
+#     1/nu = t_ref + tau sqrt(pi) int_{(V_reset - mu)/sigma_B}^{(V_th - mu)/sigma_B} exp(u^2) (1 + erf u) du
+#   with exp(u^2)(1 + erf u) = erfcx(-u) (no overflow). A threshold tested only on the grid misses the
+#   excursions between samples: the rate of the sampled chain is that of a continuous process with the
+#   threshold raised by BETA q (Broadie, Glasserman & Kou 1997; Siegmund's corrected diffusion), q the
+#   chain's per-step noise, BETA = -zeta(1/2)/sqrt(2 pi) = 0.5826. For Euler-Maruyama q = R sigma
+#   sqrt(h)/tau = sigma_B sqrt(h/tau) -- i.e. 0.5826 sigma_B sqrt(h/tau) = 0.824 sd_free sqrt(h/tau), NOT
+#   0.5826 sd_free sqrt(h/tau). The chain itself is the exact sampling of an Ornstein-Uhlenbeck process
+#   with time constant tau_c = -h/ln(c) (tau for the exact chain, tau/lambda for Euler) and the chain's
+#   variance, which :func:`grid_rate` feeds to Siegert's formula.
+# ------------------------------------------------------------------------------------------------------
+
+#: Broadie-Glasserman-Kou constant -zeta(1/2)/sqrt(2 pi).
+BETA = 0.5825971579390107
+
+
+def psp(spec: LIFSpec, weight: float, s):
+    """``V - E_L`` (V) at ``s`` (s, array) after one synaptic jump ``weight`` (A) at ``s = 0``; 0 for s < 0.
+
+    ``R w tau_s/(tau - tau_s) (exp(-s/tau) - exp(-s/tau_s))`` written as
+    ``R w exp(-s/tau) (-expm1(-s d))/(tau d)``, ``d = (tau - tau_s)/(tau tau_s)`` (no cancellation as
+    ``tau_s -> tau``), and ``R w (s/tau) exp(-s/tau)`` for ``tau_s = tau``.
+    """
+    tau, tau_s = spec.tau_m, spec.tau_syn
+    s = np.asarray(s, dtype=float)
+    pos = np.maximum(s, 0.0)
+    d = (tau - tau_s) / (tau * tau_s)
+    if d == 0.0:
+        out = spec.R * weight * (pos / tau) * np.exp(-pos / tau)
+    else:
+        out = spec.R * weight * np.exp(-pos / tau) * (-np.expm1(-pos * d)) / (tau * d)
+    return np.where(s > 0, out, 0.0)
+
+
+def psp_peak(spec: LIFSpec, weight: float) -> tuple[float, float]:
+    """Time (s) and value (V, of ``V - E_L``) of the PSP's extremum: ``s* = ln(tau/tau_s) tau tau_s/(tau -
+    tau_s)`` (``tau`` when equal)."""
+    tau, tau_s = spec.tau_m, spec.tau_syn
+    s_star = tau if tau == tau_s else np.log(tau / tau_s) * tau * tau_s / (tau - tau_s)
+    return float(s_star), float(psp(spec, weight, s_star))
+
+
+def psp_euler(spec: LIFSpec, weight: float, dt: float, k):
+    """Forward Euler's ``V_k - E_L`` (V) ``k`` steps after the jump (closed form of the recurrence above)."""
+    k = np.asarray(k, dtype=float)
+    b, b_s = 1.0 - dt / spec.tau_m, 1.0 - dt / spec.tau_syn
+    if b == b_s:
+        out = spec.R * weight * (dt / spec.tau_m) * k * b ** np.maximum(k - 1, 0)
+    else:
+        out = spec.R * weight * spec.tau_syn / (spec.tau_m - spec.tau_syn) * (b ** k - b_s ** k)
+    return np.where(k > 0, out, 0.0)
+
+
+def free_variance(spec: LIFSpec) -> float:
+    """Stationary variance (V^2) of the free membrane under white noise: ``R^2 sigma^2 / (2 tau_m)``."""
+    return spec.R ** 2 * spec.sigma ** 2 / (2.0 * spec.tau_m)
+
+
+def noise_chain(spec: LIFSpec, dt: float, noise: str) -> tuple[float, float]:
+    """``(c, q)`` of the sampled free membrane ``y_k+1 = c y_k + q xi_k`` for ``noise`` = ``"zoh"``
+    (exact integration of the held sample) or ``"euler-maruyama"``."""
+    if noise == "zoh":
+        a = np.exp(-dt / spec.tau_m)
+        return float(a), float(-np.expm1(-dt / spec.tau_m) * spec.R * spec.sigma / np.sqrt(dt))
+    if noise == "euler-maruyama":
+        return 1.0 - dt / spec.tau_m, spec.R * spec.sigma * np.sqrt(dt) / spec.tau_m
+    raise ValueError(f"noise_chain: unknown discretisation {noise!r}")
+
+
+def free_variance_zoh(spec: LIFSpec, dt: float) -> float:
+    """Stationary variance (V^2) with the sampled current held and integrated exactly:
+    ``R^2 sigma^2/(2 tau) (2 tau/h) tanh(h/(2 tau))``."""
+    x = dt / (2.0 * spec.tau_m)
+    return free_variance(spec) * np.tanh(x) / x
+
+
+def free_variance_euler(spec: LIFSpec, dt: float) -> float:
+    """Stationary variance (V^2) under Euler-Maruyama: ``R^2 sigma^2/(2 tau) / (1 - h/(2 tau))``."""
+    return free_variance(spec) / (1.0 - dt / (2.0 * spec.tau_m))
+
+
+def free_variance_after(spec: LIFSpec, dt: float, noise: str, k):
+    """Variance (V^2) ``k`` steps after a deterministic start: stationary ``* (1 - c^(2k))``."""
+    c, q = noise_chain(spec, dt, noise)
+    return q * q / (1.0 - c * c) * (1.0 - c ** (2 * np.asarray(k, dtype=float)))
+
+
+def siegert_rate(spec: LIFSpec, current: float, sigma_b: float | None = None, tau: float | None = None,
+                 threshold: float | None = None, t_ref: float | None = None) -> float:
+    """Stationary rate (Hz) of the LIF with white-noise current (Brunel 2000, Eq. 21).
+
+    Parameters
+    ----------
+    spec : LIFSpec
+        The cell (``sigma > 0``); the defaults below come from it.
+    current : float
+        Mean current (A).
+    sigma_b : float, optional
+        Brunel's sigma (V), default ``R sigma / sqrt(tau_m)`` (free sd ``sigma_b/sqrt(2)``).
+    tau : float, optional
+        Membrane time constant (s), default ``tau_m``.
+    threshold : float, optional
+        Threshold (V), default ``V_th``.
+    t_ref : float, optional
+        Dead time after a spike (s), default the specification's.
+    """
+    from scipy.integrate import quad
+    from scipy.special import erfcx
+
+    tau = spec.tau_m if tau is None else tau
+    sigma_b = spec.R * spec.sigma / np.sqrt(spec.tau_m) if sigma_b is None else sigma_b
+    threshold = spec.V_th if threshold is None else threshold
+    t_ref = spec.t_ref if t_ref is None else t_ref
+    mu = spec.E_L + spec.R * current
+    lo, hi = (spec.V_reset - mu) / sigma_b, (threshold - mu) / sigma_b
+    integral, _ = quad(lambda u: erfcx(-u), lo, hi, limit=200)
+    return float(1.0 / (t_ref + tau * np.sqrt(np.pi) * integral))
+
+
+def grid_rate(spec: LIFSpec, current: float, dt: float, noise: str, t_ref: float | None = None) -> float:
+    """Rate (Hz) of the sampled chain with the threshold tested on the grid (see the notes above):
+    Siegert's formula for the Ornstein-Uhlenbeck process the chain samples exactly (time constant
+    ``-dt/ln c``, the chain's stationary variance), threshold raised by ``BETA q``."""
+    c, q = noise_chain(spec, dt, noise)
+    tau_c = -dt / np.log(c)
+    variance = q * q / (1.0 - c * c)
+    return siegert_rate(spec, current, sigma_b=float(np.sqrt(2.0 * variance)), tau=float(tau_c),
+                        threshold=spec.V_th + BETA * q, t_ref=t_ref)
+
+
+def held_psp_ratio(spec: LIFSpec, dt: float) -> float:
+    """PSP at grid points when the membrane integrates the step average of the synaptic current held over
+    each step (Nengo's ZOH Lowpass), over the exact PSP: ``P21'/P21`` with
+    ``P21' = R (1 - a_m)(1 - a_s) tau_s/dt`` and the exact ``P21 = psp(1 A, dt)``;
+    ``= 1 + dt^2/(12 tau tau_s) + O(dt^3)``. Both recurrences decay by ``a_s`` per step after the first, so
+    the ratio is the same at every grid point."""
+    held = spec.R * np.expm1(-dt / spec.tau_m) * np.expm1(-dt / spec.tau_syn) * spec.tau_syn / dt
+    return float(held / psp(spec, 1.0, dt))

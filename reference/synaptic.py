@@ -1,0 +1,200 @@
+"""The reference LIF with the optional additions: exponential synaptic current, white-noise current,
+reset by subtraction. A pure, vectorised update kept apart from the time loop, like :mod:`reference.engine`
+(which remains the reference for the plain LIF).
+
+Model (SI; drive ``I_k`` held over ``(t_k, t_k+1]``; ``I_syn`` shared by every neuron of a run)::
+
+    tau_m dV/dt   = -(V - E_L) + R (I(t) + I_syn(t)) + R sigma xi(t)     while not refractory
+    tau_syn dI_syn/dt = -I_syn,  I_syn += weight at each input spike's grid arrival t_j
+    V > V_th (or >=)  ->  spike stamped at t_k+1;
+        reset "value":    V <- V_reset
+        reset "subtract": V <- V - n (V_th - V_reset), n the number of subtractions that bring V to
+                          V <= V_th (V < V_th for ">="); n spikes, all stamped at t_k+1 (as Rockpool)
+    refractory: V held (at V_reset, or at the subtracted value) for n_ref = round(t_ref/dt) whole steps
+    after the spike step; I_syn keeps evolving and receiving spikes; the noise stream keeps running.
+
+Integrators over one step ``h`` with ``y = V - E_L`` and ``I_syn,k`` the synaptic current at ``t_k`` (after
+the spikes arriving there):
+
+``"exact"`` -- the exact propagator of the linear system (Rotter & Diesmann 1999)::
+
+    I_syn,k+1 = a_s I_syn,k                         a_s = exp(-h/tau_syn)
+    y_k+1     = a_m y_k + (1 - a_m) R I_k + P21 I_syn,k      a_m = exp(-h/tau_m)
+    P21 = R tau_syn/(tau_m - tau_syn) (a_m - a_s) = R (h/tau_m) a_m phi(h (1/tau_syn - 1/tau_m))
+    phi(x) = (1 - exp(-x))/x = -expm1(-x)/x,  phi(0) = 1
+
+  The second form of ``P21`` has no division by ``tau_m - tau_syn``: it is the ``tau_syn = tau_m`` limit
+  ``R (h/tau_m) a_m`` exactly and loses no precision as ``tau_syn -> tau_m``. Noise: the sampled white
+  noise held over the step (:mod:`reference.noise`, ``"exact"``).
+
+``"euler"`` -- forward Euler of both equations (Euler--Maruyama for the noise)::
+
+    I_syn,k+1 = (1 - h/tau_syn) I_syn,k
+    y_k+1     = y_k + h/tau_m (-y_k + R I_k + R I_syn,k)
+
+Without a synapse and noise and with reset to a value, this is exactly the plain reference's ``"grid"``
+rule; :mod:`models.reference_` still runs such cells through :mod:`reference.engine`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.drive import Drive
+from models.spec import LIFSpec
+
+from .conventions import Conventions
+from .noise import NoiseStreams, increment_scale
+
+
+def phi(x: float) -> float:
+    """``(1 - exp(-x))/x`` with its limit 1 at ``x = 0`` (accurate for every ``x`` through ``expm1``)."""
+    return 1.0 if x == 0.0 else -math.expm1(-x) / x
+
+
+def p21(spec: LIFSpec, dt: float) -> float:
+    """Exact contribution (V/A) of the synaptic current at ``t_k`` to ``V(t_k+1)`` (module docstring)."""
+    x = dt * (1.0 / spec.tau_syn - 1.0 / spec.tau_m)
+    return spec.R * (dt / spec.tau_m) * math.exp(-dt / spec.tau_m) * phi(x)
+
+
+@dataclass(frozen=True)
+class Params:
+    """The numbers one step needs (SI): decay factors, couplings and the reset rule.
+
+    ``a_m`` multiplies ``V - V_inf`` (exact) or is ``h/tau_m`` (Euler, see :func:`propagate`);
+    ``a_s`` multiplies ``I_syn`` each step; ``p_syn`` (V/A) maps ``I_syn,k`` onto ``V_k+1``; ``noise`` (V)
+    multiplies ``xi_k``.
+    """
+
+    integrator: str
+    E_L: float
+    R: float
+    V_th: float
+    V_reset: float
+    n_ref: int
+    a_m: float
+    a_s: float
+    p_syn: float
+    noise: float
+    subtract: bool
+    threshold: str
+
+    @classmethod
+    def of(cls, spec: LIFSpec, dt: float, c: Conventions) -> "Params":
+        exact = c.integrator == "exact"
+        a_m = math.exp(-dt / spec.tau_m) if exact else dt / spec.tau_m
+        if spec.tau_syn is None:
+            a_s, p_syn = 0.0, 0.0
+        elif exact:
+            a_s, p_syn = math.exp(-dt / spec.tau_syn), p21(spec, dt)
+        else:
+            a_s, p_syn = 1.0 - dt / spec.tau_syn, spec.R * dt / spec.tau_m
+        noise = increment_scale(spec, dt, c.integrator) if spec.sigma > 0 else 0.0
+        return cls(c.integrator, spec.E_L, spec.R, spec.V_th, spec.V_reset, int(round(spec.t_ref / dt)), a_m,
+                   a_s, p_syn, noise, spec.reset == "subtract", c.threshold)
+
+
+def propagate(v, v_inf, i_syn: float, p: Params):
+    """``V`` after one free step from ``v`` (V) with drive ``v_inf = E_L + R I_k`` (V) and ``I_syn,k`` (A)."""
+    if p.integrator == "exact":
+        return v_inf + (v - v_inf) * p.a_m + p.p_syn * i_syn
+    return v + p.a_m * (v_inf - v) + p.p_syn * i_syn
+
+
+def spike_counts(v, free, p: Params) -> np.ndarray:
+    """Spikes (int, shape (N,)) of the free neurons at ``v``: 0 or 1 for reset to a value; for reset by
+    subtraction the number of subtractions of ``V_th - V_reset`` that bring ``v`` back below threshold."""
+    above = free & ((v >= p.V_th) if p.threshold == ">=" else (v > p.V_th))
+    if not p.subtract:
+        return above.astype(np.int64)
+    excess = (v[above] - p.V_th) / (p.V_th - p.V_reset)
+    counts = np.zeros(v.shape, dtype=np.int64)
+    counts[above] = (np.floor(excess) + 1) if p.threshold == ">=" else np.maximum(np.ceil(excess), 1)
+    return counts
+
+
+def reset(v, counts, p: Params) -> None:
+    """Apply the reset rule in place to the neurons with ``counts > 0``."""
+    hit = counts > 0
+    if p.subtract:
+        v[hit] -= counts[hit] * (p.V_th - p.V_reset)
+    else:
+        v[hit] = p.V_reset
+
+
+def step(v, ref_left, i_k, i_syn: float, xi, p: Params) -> np.ndarray:
+    """One grid step for every neuron (``v``, ``ref_left`` updated in place); returns the spike counts.
+
+    ``i_k`` (A, shape (N,)) is the drive on ``(t_k, t_k+1]``, ``i_syn`` (A) the synaptic current at
+    ``t_k``, ``xi`` (shape (N,)) the neurons' standard normals of step k or ``None`` without noise.
+    """
+    free = ref_left == 0
+    ref_left[~free] -= 1
+    v_inf = p.E_L + p.R * i_k
+    v_new = propagate(v[free], v_inf[free], i_syn, p)
+    if xi is not None:
+        v_new = v_new + p.noise * xi[free]
+    v[free] = v_new
+    counts = spike_counts(v, free, p)
+    reset(v, counts, p)
+    ref_left[counts > 0] = p.n_ref
+    return counts
+
+
+def jumps(spec: LIFSpec, dt: float, n_steps: int) -> np.ndarray:
+    """Jump (A) of the synaptic current at each grid point ``t_k``, shape (n_steps,) (zeros without input)."""
+    if spec.spike_input is None:
+        return np.zeros(n_steps)
+    return spec.spike_input.jumps(dt, n_steps)
+
+
+def simulate(spec: LIFSpec, drive: Drive, conventions: Conventions, record_v: bool = True):
+    """Run the variant reference on a drive (spikes locked to the grid, ``conventions.crossing == "grid"``).
+
+    Returns
+    -------
+    v : ndarray (n_steps + 1, N) or None
+        Voltage samples (V) at ``t_k`` after update and reset; ``v[0] = V_init``.
+    spike_neuron, spike_time : ndarray
+        One entry per spike (several entries for several spikes in one step), sorted by neuron.
+    i_syn : ndarray (n_steps + 1,)
+        Synaptic current (A) at ``t_k`` before the spikes arriving at ``t_k`` (shared by all neurons).
+
+    Raises
+    ------
+    ValueError
+        For conventions other than grid crossing.
+    """
+    if conventions.crossing != "grid":
+        raise ValueError("reference.synaptic: spikes are locked to the grid (crossing 'grid' only)")
+    p = Params.of(spec, drive.dt, conventions)
+    n, steps = drive.n_neurons, drive.n_steps
+    arriving = jumps(spec, drive.dt, steps)
+    noise = NoiseStreams(spec.noise_seed, n) if spec.sigma > 0 else None
+    v = np.full(n, spec.V_init)
+    ref_left = np.zeros(n, dtype=np.int64)
+    trace = np.empty((steps + 1, n)) if record_v else None
+    if record_v:
+        trace[0] = v
+    current = np.zeros(steps + 1)
+    stamp = 1 if conventions.spike_stamp == "end" else 0
+    neurons, times, i_syn = [], [], 0.0
+    for k in range(steps):
+        i_syn = i_syn + arriving[k]
+        counts = step(v, ref_left, drive.at(k), i_syn, None if noise is None else noise.at(k), p)
+        i_syn = i_syn * p.a_s
+        current[k + 1] = i_syn
+        hit = np.flatnonzero(counts)
+        if hit.size:
+            neurons.append(np.repeat(hit, counts[hit]))
+            times.append(np.full(neurons[-1].size, (k + stamp) * drive.dt))
+        if record_v:
+            trace[k + 1] = v
+    spike_neuron = np.concatenate(neurons) if neurons else np.empty(0, dtype=np.int64)
+    spike_time = np.concatenate(times) if times else np.empty(0)
+    order = np.argsort(spike_neuron, kind="stable")
+    return trace, spike_neuron[order].astype(np.int64), spike_time[order], current
