@@ -35,6 +35,29 @@ Isolation: every run builds its own :class:`brian2.Network` from explicit object
 run namespace (so nothing is ever looked up in a caller's variables), and restores every Brian2
 preference it sets (``codegen.target``, ``codegen.runtime.cython.cache_dir``) even when the run raises.
 
+Model variants (:attr:`models.spec.LIFSpec.features`; plain cells run exactly as above)::
+
+    dv/dt = (E_L - v + R*(I + I_syn))/tau_m [+ R*sigma*xi/tau_m] : volt (unless refractory)
+    dI_syn/dt = -I_syn/tau_syn : amp
+    reset 'v -= V_th - V_reset' for reset by subtraction (one spike per step)
+
+- Synaptic input: a ``SpikeGeneratorGroup`` and ``Synapses(on_pre='I_syn_post += w_syn')``. Brian2 runs
+  ``on_pre`` in the 'synapses' slot, after the state update of the step in which the generator spikes,
+  so a generator spike at ``t`` first moves ``v`` over ``(t + dt, t + 2 dt]``: a spike arriving at ``t_j``
+  in the specification is generated at ``t_j - dt`` (spikes arriving at ``t_0`` set the initial
+  ``I_syn``); several spikes at one grid point use several generator indices.
+- ``method='exact'`` solves the coupled linear system symbolically; with ``(unless refractory)`` Brian2
+  2.9 keeps ``int(not_refractory)`` as a symbol and divides by ``(int(not_refractory) - 1)`` when
+  ``tau_syn == tau_m`` (NaN from the first step): such cells are refused unless ``t_ref = 0``, where the
+  flag is dropped and the synapse is written with ``tau_m`` (the symbolic solution then has the
+  ``t exp(-t/tau)`` limit). Its propagator ``tau_syn (exp(dt/tau_m) - exp(dt/tau_syn)) ... /(tau_syn -
+  tau_m)`` cancels as ``tau_syn -> tau_m``: relative error about ``eps / (dt |1/tau_syn - 1/tau_m|)``.
+- White noise: any ``xi`` makes the equations stochastic and Brian2 refuses ``method='exact'``
+  ("Cannot solve stochastic equations with this state updater"); everything, synapse included, is then
+  integrated with ``method='euler'`` (Euler--Maruyama), whatever ``RunSettings.method`` asks, and the
+  metadata says so. The noise comes from Brian2's generator seeded with ``brian2.seed(noise_seed)``;
+  Brian2's random state (numpy's global generator and its buffers) is restored after the run.
+
 Code-generation target (``RunSettings.option("target")``): ``"numpy"`` or ``"cython"``.
 Measured here (Brian2 2.9.0, Python 3.11, 2 cores; 10^4 neurons, constant drive, 1 s at dt = 0.1 ms,
 spikes only, warm process): numpy 1.8 s per run, cython 0.55 s per run once compiled (about 3x faster),
@@ -56,8 +79,8 @@ from pathlib import Path
 
 import brian2
 import numpy as np
-from brian2 import (Clock, Network, NeuronGroup, SpikeMonitor, StateMonitor, TimedArray, amp, ohm, second,
-                    volt)
+from brian2 import (Clock, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
+                    TimedArray, amp, ohm, second, volt)
 from brian2.core.base import BrianObjectException
 
 from .drive import Drive
@@ -103,7 +126,20 @@ REFRACTORY = "t_ref"
 
 #: Fixed object names: the generated code (and so the Cython cache key) is the same in every run.
 NAMES = {"group": "lif", "clock": "lif_clock", "spikes": "lif_spikes", "trace": "lif_trace",
-         "input": "I_wave"}
+         "input": "I_wave", "generator": "lif_input", "synapses": "lif_synapses"}
+
+# Variant equations, assembled from these constants only (identifiers of the namespace, never spec text).
+_DRIVE = {"shared": "I = scale*I_wave(t) : amp\nscale : 1 (constant)\n",
+          "per_neuron": "I = I_wave(t, i) : amp\n"}
+_VARIANT_MEMBRANE = "dv/dt = (E_L - v + R*({current}))/tau_m{noise} : volt{flag}\n"
+_NOISE_TERM = " + R*sigma*xi/tau_m"
+_FLAG = " (unless refractory)"
+_SYNAPSE = {"tau_syn": "dI_syn/dt = -I_syn/tau_syn : amp\n", "tau_m": "dI_syn/dt = -I_syn/tau_m : amp\n"}
+RESET_SUBTRACT = "v -= V_th - V_reset"
+ON_PRE = "I_syn_post += w_syn"
+
+REASON_EQUAL_TAUS = ("tau_syn == tau_m with t_ref > 0 and method 'exact': Brian2 2.9's symbolic solution "
+                     "with (unless refractory) divides by (int(not_refractory) - 1) and gives NaN")
 
 
 def version() -> str:
@@ -142,7 +178,16 @@ def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     target = target_of(settings)
     if target not in TARGETS:
         return f"unknown code-generation target {target!r} (offered: {', '.join(TARGETS)})"
+    if (spec.tau_syn == spec.tau_m and spec.t_ref > 0 and spec.sigma == 0
+            and settings.method == "exact"):
+        return REASON_EQUAL_TAUS
     return None
+
+
+def variant_method(spec: LIFSpec, settings: RunSettings) -> str:
+    """Brian2's method for a cell: ``'euler'`` whenever there is noise (Brian2 refuses exact), else the
+    settings'."""
+    return "euler" if spec.sigma > 0 else METHODS[settings.method]
 
 
 def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
@@ -175,15 +220,33 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
         raise NotRepresentable(NAME, reason)
     _check_grid(drive, settings)
     target = target_of(settings)
-    with preferences(_prefs_for(target)):
+    with preferences(_prefs_for(target)), _random_state():
         try:
             v, neuron, time = _simulate(spec, drive, settings, target)
         except BrianObjectException as exc:
             cause = exc.__cause__ or exc
             raise BackendFailure(NAME, f"{type(cause).__name__}: {cause}") from exc
     t = np.arange(drive.n_steps + 1) * drive.dt
+    meta = metadata(spec, settings, target)
+    if spec.is_plain:
+        return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons, meta=meta)
+    method = variant_method(spec, settings)
+    numerics = {"synapse": None if spec.tau_syn is None else ("exact" if method == "exact" else "euler"),
+                "noise": "euler-maruyama" if spec.sigma > 0 else None, "reset": spec.reset,
+                "spikes_per_step": "one"}
     return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons,
-                  meta=metadata(spec, settings, target))
+                  meta=_variant_metadata(meta, spec, method), extra={"variant": numerics})
+
+
+@contextmanager
+def _random_state():
+    """Restore Brian2's random state (numpy's global generator and Brian2's buffers) after the block."""
+    device = brian2.get_device()
+    saved = device.get_random_state()
+    try:
+        yield
+    finally:
+        device.set_random_state(saved)
 
 
 def _check_grid(drive: Drive, settings: RunSettings) -> None:
@@ -219,11 +282,17 @@ def preferences(changes: dict):
 def _simulate(spec: LIFSpec, drive: Drive, settings: RunSettings, target: str):
     """Build and run the network; returns (v or None, spike_neuron, spike_time) in SI."""
     clock = Clock(dt=drive.dt * second, name=NAMES["clock"])
-    group = _group(spec, drive, settings.method, clock, target)
+    extra = []
+    if spec.is_plain:
+        group = _group(spec, drive, settings.method, clock, target)
+    else:
+        group = _variant_group(spec, drive, variant_method(spec, settings), clock, target)
+        extra = _spike_input(spec, group, drive, clock)
+        brian2.seed(int(spec.noise_seed))
     spikes = SpikeMonitor(group, name=NAMES["spikes"])
     trace = StateMonitor(group, "v", record=True, when="start", clock=clock,
                          name=NAMES["trace"]) if settings.record_v else None
-    net = Network(*[obj for obj in (group, spikes, trace) if obj is not None])
+    net = Network(*[obj for obj in (group, spikes, trace, *extra) if obj is not None])
     net.run(drive.n_steps * drive.dt * second, namespace={})
     steps = int(clock.variables["timestep"].get_value().item())
     if steps != drive.n_steps:
@@ -244,6 +313,63 @@ def _group(spec: LIFSpec, drive: Drive, method: str, clock: Clock, target: str) 
     if shared:
         group.scale = drive.scale
     return group
+
+
+def variant_equations(spec: LIFSpec, shared: bool) -> str:
+    """The equations of a variant cell, assembled from this module's constants."""
+    flag = _FLAG if spec.t_ref > 0 else ""
+    current = "I + I_syn" if spec.tau_syn is not None else "I"
+    text = _VARIANT_MEMBRANE.format(current=current, noise=_NOISE_TERM if spec.sigma > 0 else "", flag=flag)
+    text += _DRIVE["shared" if shared else "per_neuron"]
+    if spec.tau_syn is not None:
+        text += _SYNAPSE["tau_m" if spec.tau_syn == spec.tau_m else "tau_syn"]
+    return text
+
+
+def _variant_group(spec: LIFSpec, drive: Drive, method: str, clock: Clock, target: str) -> NeuronGroup:
+    """The NeuronGroup of a variant cell (synaptic current, noise, reset rule)."""
+    shared = drive.waveform.shape[1] == 1
+    namespace = to_native(spec)
+    namespace[NAMES["input"]] = _timed_array(drive, shared, target)
+    if spec.tau_syn is not None:
+        namespace["tau_syn"] = spec.tau_syn * second
+    if spec.sigma > 0:
+        namespace["sigma"] = spec.sigma * amp * second ** 0.5
+    group = NeuronGroup(drive.n_neurons, variant_equations(spec, shared), threshold=THRESHOLD,
+                        reset=RESET if spec.reset == "value" else RESET_SUBTRACT,
+                        refractory=REFRACTORY if spec.t_ref > 0 else False, method=method,
+                        namespace=namespace, clock=clock, name=NAMES["group"])
+    group.v = namespace["V_init"]
+    if shared:
+        group.scale = drive.scale
+    return group
+
+
+def generator_spikes(spec: LIFSpec, dt: float, n_steps: int):
+    """``(indices, times (s), initial jump (A))`` of the SpikeGeneratorGroup: arrivals at ``t_j``, ``j >= 1``,
+    generated at ``t_j - dt`` (the k-th spike of a grid point on index k); arrivals at ``t_0`` are returned
+    as the initial synaptic current."""
+    counts = spec.spike_input.arrivals(dt, n_steps)
+    steps = np.repeat(np.arange(n_steps), counts)
+    rank = np.arange(steps.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    later = steps >= 1
+    return rank[later], (steps[later] - 1) * dt, spec.spike_input.weight * float(counts[0])
+
+
+def _spike_input(spec: LIFSpec, group: NeuronGroup, drive: Drive, clock: Clock) -> list:
+    """Generator and synapses carrying the specification's input spikes (nothing without input)."""
+    if spec.spike_input is None:
+        return []
+    indices, times, initial = generator_spikes(spec, drive.dt, drive.n_steps)
+    group.I_syn = initial * amp
+    if indices.size == 0:
+        return []
+    generator = SpikeGeneratorGroup(int(indices.max()) + 1, indices, times * second, clock=clock,
+                                    name=NAMES["generator"])
+    synapses = Synapses(generator, group, on_pre=ON_PRE, namespace={"w_syn": spec.spike_input.weight * amp},
+                        clock=clock, name=NAMES["synapses"])
+    synapses.connect()
+    return [generator, synapses]
 
 
 def _timed_array(drive: Drive, shared: bool, target: str) -> TimedArray:
@@ -293,6 +419,30 @@ _METHOD_TEXT = {
              "V_inf(t_k) = E_L + R I(t_k)",
     "euler": "Brian2 method='euler' (forward Euler): v <- v + dt (E_L - v + R I(t_k))/tau_m",
 }
+
+
+def _variant_metadata(meta: Metadata, spec: LIFSpec, method: str) -> Metadata:
+    """The plain metadata amended for the variant cell's equations, method, input, noise and reset."""
+    from dataclasses import replace
+
+    equations = "; ".join(line for line in variant_equations(spec, True).splitlines() if line)
+    parts = [f"Brian2 method={method!r} on the equations: {equations}"]
+    notes = list(meta.notes)
+    if spec.sigma > 0:
+        parts.append("white noise through xi: Brian2 refuses method='exact' for stochastic equations, so "
+                     "everything (synapse included) is integrated with Euler-Maruyama whatever was asked")
+        notes.append(f"noise from Brian2's generator seeded with brian2.seed({spec.noise_seed}); random state "
+                     "restored after the run")
+    if spec.spike_input is not None:
+        notes.append("input spikes: SpikeGeneratorGroup at t_j - dt + Synapses on_pre 'I_syn_post += w_syn' "
+                     "(on_pre acts after the state update of its step, so it moves v from t_j on); arrivals at "
+                     "t_0 set the initial I_syn")
+    if spec.tau_syn is not None and method == "exact":
+        notes.append("exact propagator of Brian2's symbolic solution: cancels as tau_syn -> tau_m (relative "
+                     "error about eps / (dt |1/tau_syn - 1/tau_m|))")
+    reset = meta.reset if spec.reset == "value" else \
+        "v -= V_th - V_reset after the threshold (one spike per step; v may stay above threshold)"
+    return replace(meta, method="; ".join(parts), reset=reset, notes=tuple(notes))
 
 
 def _notes(spec: LIFSpec, settings: RunSettings, target: str, n_ref: int) -> tuple:

@@ -24,6 +24,24 @@ spike step after the refractory period is never integrated (nengo#1327, nengo#14
 Input timing: the drive Node returns sample ``round(t/dt) - 1`` at Nengo time ``t = n dt`` and reaches
 ``ens.neurons`` with ``synapse=None``, so sample ``k`` drives ``(t_k, t_k+1]`` as in
 :mod:`models.drive`. Any synapse on that connection would add a one-step delay.
+
+Model variants (:attr:`models.spec.LIFSpec.features`; plain cells run exactly as above):
+
+- Synaptic current -- NOT THE SAME MODEL WITHIN A STEP. A second Node carries the input spikes through
+  ``Connection(..., synapse=nengo.Lowpass(tau_syn))`` (ZOH-discretised: ``y_n = a_s y_n-1 + (1 - a_s) u_n``,
+  ``a_s = exp(-dt/tau_syn)``, unit-area impulse response ``exp(-t/tau_syn)/tau_syn``). Nengo applies the
+  filter's output one step later and holds it over that step. The Node emits ``u_n = w tau_syn J_n/dt``
+  (normalised by ``R/(V_th - V_reset)``; ``J_n`` the spikes arriving at ``t_n``) at step n, so the current
+  acting on ``(t_n, t_n+1]`` is ``w (1 - a_s) tau_syn/dt a_s^m``: exactly the step average of the exponential
+  current ``w exp(-s/tau_syn)``, held constant over the step. The membrane thus integrates a piecewise-
+  constant current where the specification has an exponential one: at grid points its PSP is the exact
+  PSP times ``P21'/P21`` with ``P21' = R (1 - a_m)(1 - a_s) tau_syn/dt`` (``= 1 + dt^2/(12 tau_m tau_syn)
+  + O(dt^3)``), a different discretisation that converges to the specified model as dt -> 0. Spikes
+  arriving at ``t_0`` cannot be delivered (Nengo's first step is n = 1) and are refused.
+- White noise: ``ens.noise = WhiteNoise(Gaussian(0, R sigma/(V_th - V_reset)), scale=True,
+  seed=noise_seed % 2**32)``: every neuron gets its own ``s xi/sqrt(dt)`` added to J, held over the step and
+  integrated exactly (the sampled white noise of :mod:`reference.noise`, ``"exact"``).
+- Reset by subtraction: not representable (Nengo's LIF resets to 0, i.e. V_reset).
 """
 
 from __future__ import annotations
@@ -133,13 +151,36 @@ def from_native(native: NengoNative, V_reset: float, V_th: float, name: str = "n
                    V_init=V_reset + native.voltage0 * dv)
 
 
+REASON_SUBTRACT = "Nengo's LIF resets to 0 (V_reset); there is no reset by subtraction"
+REASON_FIRST_STEP = ("an input spike arrives at t_0: Nengo's synapse output acts one step after its input "
+                     "and its first step is n = 1, so nothing can act on (t_0, t_1]")
+
+#: Metadata note of the synaptic mapping (also checked by the tests).
+SYNAPSE_NOTE = ("NOT THE SAME MODEL within a step: the synaptic current is Nengo's ZOH Lowpass output, "
+                "the step average of the exponential current held constant over each step (one-step delay "
+                "compensated by emitting each spike one step early); PSP at grid points = exact PSP x "
+                "P21'/P21, P21' = R (1 - a_m)(1 - a_s) tau_syn/dt (1 + dt^2/(12 tau_m tau_syn) + ...)")
+
+
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     """``None`` when Nengo simulates ``spec`` exactly with ``settings``, else the reason it cannot."""
     if settings.method == "euler":
         return REASON_EULER
     if spec.t_ref < settings.dt:
         return f"t_ref = {spec.t_ref * 1e3:g} ms < dt = {settings.dt * 1e3:g} ms: {REASON_SHORT_REF}"
+    if spec.reset == "subtract":
+        return REASON_SUBTRACT
+    if spec.spike_input is not None and spec.spike_input.arrivals(settings.dt, settings.n_steps)[0]:
+        return REASON_FIRST_STEP
     return None
+
+
+def synapse_ratio(spec: LIFSpec, dt: float) -> float:
+    """``P21'/P21``: Nengo's PSP at grid points over the exact one (see the module docstring)."""
+    from reference.synaptic import p21
+
+    held = spec.R * -math.expm1(-dt / spec.tau_m) * -math.expm1(-dt / spec.tau_syn) * spec.tau_syn / dt
+    return held / p21(spec, dt)
 
 
 def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
@@ -170,17 +211,51 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
         raise NotRepresentable(NAME, reason)
     _check_grid(drive, settings)
     native = to_native(spec)
-    with _float64_signals():
-        steps, neurons, u = _simulate(native, drive, settings.record_v)
+    with _float64_signals(), _numpy_global_state():
+        steps, neurons, u = _simulate(native, drive, settings.record_v, spec)
     dv = spec.V_th - spec.V_reset
     v = None
     if u is not None:
         v = np.empty((drive.n_steps + 1, drive.n_neurons))
         v[0] = spec.V_init
         v[1:] = spec.V_reset + u * dv
+    extra = {"native": native.as_dict()}
+    meta = _metadata(spec, native, drive.dt)
+    if not spec.is_plain:
+        extra["variant"] = {"synapse": None if spec.tau_syn is None else "step-average",
+                            "noise": "zoh" if spec.sigma > 0 else None, "reset": "value", "spikes_per_step": "one"}
+        meta = _variant_metadata(meta, spec)
     return Result(t=np.arange(drive.n_steps + 1) * drive.dt, v=v, spike_neuron=neurons,
-                  spike_time=steps * drive.dt, n_neurons=drive.n_neurons,
-                  meta=_metadata(spec, native, drive.dt), extra={"native": native.as_dict()})
+                  spike_time=steps * drive.dt, n_neurons=drive.n_neurons, meta=meta, extra=extra)
+
+
+def _variant_metadata(meta: Metadata, spec: LIFSpec) -> Metadata:
+    from dataclasses import replace
+
+    notes = list(meta.notes)
+    method = meta.method
+    if spec.tau_syn is not None:
+        notes.append(SYNAPSE_NOTE)
+        method += ("; synaptic current: Lowpass(tau_syn) on the spike Node's connection, its step average "
+                   "held over each step (a different model within the step, see notes)")
+    if spec.sigma > 0:
+        notes.append(f"white noise: ens.noise = WhiteNoise(Gaussian(0, R sigma/(V_th - V_reset)), scale=True, "
+                     f"seed={spec.noise_seed % 2**32}): s xi/sqrt(dt) added to J and held over the step")
+    return replace(meta, method=method, notes=tuple(notes))
+
+
+class _SpikeOutput:
+    """Node output: at Nengo step n, the normalised charge ``w tau_syn J_n/dt`` of the spikes arriving at
+    ``t_n`` (shape (N,)), for the Lowpass connection (see the module docstring)."""
+
+    def __init__(self, spec: LIFSpec, drive: Drive, input_scale: float):
+        jumps = spec.spike_input.jumps(drive.dt, drive.n_steps)
+        self.values = jumps * spec.tau_syn / drive.dt * input_scale
+        self.dt, self.n = drive.dt, drive.n_neurons
+
+    def __call__(self, t: float) -> np.ndarray:
+        n = int(round(t / self.dt))
+        return np.full(self.n, self.values[n] if n < self.values.size else 0.0)
 
 
 def _check_grid(drive: Drive, settings: RunSettings) -> None:
@@ -228,7 +303,7 @@ class _SpikeRecorder:
         return np.concatenate(self.steps), np.concatenate(self.neurons).astype(np.int64)
 
 
-def _simulate(native: NengoNative, drive: Drive, record_v: bool):
+def _simulate(native: NengoNative, drive: Drive, record_v: bool, spec: LIFSpec | None = None):
     """Build and run the network; returns spike steps, spike neurons and u (n_steps, N) or None."""
     import nengo
     from nengo.builder import Model
@@ -236,6 +311,8 @@ def _simulate(native: NengoNative, drive: Drive, record_v: bool):
 
     recorder = _SpikeRecorder(drive.dt)
     net, probe = _network(nengo, native, drive, recorder, record_v)
+    if spec is not None and not spec.is_plain:
+        _add_variant(nengo, net, spec, native, drive)
     # An explicit Model with NoDecoderCache: the default one creates a decoder cache in the user's home.
     model = Model(dt=drive.dt, label="lif-crosscheck nengo", decoder_cache=NoDecoderCache())
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
@@ -266,6 +343,31 @@ def _network(nengo, native: NengoNative, drive: Drive, recorder: _SpikeRecorder,
         nengo.Connection(ens.neurons, sink, synapse=None)
         probe = nengo.Probe(ens.neurons, "voltage", synapse=None) if record_v else None
     return net, probe
+
+
+def _add_variant(nengo, net, spec: LIFSpec, native: NengoNative, drive: Drive) -> None:
+    """The spike Node with its Lowpass connection, and the ensemble's noise process."""
+    ens = net.ensembles[0]
+    with net:
+        if spec.spike_input is not None:
+            source = nengo.Node(_SpikeOutput(spec, drive, native.input_scale), size_out=drive.n_neurons,
+                                label="spike input")
+            nengo.Connection(source, ens.neurons, synapse=nengo.Lowpass(spec.tau_syn))
+        if spec.sigma > 0:
+            scale = spec.R * spec.sigma / (spec.V_th - spec.V_reset)
+            ens.noise = nengo.processes.WhiteNoise(dist=nengo.dists.Gaussian(0.0, scale), scale=True,
+                                                   seed=int(spec.noise_seed) % 2**32)
+
+
+@contextlib.contextmanager
+def _numpy_global_state():
+    """Restore numpy's global generator afterwards: Nengo's builder draws a seed from it for the top-level
+    network "no matter what" (nengo/builder/network.py ``_set_seed``), even when every seed is given."""
+    state = np.random.get_state()
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 @contextlib.contextmanager

@@ -12,6 +12,22 @@ Model (NEST's units: mV, ms, pF, pA; ``y = V - E_L``, ``h = dt``, ``P33 = exp(-h
 
 Options (``RunSettings.options``): ``model`` = ``"iaf_psc_delta"`` (default) or ``"iaf_psc_delta_ps"``.
 
+Model variants (:attr:`models.spec.LIFSpec.features`; plain cells run exactly as below):
+
+- Synaptic current: ``iaf_psc_exp`` (exact propagation of membrane and exponential current, NEST's
+  propagator handling ``tau_syn == tau_m``), ``tau_syn_ex = tau_syn_in = tau_syn`` so that negative weights
+  decay alike; the update of a step is ``V <- P22 V + P21 I_syn + P20 (I_e + i_0)``, then
+  ``I_syn <- P11 I_syn + spikes delivered for the end of the step``. Input spikes come from a
+  ``spike_generator`` on a delay-dt connection of weight ``weight`` (pA), ``spike_weights`` = the number
+  of spikes at each time: a generator spike at ``t`` makes ``I_syn`` jump at ``t + dt``, so a spike arriving
+  at ``t_j`` is generated at ``t_j - dt``. NEST refuses generator times <= 0, so arrivals at ``t_0`` and
+  ``t_1`` are not representable. Only the default model option is offered with a synapse.
+- White noise: a ``noise_generator`` (``std = sigma/sqrt(dt)`` pA, ``dt`` = the resolution, mean 0) on a
+  delay-dt connection: every target receives its own Gaussian current, held over each step and integrated
+  exactly (the sampled white noise of :mod:`reference.noise`, ``"exact"``); NEST's generator is seeded
+  through the kernel's ``rng_seed = noise_seed + 1``.
+- Reset by subtraction: not representable (NEST's iaf_psc models reset to V_reset).
+
 Input timing. NEST reads ``I_e`` in the update of the step that follows the moment it is set, so ``I_e``
 set at ``t_k`` drives ``(t_k, t_k+1]``. A ``step_current_generator`` is one step ahead of its
 ``amplitude_times`` and its current reaches the neuron after the connection delay ``d``; the neuron adds
@@ -52,6 +68,16 @@ SEED = 12345
 
 #: SI -> NEST unit factors.
 MS, MV, PF, PA = 1e3, 1e3, 1e12, 1e12
+
+#: The model of cells with an exponential synaptic current.
+SYNAPTIC_MODEL = "iaf_psc_exp"
+
+#: NEST's largest rng_seed.
+MAX_RNG_SEED = 2**31 - 1
+
+REASON_SUBTRACT = "NEST's iaf_psc models reset to V_reset; there is no reset by subtraction"
+REASON_EARLY_SPIKE = ("an input spike arrives at t_0 or t_1: NEST delivers a generator spike at t one step "
+                      "later (t + dt) and refuses generator times <= 0")
 
 
 def version() -> str:
@@ -98,7 +124,28 @@ def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     if not _whole(spec.t_ref / dt):
         return (f"{model} holds the refractory period for ceil(t_ref/dt) whole steps (NEST rounds t_ref up "
                 f"to the step); t_ref = {spec.t_ref * MS!r} ms is not a whole multiple of dt = {dt * MS!r} ms")
+    return None if spec.is_plain else _variant_reason(spec, settings, model)
+
+
+def _variant_reason(spec: LIFSpec, settings: RunSettings, model: str) -> str | None:
+    """Why NEST cannot run a variant cell as specified (``None`` when it can)."""
+    if spec.reset == "subtract":
+        return REASON_SUBTRACT
+    if spec.tau_syn is not None and model != DEFAULT_MODEL:
+        return (f"a synaptic current runs on {SYNAPTIC_MODEL} (grid spikes); the option model = {model!r} is "
+                "not offered with a synapse")
+    if spec.sigma > 0 and spec.noise_seed + 1 > MAX_RNG_SEED:
+        return f"NEST's rng_seed (noise_seed + 1) must be at most {MAX_RNG_SEED}"
+    if spec.spike_input is not None:
+        counts = spec.spike_input.arrivals(settings.dt, settings.n_steps)
+        if counts[:2].any():
+            return REASON_EARLY_SPIKE
     return None
+
+
+def neuron_model(spec: LIFSpec, settings: RunSettings) -> str:
+    """The NEST model that runs ``spec``: ``iaf_psc_exp`` with a synapse, else the option's."""
+    return SYNAPTIC_MODEL if spec.tau_syn is not None else model_of(settings)
 
 
 def parameters(spec: LIFSpec) -> dict:
@@ -125,13 +172,13 @@ def _import_nest():
 
 
 @contextmanager
-def _kernel(nest, dt: float):
+def _kernel(nest, dt: float, seed: int = SEED):
     """A fresh, silent, single-threaded, seeded kernel at resolution dt; reset again on exit."""
     previous = nest.verbosity
     nest.verbosity = nest.VerbosityLevel.ERROR
     try:
         nest.ResetKernel()
-        nest.set(resolution=dt * MS, local_num_threads=1, rng_seed=SEED)
+        nest.set(resolution=dt * MS, local_num_threads=1, rng_seed=seed)
         yield
     finally:
         nest.ResetKernel()
@@ -240,21 +287,70 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     reason = representable(spec, settings)
     if reason is not None:
         raise NotRepresentable(NAME, reason)
-    model, nest = model_of(settings), _import_nest()
-    with _kernel(nest, drive.dt):
-        neurons = nest.Create(model, drive.n_neurons, params=parameters(spec))
+    model, nest = neuron_model(spec, settings), _import_nest()
+    seed = SEED if spec.sigma == 0 else int(spec.noise_seed) + 1
+    with _kernel(nest, drive.dt, seed):
+        neurons = nest.Create(model, drive.n_neurons, params=variant_parameters(spec))
         first_id = neurons[0].global_id
         recorder = nest.Create("spike_recorder")
         nest.Connect(neurons, recorder)
         if settings.record_v:
             multimeter = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": drive.dt * MS})
             nest.Connect(multimeter, neurons)
+        _connect_variant_inputs(nest, neurons, spec, drive)
         _simulate(nest, neurons, drive)
         neuron, time = _spikes(recorder, first_id, drive, model == "iaf_psc_delta_ps")
         v = _trace(multimeter, first_id, spec, drive) if settings.record_v else None
     t = np.arange(drive.n_steps + 1) * drive.dt
+    meta = metadata(spec, drive, model)
+    if spec.is_plain:
+        return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons, meta=meta)
+    numerics = {"synapse": None if spec.tau_syn is None else "exact", "noise": "zoh" if spec.sigma > 0 else None,
+                "reset": "value", "spikes_per_step": "one"}
     return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons,
-                  meta=metadata(spec, drive, model))
+                  meta=_variant_metadata(meta, spec, seed), extra={"variant": numerics})
+
+
+def variant_parameters(spec: LIFSpec) -> dict:
+    """:func:`parameters` plus ``tau_syn_ex = tau_syn_in`` (ms) for a cell with a synapse."""
+    params = parameters(spec)
+    if spec.tau_syn is not None:
+        params.update(tau_syn_ex=spec.tau_syn * MS, tau_syn_in=spec.tau_syn * MS)
+    return params
+
+
+def _connect_variant_inputs(nest, neurons, spec: LIFSpec, drive: Drive) -> None:
+    """The spike generator of the synaptic input and the noise generator (see the module docstring)."""
+    h = drive.dt * MS
+    if spec.spike_input is not None:
+        counts = spec.spike_input.arrivals(drive.dt, drive.n_steps)
+        steps = np.flatnonzero(counts)
+        if steps.size:
+            generator = nest.Create("spike_generator", params={
+                "spike_times": (steps - 1) * h, "spike_weights": counts[steps].astype(float)})
+            nest.Connect(generator, neurons, "all_to_all",
+                         syn_spec={"delay": h, "weight": spec.spike_input.weight * PA})
+    if spec.sigma > 0:
+        noise = nest.Create("noise_generator", params={"mean": 0.0, "std": spec.sigma / np.sqrt(drive.dt) * PA,
+                                                       "dt": h})
+        nest.Connect(noise, neurons, "all_to_all", syn_spec={"delay": h})
+
+
+def _variant_metadata(meta: Metadata, spec: LIFSpec, seed: int) -> Metadata:
+    from dataclasses import replace
+
+    notes = list(meta.notes)
+    if spec.tau_syn is not None:
+        notes.append(f"{SYNAPTIC_MODEL}: tau_syn_ex = tau_syn_in = {spec.tau_syn * MS!r} ms; input spikes from "
+                     "a spike_generator at t_j - dt on a delay-dt connection (the current jumps at t_j)")
+    if spec.sigma > 0:
+        std = float(spec.sigma / np.sqrt(meta.dt) * PA)
+        notes.append(f"white noise: noise_generator std = sigma/sqrt(dt) = {std!r} pA held over each step, "
+                     f"independent per neuron, kernel rng_seed = {seed}")
+    method = meta.method if spec.tau_syn is None else (
+        f"NEST {SYNAPTIC_MODEL}: exact propagation of V and the exponential current (NEST's propagator "
+        "with the tau_syn == tau_m limit), y <- P22 y + P21 I_syn + P20 (I + I_e)")
+    return replace(meta, method=method, notes=tuple(notes))
 
 
 def metadata(spec: LIFSpec, drive: Drive, model: str) -> Metadata:

@@ -24,6 +24,20 @@ Differences from the specification, all documented in the result's metadata:
 
 Rockpool draws its noise from numpy's global generator even when ``noise_std = 0``; the generator's
 state is saved and restored around each run.
+
+Model variants (:attr:`models.spec.LIFSpec.features`):
+
+- Reset by subtraction is Rockpool's own rule (several spikes per step; threshold ``>=``).
+- Synaptic current: ``tau_syn`` set to the specification's. Rockpool adds the input of step k to ``Isyn``,
+  decays it, and adds the decayed value to ``V``, so an input ``x`` at row k contributes ``a_s x`` at step k,
+  ``a_s^2 x`` at step k+1, ...; the exact propagator contributes ``P21 w``, ``P21 a_s w``, ... (see
+  :mod:`reference.synaptic`). The spikes arriving at ``t_k`` therefore enter input row k (the step over
+  ``(t_k, t_k+1]``) as ``x_k = P21 J_k / a_s`` (volts): exact.
+- White noise: Rockpool adds ``noise_std sqrt(dt) xi`` to ``V`` each step (a Wiener process "with standard
+  deviation noise_std after 1 s" added to the membrane). The sampled white-noise current held over a step
+  adds ``(1 - a) R sigma / sqrt(dt) xi`` (:mod:`reference.noise`, ``"exact"``), hence
+  ``noise_std = (1 - a) R sigma / dt``. The normals come from numpy's global generator, seeded with
+  ``noise_seed`` for the run and restored afterwards.
 """
 
 from __future__ import annotations
@@ -75,11 +89,18 @@ def check_grid(drive: Drive, settings: RunSettings) -> None:
 
 def parameters(spec: LIFSpec, dt: float) -> dict:
     """Rockpool's numbers: ``tau_mem`` (s), ``threshold`` (V), ``dt`` (s), initial ``vmem`` (V), and the
-    bias ``offset + gain I`` (V per step, V/A per step)."""
+    bias ``offset + gain I`` (V per step, V/A per step); for variant cells also ``tau_syn`` (s), the input
+    per ampere of synaptic jump ``input_gain`` (V/A) and ``noise_std`` (V/s^0.5)."""
     one_minus_a = -math.expm1(-dt / spec.tau_m)
-    return {"tau_mem": spec.tau_m, "threshold": spec.V_th - spec.V_reset, "dt": dt,
-            "vmem": spec.V_init - spec.V_reset, "noise_std": 0.0,
-            "offset": one_minus_a * (spec.E_L - spec.V_reset), "gain": one_minus_a * spec.R}
+    p = {"tau_mem": spec.tau_m, "threshold": spec.V_th - spec.V_reset, "dt": dt,
+         "vmem": spec.V_init - spec.V_reset, "noise_std": 0.0,
+         "offset": one_minus_a * (spec.E_L - spec.V_reset), "gain": one_minus_a * spec.R}
+    if spec.tau_syn is not None:
+        from reference.synaptic import p21
+        p.update(tau_syn=spec.tau_syn, input_gain=p21(spec, dt) / math.exp(-dt / spec.tau_syn))
+    if spec.sigma > 0:
+        p["noise_std"] = one_minus_a * spec.R * spec.sigma / dt
+    return p
 
 
 def segments(drive: Drive, chunk: int = CHUNK) -> list[tuple[int, int]]:
@@ -98,7 +119,7 @@ def _module(spec: LIFSpec, drive: Drive, p: dict):
     from rockpool.nn.modules import LIF
 
     n = drive.n_neurons
-    module = LIF(n, tau_mem=np.full(n, p["tau_mem"]), tau_syn=np.full(n, p["tau_mem"]),
+    module = LIF(n, tau_mem=np.full(n, p["tau_mem"]), tau_syn=np.full(n, p.get("tau_syn", p["tau_mem"])),
                  bias=np.zeros(n), threshold=np.full(n, p["threshold"]), noise_std=p["noise_std"],
                  dt=drive.dt)
     module.vmem = np.full(n, p["vmem"])
@@ -107,15 +128,19 @@ def _module(spec: LIFSpec, drive: Drive, p: dict):
     return module
 
 
-def _evolve(module, drive: Drive, p: dict, record_v: bool):
-    """Evolve run by run; returns the trace of V' (or None) and the (neuron, step, count) of spikes."""
+def _evolve(module, drive: Drive, p: dict, record_v: bool, jumps=None):
+    """Evolve run by run; returns the trace of V' (or None) and the (neuron, step, count) of spikes.
+    ``jumps`` (A, shape (n_steps,)): synaptic jumps at each grid point, fed as input rows."""
     trace = np.empty((drive.n_steps + 1, drive.n_neurons)) if record_v else None
     if record_v:
         trace[0] = p["vmem"]
     found = []
     for k0, k1 in segments(drive):
         module.bias = p["offset"] + p["gain"] * drive.at(k0)
-        counts, _, record = module(np.zeros((k1 - k0, drive.n_neurons)), record=record_v)
+        rows = np.zeros((k1 - k0, drive.n_neurons))
+        if jumps is not None:
+            rows += (p["input_gain"] * jumps[k0:k1])[:, None]
+        counts, _, record = module(rows, record=record_v)
         step, neuron = np.nonzero(counts[0])
         found.append((neuron, step + k0 + 1, counts[0][step, neuron].astype(np.int64)))
         if record_v:
@@ -150,9 +175,12 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     if reason is not None:
         raise NotRepresentable(NAME, reason)
     p = parameters(spec, drive.dt)
+    jumps = None if spec.spike_input is None else spec.spike_input.jumps(drive.dt, drive.n_steps)
     rng_state = np.random.get_state()
     try:
-        trace, found = _evolve(_module(spec, drive, p), drive, p, settings.record_v)
+        if spec.sigma > 0:
+            np.random.seed(int(spec.noise_seed) % 2**32)
+        trace, found = _evolve(_module(spec, drive, p), drive, p, settings.record_v, jumps)
     finally:
         np.random.set_state(rng_state)
     neuron = np.concatenate([np.repeat(n, c) for n, _, c in found]) if found else np.empty(0, np.int64)
@@ -161,8 +189,10 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     if v is not None:
         v[0] = spec.V_init
     t = np.arange(drive.n_steps + 1) * drive.dt
+    numerics = {"synapse": None if spec.tau_syn is None else "exact", "noise": "zoh" if spec.sigma > 0 else None,
+                "reset": "subtract", "spikes_per_step": "several"}
     return Result(t=t, v=v, spike_neuron=neuron, spike_time=step * drive.dt, n_neurons=drive.n_neurons,
-                  meta=metadata(spec, drive, p))
+                  meta=metadata(spec, drive, p), extra={"variant": numerics})
 
 
 def metadata(spec: LIFSpec, drive: Drive, p: dict) -> Metadata:
@@ -182,8 +212,20 @@ def metadata(spec: LIFSpec, drive: Drive, p: dict) -> Metadata:
                       "(numpy's global generator is restored after the run)",
         input_timing="sample k drives (t_k, t_k+1]: the drive is cut into runs of equal samples, each "
                      "evolved with bias = (1 - a)(E_L - V_reset + R I) and zero input",
-        reset=RESET,
+        reset=RESET if spec.reset == "value" else "by subtraction, as specified: " + RESET,
         notes=(f"mapping: V' = V - V_reset; {p}",
                "reset by subtraction vs reset to a value differ only in discrete time: NIR PR #63, #129; "
-               "snntorch#341, snntorch#364"),
+               "snntorch#341, snntorch#364") + _variant_notes(spec),
     )
+
+
+def _variant_notes(spec: LIFSpec) -> tuple:
+    notes = []
+    if spec.tau_syn is not None:
+        notes.append("synaptic current: tau_syn as specified; spikes arriving at t_k enter input row k as "
+                     "P21 J_k / exp(-dt/tau_syn) (V), which Rockpool's decay-then-add makes the exact propagator")
+    if spec.sigma > 0:
+        notes.append(f"white noise: noise_std = (1 - exp(-dt/tau_m)) R sigma/dt, numpy's global generator "
+                     f"seeded with {spec.noise_seed} % 2**32 for the run (state restored afterwards); Rockpool "
+                     "adds noise_std sqrt(dt) xi to V each step = the sampled current held over the step")
+    return tuple(notes)

@@ -24,6 +24,26 @@ defaults are float32)::
 
 Options (``RunSettings.options``): ``model`` = ``"leaky"`` (default) or ``"lapicque"``.
 snnTorch has no refractory period: specifications with ``t_ref > 0`` are not representable.
+
+Model variants (:attr:`models.spec.LIFSpec.features`; plain cells run exactly as above):
+
+- Reset by subtraction: ``reset_mechanism="subtract"`` (``mem <- mem - threshold``, i.e.
+  ``V <- V - (V_th - V_reset)``), ``reset_delay=False``: one subtraction per spike and at most one spike per
+  call; a membrane still above threshold spikes again in the next call.
+- Synaptic current: ``snn.Synaptic(alpha, beta, threshold, reset_mechanism, reset_delay=False)``, one call
+  per step: ``syn <- alpha syn + x_k; mem <- beta mem + syn`` (then the spike and reset as Leaky). The
+  membrane receives the whole of ``syn`` each step, so ``syn`` carries both the leak/drive term
+  ``c_k`` and the synaptic term ``s_k`` of the exact update ``mem_k+1 = beta mem_k + c_k + s_k``
+  (``s_k = P21 I_syn,k``, see :mod:`reference.synaptic`). With ``alpha = exp(-dt/tau_syn)`` the input is
+
+      x_k = c_k - alpha c_k-1 + P21 J_k        (J_k: the weights arriving at t_k; c_-1 = 0)
+
+  so that ``syn_k+1 = c_k + s_k`` exactly: the drive term is fed "pre-whitened" through the synaptic
+  filter and the synaptic term is the exact propagator. ``RunSettings.method = "euler"`` uses Euler's
+  factors instead: ``alpha = 1 - dt/tau_syn``, ``beta = 1 - dt/tau_m``, ``c_k = dt/tau_m (E_L - V_reset +
+  R I_k)``, coupling ``dt R/tau_m``. The Lapicque option is not offered with a synapse or a subtractive
+  reset.
+- White noise: not representable (snnTorch's neurons have no noise term).
 """
 
 from __future__ import annotations
@@ -45,6 +65,15 @@ MODELS = ("leaky", "lapicque")
 DEFAULT_MODEL = "leaky"
 
 REASON_REFRACTORY = "snnTorch has no refractory period"
+REASON_NOISE = "snnTorch's neurons have no noise term (white-noise current)"
+
+#: Measured with snnTorch 1.0 / torch 2.x: the spike tensor is float32 (Heaviside's ``.float()`` times the
+#: float32 ``graded_spikes_factor``), and torch's promotion lets a 1-d float32 tensor win over a 0-d float64
+#: one, so ``mem - spk * threshold`` subtracts the threshold ROUNDED TO FLOAT32 when the threshold is a
+#: scalar tensor (error up to 2**-24 of the threshold per spike, accumulating over spikes). The variant
+#: runs give the threshold as a float64 tensor of shape (N,), which promotes to float64.
+THRESHOLD_NOTE = ("threshold given as a float64 tensor of shape (N,): with a 0-d float64 threshold snnTorch "
+                  "subtracts float32(threshold) (float32 spikes x 0-d tensor promote to float32)")
 
 
 def version() -> str:
@@ -69,9 +98,14 @@ def model_of(settings: RunSettings) -> str:
 
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     """``None`` for ``t_ref = 0``; snnTorch has no refractory period."""
-    model_of(settings)
+    model = model_of(settings)
     if spec.t_ref > 0:
         return f"{REASON_REFRACTORY} (t_ref = {spec.t_ref * 1e3:g} ms)"
+    if spec.sigma > 0:
+        return REASON_NOISE
+    if model == "lapicque" and not spec.is_plain:
+        return ("the Lapicque option is mapped for the plain cell only (reset to zero, no synapse); use "
+                "model 'leaky'")
     return None
 
 
@@ -99,17 +133,25 @@ def lapicque_parameters(spec: LIFSpec, dt: float) -> dict:
             "offset": (spec.E_L - spec.V_reset) / spec.R, "gain": 1.0}
 
 
-def _neuron(model: str, numbers: dict):
-    """The snnTorch module, every parameter a float64 tensor."""
+def _neuron(model: str, numbers: dict, size: int | None = None):
+    """The snnTorch module, every parameter a float64 tensor (the threshold of shape (size,) when given,
+    see :data:`THRESHOLD_NOTE`)."""
     import snntorch as snn
     import torch
 
     def f64(value):
         return torch.tensor(value, dtype=torch.float64)
 
+    def threshold():
+        value = numbers["threshold"]
+        return f64(value) if size is None else torch.full((size,), value, dtype=torch.float64)
+
+    if model == "synaptic":
+        return snn.Synaptic(alpha=f64(numbers["alpha"]), beta=f64(numbers["beta"]), threshold=threshold(),
+                            reset_mechanism=numbers["reset"], reset_delay=False)
     if model == "leaky":
-        return snn.Leaky(beta=f64(numbers["beta"]), threshold=f64(numbers["threshold"]),
-                         reset_mechanism="zero", reset_delay=False)
+        return snn.Leaky(beta=f64(numbers["beta"]), threshold=threshold(),
+                         reset_mechanism=numbers.get("reset", "zero"), reset_delay=False)
     return snn.Lapicque(R=f64(numbers["R"]), C=f64(numbers["C"]), time_step=f64(numbers["time_step"]),
                         threshold=f64(numbers["threshold"]), reset_mechanism="zero")
 
@@ -170,6 +212,8 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     reason = representable(spec, settings)
     if reason is not None:
         raise NotRepresentable(NAME, reason)
+    if not spec.is_plain:
+        return _run_variant(spec, drive, settings)
     model = model_of(settings)
     numbers = (leaky_parameters if model == "leaky" else lapicque_parameters)(spec, drive.dt)
     neuron = _neuron(model, numbers)
@@ -181,6 +225,100 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     t = np.arange(drive.n_steps + 1) * drive.dt
     return Result(t=t, v=trace, spike_neuron=neuron_idx, spike_time=steps * drive.dt,
                   n_neurons=drive.n_neurons, meta=metadata(spec, drive, model, numbers, stored_beta))
+
+
+def synaptic_parameters(spec: LIFSpec, dt: float, integrator: str) -> dict:
+    """Synaptic's numbers: ``alpha``, ``beta``, ``threshold`` (V), drive ``c_k = offset + gain I_k`` (V, V/A)
+    and the synaptic coupling ``p_syn`` (V/A) of the jumps (see the module docstring)."""
+    from reference.synaptic import p21
+
+    if integrator == "exact":
+        one_minus_beta = -math.expm1(-dt / spec.tau_m)
+        alpha, beta, p_syn = math.exp(-dt / spec.tau_syn), math.exp(-dt / spec.tau_m), p21(spec, dt)
+    else:
+        one_minus_beta = dt / spec.tau_m
+        alpha, beta, p_syn = 1.0 - dt / spec.tau_syn, 1.0 - dt / spec.tau_m, spec.R * dt / spec.tau_m
+    return {"alpha": alpha, "beta": beta, "threshold": spec.V_th - spec.V_reset,
+            "offset": one_minus_beta * (spec.E_L - spec.V_reset), "gain": one_minus_beta * spec.R,
+            "p_syn": p_syn, "reset": "zero" if spec.reset == "value" else "subtract"}
+
+
+def _run_variant(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
+    """A cell with a synapse (snn.Synaptic) and/or reset by subtraction (Leaky or Synaptic, 'subtract')."""
+    integrator = "euler" if settings.method == "euler" and spec.tau_syn is not None else "exact"
+    if spec.tau_syn is None:
+        model, numbers = "leaky", dict(leaky_parameters(spec, drive.dt), reset="subtract")
+    else:
+        model, numbers = "synaptic", synaptic_parameters(spec, drive.dt, integrator)
+    neuron = _neuron(model, numbers, drive.n_neurons)
+    try:
+        trace, neuron_idx, steps = _variant_loop(neuron, model, spec, drive, numbers, settings.record_v)
+    finally:
+        _forget(neuron)
+    t = np.arange(drive.n_steps + 1) * drive.dt
+    numerics = {"synapse": None if spec.tau_syn is None else integrator, "noise": None, "reset": spec.reset,
+                "spikes_per_step": "one"}
+    return Result(t=t, v=trace, spike_neuron=neuron_idx, spike_time=steps * drive.dt,
+                  n_neurons=drive.n_neurons, meta=variant_metadata(spec, drive, model, numbers, integrator),
+                  extra={"variant": numerics})
+
+
+def _variant_loop(neuron, model: str, spec: LIFSpec, drive: Drive, numbers: dict, record_v: bool):
+    """Leaky (subtractive reset) or Synaptic, one call per step; returns the trace and spike lists."""
+    import torch
+
+    n = drive.n_neurons
+    mem = torch.full((n,), spec.V_init - spec.V_reset, dtype=torch.float64)
+    syn = torch.zeros(n, dtype=torch.float64)
+    jumps = np.zeros(drive.n_steps) if spec.spike_input is None else \
+        spec.spike_input.jumps(drive.dt, drive.n_steps)
+    trace = np.empty((drive.n_steps + 1, n)) if record_v else None
+    if record_v:
+        trace[0] = spec.V_init
+    neurons, steps, c_prev = [], [], np.zeros(n)
+    with torch.no_grad():
+        for k in range(drive.n_steps):
+            c_k = numbers["offset"] + numbers["gain"] * drive.at(k)
+            if model == "leaky":
+                spk, mem = neuron(torch.from_numpy(c_k), mem)
+            else:
+                x = c_k - numbers["alpha"] * c_prev + numbers["p_syn"] * jumps[k]
+                spk, syn, mem = neuron(torch.from_numpy(x), syn, mem)
+                c_prev = c_k
+            hit = np.flatnonzero(spk.numpy())
+            neurons.append(hit)
+            steps.append(np.full(hit.size, k + 1))
+            if record_v:
+                trace[k + 1] = mem.numpy() + spec.V_reset
+    return trace, np.concatenate(neurons), np.concatenate(steps)
+
+
+def variant_metadata(spec: LIFSpec, drive: Drive, model: str, numbers: dict, integrator: str) -> Metadata:
+    """What snnTorch did with a variant cell (see the module docstring)."""
+    if model == "leaky":
+        method = ("snn.Leaky: exact exponential step mem <- beta mem + (1 - beta)(E_L - V_reset + R I_k), "
+                  "float64")
+    else:
+        method = (f"snn.Synaptic ({integrator} factors): syn <- alpha syn + x_k, mem <- beta mem + syn, x_k = "
+                  "c_k - alpha c_k-1 + p_syn J_k (drive pre-whitened through the synaptic filter), float64")
+    reset = ("to V_reset (reset_mechanism='zero', reset_delay=False); the synaptic current is not reset"
+             if spec.reset == "value" else
+             "by subtraction (reset_mechanism='subtract', reset_delay=False): mem <- mem - (V_th - V_reset), "
+             "one spike per call")
+    notes = [f"mapping: mem = V - V_reset; {numbers}", THRESHOLD_NOTE,
+             "subtractive-reset semantics: snntorch#341, snntorch#364"]
+    if spec.spike_input is not None:
+        notes.append("input spikes arriving at t_k enter x_k of call k (the call over (t_k, t_k+1])")
+    return Metadata(
+        backend=NAME, version=version(), dt=drive.dt, method=method,
+        threshold="V > V_th after each update (snnTorch: H(mem - threshold), strict >)",
+        spike_stamp="grid-locked: the spike of call k is stamped at the end of the step (t_k+1)",
+        sampling="sample k+1 is mem after call k plus V_reset, already reset (reset_delay=False); sample 0 "
+                 "is V_init",
+        refractory="none (snnTorch has no refractory period)",
+        initial_state=f"mem = V_init - V_reset = {spec.V_init - spec.V_reset!r}, syn = 0 (float64 tensors)",
+        input_timing="sample k and the spikes arriving at t_k are the input of call k and drive (t_k, t_k+1]",
+        reset=reset, notes=tuple(notes))
 
 
 def metadata(spec: LIFSpec, drive: Drive, model: str, numbers: dict, stored_beta: float) -> Metadata:
