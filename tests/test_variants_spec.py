@@ -207,3 +207,16 @@ def test_poisson_train_is_reproducible_and_a_prefix_for_any_duration():
     # the count of a Poisson train of rate r over T is Poisson(r T): within 3.29 sd (two-sided 99.9 %)
     assert abs(long.size - 40.0 * 60.0) <= 3.29 * np.sqrt(40.0 * 60.0)
     assert np.all(np.diff(long) > 0) and long[0] >= 0
+
+
+def test_seed_variant_cells_load_and_round_trip():
+    from comparisons.variants import SEED_VARIANTS, seed_variant
+
+    rockpool = seed_variant("rockpool_synaptic")
+    assert rockpool.features == ("synapse", "subtract") and rockpool.tau_syn == rockpool.tau_m == 0.01
+    assert rockpool.spike_input.rate == 100.0 and rockpool.R * rockpool.spike_input.weight == 1.0
+    noise = seed_variant("neuromatch_noise")
+    assert noise.features == ("noise",) and noise.free_sd == pytest.approx(1e8 * 2e-12 / np.sqrt(0.02), rel=1e-12)
+    for name in SEED_VARIANTS:
+        spec = seed_variant(name)
+        assert spec_from_document(tomllib.loads(spec_to_toml(spec))) == spec and spec.description.strip()
