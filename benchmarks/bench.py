@@ -52,9 +52,11 @@ from models.result import RunSettings
 from reference import engine, fast
 from reference.conventions import Conventions
 
-#: The CSV columns, in order. ``value`` is in ``unit``; ``seconds`` is the best wall time of one run.
-COLUMNS = ("benchmark", "backend", "variant", "n_neurons", "n_steps", "dt_s", "seconds", "repeats",
-           "value", "unit", "status", "note", "cpu", "cores", "load_avg", "python", "versions")
+#: The CSV columns, in order. ``value`` is in ``unit``; ``seconds`` is the best wall time of one run and
+#: ``cpu_seconds`` the processor time of that run summed over the process's threads (on a machine shared
+#: with other work, neuron-steps per cpu-second vary less than per wall-second).
+COLUMNS = ("benchmark", "backend", "variant", "n_neurons", "n_steps", "dt_s", "seconds", "cpu_seconds",
+           "repeats", "value", "unit", "status", "note", "cpu", "cores", "load_avg", "python", "versions")
 
 #: Largest current of the f-I sweep workload (A): 2.5 x the textbook rheobase of 200 pA.
 I_MAX = 500e-12
@@ -128,11 +130,13 @@ def machine() -> dict:
 
 
 def row(benchmark: str, backend: str, variant: str, n_neurons=None, n_steps=None, dt=None,
-        seconds=math.nan, repeats=0, value=math.nan, unit="", status="ok", note="") -> dict:
+        seconds=math.nan, repeats=0, value=math.nan, unit="", status="ok", note="",
+        cpu_seconds=math.nan) -> dict:
     """One measurement (the machine columns are added when the CSV is written)."""
     return {"benchmark": benchmark, "backend": backend, "variant": variant, "n_neurons": n_neurons,
-            "n_steps": n_steps, "dt_s": dt, "seconds": seconds, "repeats": repeats, "value": value,
-            "unit": unit, "status": status, "note": note, "load_avg": os.getloadavg()[0]}
+            "n_steps": n_steps, "dt_s": dt, "seconds": seconds, "cpu_seconds": cpu_seconds,
+            "repeats": repeats, "value": value, "unit": unit, "status": status, "note": note,
+            "load_avg": os.getloadavg()[0]}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -215,17 +219,20 @@ def _why(exc: BaseException) -> str:
 # timing
 
 
-def time_call(fn: Callable[[], object], config: Config, warm_up: bool = True) -> tuple[float, int]:
-    """(best wall time in seconds, number of timed runs) of ``fn``, after one untimed warm-up run."""
+def time_call(fn: Callable[[], object], config: Config, warm_up: bool = True) -> tuple[float, float, int]:
+    """(best wall time, processor time of that run, number of timed runs) of ``fn`` in seconds, after
+    one untimed warm-up run."""
     if warm_up:
         fn()
-    best, spent, repeats = math.inf, 0.0, 0
+    best, best_cpu, spent, repeats = math.inf, math.nan, 0.0, 0
     while repeats == 0 or (spent < config.min_time and repeats < config.max_repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        elapsed = time.perf_counter() - start
-        best, spent, repeats = min(best, elapsed), spent + elapsed, repeats + 1
-    return best, repeats
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        if elapsed < best:
+            best, best_cpu = elapsed, cpu
+        spent, repeats = spent + elapsed, repeats + 1
+    return best, best_cpu, repeats
 
 
 def timed_row(benchmark: str, runner: Runner, drive: Drive, config: Config, value_of,
@@ -233,12 +240,12 @@ def timed_row(benchmark: str, runner: Runner, drive: Drive, config: Config, valu
     """Time ``runner`` on ``drive``: a row with ``value_of(seconds)``, or the failure."""
     base = dict(n_neurons=drive.n_neurons, n_steps=drive.n_steps, dt=drive.dt, note=runner.note)
     try:
-        seconds, repeats = time_call(lambda: runner.run(drive), config, warm_up)
+        seconds, cpu, repeats = time_call(lambda: runner.run(drive), config, warm_up)
     except Exception as exc:                           # a backend failing is a result, not a crash
         return row(benchmark, runner.backend, runner.variant, status="error", **{**base, "note": _why(exc)})
     value, unit = value_of(seconds)
-    return row(benchmark, runner.backend, runner.variant, seconds=seconds, repeats=repeats, value=value,
-               unit=unit, **base)
+    return row(benchmark, runner.backend, runner.variant, seconds=seconds, cpu_seconds=cpu, repeats=repeats,
+               value=value, unit=unit, **base)
 
 
 def measure_throughput(runners: list[Runner], config: Config) -> list[dict]:
@@ -384,8 +391,9 @@ def measure_harness_overhead(run_harness: Callable[[], object] | None, config: C
     if run_harness is None:
         return [row("harness_overhead", label, "", status="not measured",
                     note="hook: benchmarks.bench.measure_harness_overhead(callable, config)")]
-    seconds, repeats = time_call(run_harness, config)
-    return [row("harness_overhead", label, "", seconds=seconds, repeats=repeats, value=seconds, unit="s")]
+    seconds, cpu, repeats = time_call(run_harness, config)
+    return [row("harness_overhead", label, "", seconds=seconds, cpu_seconds=cpu, repeats=repeats,
+                value=seconds, unit="s")]
 
 
 # ---------------------------------------------------------------------------------------------------
