@@ -9,14 +9,16 @@ Integrators over a free interval of length ``d`` with ``V_inf = E_L + R I_k``:
 - exact:  ``V <- V_inf + (V - V_inf) exp(-d/tau_m)``
 - euler:  ``V <- V + d/tau_m (V_inf - V)``  (the seed tutorial's ``u += (-(u - E_L) + R I) dt/tau``)
 
-Threshold, spike stamp, crossing time and refractory counting follow a
-:class:`~reference.conventions.Conventions` record. The update functions (:func:`step_grid`,
-:func:`step_timer`) modify preallocated arrays in place, like nengo's ``LIF.step``; :func:`simulate`
-owns the time loop and the recording.
+Threshold, spike stamp, crossing time, refractory counting, input timing, recorded sample, reset and
+lower clamp follow a :class:`~reference.conventions.Conventions` record (every field documented there).
+The update functions (:func:`step_grid`, :func:`step_timer`) modify preallocated arrays in place, like
+nengo's ``LIF.step``; :func:`simulate` owns the time loop and the recording. This numpy code is the
+definition; :mod:`reference.fast` runs the same operations compiled, bit for bit.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +26,7 @@ import numpy as np
 from models.drive import Drive
 from models.spec import LIFSpec
 
-from .conventions import Conventions
+from .conventions import WHOLE_EPS, Conventions
 
 #: A neuron whose refractory timer ends within this many seconds of a step edge is taken as free from
 #: that edge on: sums of float step lengths drift by a few ulps of the run time, never more.
@@ -35,9 +37,28 @@ TIMER_EPS = 1e-15
 MAX_SPIKES_PER_STEP = 10_000
 
 
+def hold_steps(t_ref: float, dt: float, rule: str = "steps") -> int:
+    """Whole steps a neuron is held after its spike step under a step-count refractory rule
+    (:data:`reference.conventions.CHOICES` ``["refractory"]``; ``"timer"`` gives ``round(t_ref/dt)``,
+    unused by the timer loop)."""
+    ratio = t_ref / dt
+    if rule == "ceil":
+        return int(round(ratio)) if abs(ratio - round(ratio)) <= WHOLE_EPS * max(1.0, ratio) \
+            else int(math.ceil(ratio))
+    if rule == "timestep":
+        return max(int((t_ref + 1e-3 * dt) / dt) - 1, 0)
+    if rule == "dead-step":
+        return int(round(ratio)) + 1
+    return int(round(ratio))
+
+
 @dataclass(frozen=True)
 class Params:
-    """The specification's numbers as the update needs them (SI floats)."""
+    """The specification's numbers as the update needs them (SI floats).
+
+    ``n_ref`` is the number of whole steps held after a spike step (:func:`hold_steps` of the refractory
+    rule), ``gap = V_th - V_reset`` the subtraction of the subtractive resets.
+    """
 
     tau: float
     E_L: float
@@ -47,11 +68,13 @@ class Params:
     t_ref: float
     dt: float
     n_ref: int
+    gap: float = 0.0
 
     @classmethod
-    def of(cls, spec: LIFSpec, dt: float) -> "Params":
+    def of(cls, spec: LIFSpec, dt: float, conventions: Conventions | None = None) -> "Params":
+        rule = "steps" if conventions is None else conventions.refractory
         return cls(spec.tau_m, spec.E_L, spec.R, spec.V_th, spec.V_reset, spec.t_ref, dt,
-                   int(round(spec.t_ref / dt)))
+                   hold_steps(spec.t_ref, dt, rule), spec.V_th - spec.V_reset)
 
 
 def propagate(v, v_inf, d, tau: float, integrator: str):
@@ -59,6 +82,11 @@ def propagate(v, v_inf, d, tau: float, integrator: str):
     if integrator == "exact":
         return v_inf + (v - v_inf) * np.exp(-d / tau)
     return v + d / tau * (v_inf - v)
+
+
+def clamp(v, p: Params, c: Conventions):
+    """The lower voltage clamp after an update (``"v_reset"``: ``max(V, V_reset)``)."""
+    return np.maximum(v, p.V_reset) if c.lower_clamp == "v_reset" else v
 
 
 def crossed(v, v_th: float, rule: str):
@@ -74,26 +102,54 @@ def crossing_offset(v0, v1, v_inf, d, p: Params, c: Conventions):
     return d * (p.V_th - v0) / (v1 - v0)
 
 
-def step_grid(v, ref_left, i_k, p: Params, c: Conventions):
-    """One grid step for every neuron; returns the mask of neurons that spiked.
+def spike_counts(v, free, p: Params, c: Conventions) -> np.ndarray:
+    """Spikes (int64, shape (N,)) of the free neurons at ``v``: 0 or 1, except for reset ``"subtract"``,
+    where it is the number of subtractions of ``gap`` that bring ``v`` back below the threshold rule:
+    ``floor(x) + 1`` for ``>=`` and ``max(ceil(x), 1)`` for ``>``, ``x = (v - V_th)/gap``."""
+    above = free & crossed(v, p.V_th, c.threshold)
+    counts = above.astype(np.int64)
+    if c.reset == "subtract" and above.any():
+        excess = (v[above] - p.V_th) / p.gap
+        counts[above] = (np.floor(excess) + 1 if c.threshold == ">=" else
+                         np.maximum(np.ceil(excess), 1)).astype(np.int64)
+    return counts
 
-    ``ref_left`` counts the whole refractory steps still to hold each neuron at V_reset.
+
+def reset(v, counts, p: Params, c: Conventions) -> None:
+    """Apply the reset rule in place to the neurons with ``counts > 0``."""
+    hit = counts > 0
+    if c.reset == "value":
+        v[hit] = p.V_reset
+    elif c.reset == "subtract-once":
+        v[hit] = v[hit] - p.gap
+    else:
+        v[hit] = v[hit] - counts[hit] * p.gap
+
+
+def step_grid(v, ref_left, i_k, p: Params, c: Conventions, before=None):
+    """One grid step for every neuron; returns the spike count of each neuron (int64, shape (N,)).
+
+    ``ref_left`` counts the whole refractory steps still to hold each neuron; ``before`` (optional,
+    shape (N,)) receives ``v`` after the update and before the reset.
     """
     free = ref_left == 0
     ref_left[~free] -= 1
     v_inf = p.E_L + p.R * i_k
-    v[free] = propagate(v[free], v_inf[free], p.dt, p.tau, c.integrator)
-    spiked = free & crossed(v, p.V_th, c.threshold)
-    v[spiked] = p.V_reset
-    ref_left[spiked] = p.n_ref
-    return spiked
+    v[free] = clamp(propagate(v[free], v_inf[free], p.dt, p.tau, c.integrator), p, c)
+    counts = spike_counts(v, free, p, c)
+    if before is not None:
+        before[:] = v
+    reset(v, counts, p, c)
+    ref_left[counts > 0] = p.n_ref
+    return counts
 
 
 def step_timer(v, ref_time, i_k, t_end: float, p: Params, c: Conventions):
     """One step with spike times interpolated or inverted within it; returns (neuron, time) arrays.
 
     ``ref_time`` is each neuron's refractory time still to run at the start of the step (s); only the
-    free end of the step, ``d = clip(dt - ref_time, 0, dt)``, is integrated.
+    free end of the step, ``d = clip(dt - ref_time, 0, dt)``, is integrated. The reset happens at the
+    crossing, where ``V = V_th``: every reset rule lands on ``V_reset``.
     """
     d = np.clip(p.dt - ref_time, 0.0, p.dt)
     d[d < TIMER_EPS] = 0.0
@@ -102,7 +158,7 @@ def step_timer(v, ref_time, i_k, t_end: float, p: Params, c: Conventions):
     v_inf = p.E_L + p.R * i_k
     idx = np.flatnonzero(d > 0)
     v0 = v[idx]
-    v1 = propagate(v0, v_inf[idx], d[idx], p.tau, c.integrator)
+    v1 = clamp(propagate(v0, v_inf[idx], d[idx], p.tau, c.integrator), p, c)
     v[idx] = v1
     neurons, times = [], []
     for _ in range(MAX_SPIKES_PER_STEP):
@@ -121,9 +177,18 @@ def step_timer(v, ref_time, i_k, t_end: float, p: Params, c: Conventions):
         d = np.zeros_like(v)
         d[idx] = d_next
         v0 = np.full(idx.size, p.V_reset)
-        v1 = propagate(v0, v_inf[idx], d_next, p.tau, c.integrator)
+        v1 = clamp(propagate(v0, v_inf[idx], d_next, p.tau, c.integrator), p, c)
         v[idx] = v1
     raise RuntimeError("reference: more than MAX_SPIKES_PER_STEP spikes in one step")
+
+
+def timed_drive(drive: Drive, conventions: Conventions) -> Drive:
+    """The drive as the update sees it: unchanged for ``"zoh"``; for ``"delayed"``, sample k moved to
+    step k + 1 and zero current on the first step."""
+    if conventions.input_timing == "zoh":
+        return drive
+    waveform = np.concatenate([np.zeros((1, drive.waveform.shape[1])), drive.waveform[:-1]])
+    return Drive(drive.dt, waveform, drive.scale)
 
 
 def simulate(spec: LIFSpec, drive: Drive, conventions: Conventions, record_v: bool = True,
@@ -134,13 +199,14 @@ def simulate(spec: LIFSpec, drive: Drive, conventions: Conventions, record_v: bo
     ----------
     fast : bool
         Run the compiled loop of :mod:`reference.fast` (bit for bit the same numbers) when it supports
-        the conventions (:func:`reference.fast.path` says which loop runs); ``False`` runs the numpy loop
-        below, the definition.
+        the conventions (:func:`reference.fast.path` says which loop runs and, when it is the numpy loop,
+        why); ``False`` runs the numpy loop below, the definition.
 
     Returns
     -------
     v : ndarray (n_steps + 1, N) or None
-        Voltage samples (V) at ``t_k`` after update and reset.
+        Voltage samples (V) at ``t_k`` (after update and reset, or before the reset of a spike step for
+        ``record = "before-reset"``).
     spike_neuron, spike_time : ndarray
         One entry per spike, sorted by neuron; each neuron's spikes in time order.
     """
@@ -148,7 +214,8 @@ def simulate(spec: LIFSpec, drive: Drive, conventions: Conventions, record_v: bo
         from .fast import simulate_fast, supports
         if supports(conventions) is None:
             return simulate_fast(spec, drive, conventions, record_v)
-    p = Params.of(spec, drive.dt)
+    drive = timed_drive(drive, conventions)
+    p = Params.of(spec, drive.dt, conventions)
     n, steps = drive.n_neurons, drive.n_steps
     v = np.full(n, spec.V_init)
     trace = np.empty((steps + 1, n)) if record_v else None
@@ -157,24 +224,32 @@ def simulate(spec: LIFSpec, drive: Drive, conventions: Conventions, record_v: bo
     neurons, times = [], []
     grid = conventions.crossing == "grid"
     state = np.zeros(n, dtype=np.int64) if grid else np.zeros(n)
-    stamp = 1 if conventions.spike_stamp == "end" else 0
+    before = np.empty(n) if record_v and conventions.record == "before-reset" else None
     for k in range(steps):
         i_k = drive.at(k)
         if grid:
-            hit = np.flatnonzero(step_grid(v, state, i_k, p, conventions))
+            counts = step_grid(v, state, i_k, p, conventions, before)
+            hit = np.flatnonzero(counts)
             if hit.size:
-                neurons.append(hit)
-                times.append(np.full(hit.size, (k + stamp) * p.dt))
+                neurons.append(np.repeat(hit, counts[hit]))
+                times.append(np.full(neurons[-1].size, stamp_time(k, p.dt, conventions.spike_stamp)))
         else:
             nk, tk = step_timer(v, state, i_k, (k + 1) * p.dt, p, conventions)
             if nk.size:
                 neurons.append(nk)
-                times.append(tk)
+                times.append(tk if conventions.spike_stamp == "crossing" else
+                             np.full(nk.size, stamp_time(k, p.dt, conventions.spike_stamp)))
         if record_v:
-            trace[k + 1] = v
+            trace[k + 1] = v if before is None else before
     spike_neuron, spike_time = _concat(neurons, times, int)
     order = np.argsort(spike_neuron, kind="stable")
     return trace, spike_neuron[order], spike_time[order]
+
+
+def stamp_time(k: int, dt: float, stamp: str) -> float:
+    """The reported time (s) of a spike in step k, ``(t_k, t_k+1]``: ``(k + 1) dt`` for ``"end"``,
+    ``k dt`` for ``"start"``."""
+    return (k + 1) * dt if stamp == "end" else k * dt
 
 
 def _concat(neurons, times, dtype):

@@ -22,6 +22,14 @@ compiled loop therefore never evaluates ``exp`` or ``log`` itself. Every such va
   resumes. A round costs one call per pending argument, so a run takes about as many rounds as its
   busiest neuron has spikes (twice that with the exact inversion).
 
+Every field of :class:`~reference.conventions.Conventions` runs compiled: the refractory step counts are
+one integer (:func:`reference.engine.hold_steps`), the delayed input timing is a shifted copy of the drive
+given to both loops (:func:`reference.engine.timed_drive`), the lower clamp is ``max(v, lo)`` after every
+update with ``lo = -inf`` when there is none (which leaves every value as it is), and the grid loop
+writes one spike entry per neuron and step with its number of spikes (several under reset
+``"subtract"``), expanded once a chunk is done. :func:`supports` names any combination that would have to
+fall back to the numpy loop (today only a missing numba).
+
 Two loops: the grid rule (:func:`step_grid`) runs all neurons of a block in lock-step, one step for the
 whole block at a time (vectorised by the compiler); the timer rules (:func:`step_timer`) run each
 neuron on its own clock, four neurons interleaved, with a scalar event handler that mirrors the
@@ -40,7 +48,7 @@ from models.drive import Drive
 from models.spec import LIFSpec
 
 from .conventions import Conventions
-from .engine import MAX_SPIKES_PER_STEP, TIMER_EPS, Params
+from .engine import MAX_SPIKES_PER_STEP, TIMER_EPS, Params, timed_drive
 
 try:
     import numba
@@ -70,8 +78,12 @@ FREE, PAUSED, FINISHED, FAILED = range(4)
 V, REF, V0, V1, D, ARG, REPLY = range(7)
 K, PHASE, IT, KIND = range(4)
 # Slots of the float and int parameter vectors.
-E_L, RES, FAC, G, TH, V_RESET, DT, TAU, T_REF, V_TH, EPS = range(11)
-N_STEPS, N_REF, STAMP, EXACT, WIDTH, RECORD, LINEAR, MAX_SPIKES = range(8)
+E_L, RES, FAC, G, TH, V_RESET, DT, TAU, T_REF, V_TH, EPS, LO, GAP = range(13)
+N_STEPS, N_REF, STAMP, EXACT, WIDTH, RECORD, LINEAR, MAX_SPIKES, BEFORE, RESET, TIMER_STAMP, GE = range(12)
+# Reset rules of the grid loop (ip[RESET]).
+RESET_VALUE, RESET_ONCE, RESET_SUBTRACT = range(3)
+# Timer loop's spike stamps (ip[TIMER_STAMP]).
+STAMP_START, STAMP_END, STAMP_CROSSING = range(3)
 
 
 def supports(conventions: Conventions) -> str | None:
@@ -122,7 +134,8 @@ def simulate_fast(spec: LIFSpec, drive: Drive, conventions: Conventions, record_
     reason = supports(conventions)
     if reason is not None:
         raise RuntimeError(f"reference.fast: {reason}")
-    p = Params.of(spec, drive.dt)
+    drive = timed_drive(drive, conventions)
+    p = Params.of(spec, drive.dt, conventions)
     n, steps = drive.n_neurons, drive.n_steps
     trace = np.empty((steps + 1, n)) if record_v else np.empty((1, 1))
     trace[0] = spec.V_init
@@ -153,10 +166,15 @@ def _parameters(p: Params, c: Conventions, drive: Drive, record_v: bool):
         factor = np.exp(-np.full(1, p.dt) / p.tau)[0]           # propagate(.., d[idx], ..): d == dt
     # "v >= V_th" is "v > the largest double below V_th": one comparison for both rules.
     th = p.V_th if c.threshold == ">" else np.nextafter(p.V_th, -np.inf)
+    # The lower clamp max(v, lo) with lo = -inf leaves every (non-NaN) value as it is: no clamp.
+    lo = p.V_reset if c.lower_clamp == "v_reset" else -np.inf
     fp = np.array([p.E_L, p.R, factor, p.dt / p.tau, th, p.V_reset, p.dt, p.tau, p.t_ref, p.V_th,
-                   TIMER_EPS], dtype=np.float64)
+                   TIMER_EPS, lo, p.gap], dtype=np.float64)
+    reset_rule = {"value": RESET_VALUE, "subtract-once": RESET_ONCE, "subtract": RESET_SUBTRACT}[c.reset]
+    timer_stamp = {"start": STAMP_START, "end": STAMP_END, "crossing": STAMP_CROSSING}[c.spike_stamp]
     ip = np.array([drive.n_steps, p.n_ref, 1 if c.spike_stamp == "end" else 0, c.integrator == "exact",
-                   drive.waveform.shape[1], record_v, c.crossing == "linear", MAX_SPIKES_PER_STEP],
+                   drive.waveform.shape[1], record_v, c.crossing == "linear", MAX_SPIKES_PER_STEP,
+                   c.record == "before-reset", reset_rule, timer_stamp, c.threshold == ">="],
                   dtype=np.int64)
     return fp, ip
 
@@ -165,7 +183,9 @@ class _Spikes:
     """One chunk's spikes: (neuron, time) in emission order, in arrays that double when needed.
 
     A chunk's loop pauses when fewer than ``need`` places are free (the most one step can emit) and
-    :meth:`make_room` doubles the arrays before it resumes.
+    :meth:`make_room` doubles the arrays before it resumes. The grid loop writes one entry per spiking
+    neuron and step with its number of spikes in ``many`` (several under the reset ``"subtract"``);
+    :meth:`expand` repeats such entries once the chunk is done.
     """
 
     def __init__(self, need: int):
@@ -174,6 +194,7 @@ class _Spikes:
         capacity = max(INITIAL_CAPACITY, 2 * need)
         self.neuron = np.empty(capacity, dtype=np.int64)
         self.time = np.empty(capacity)
+        self.many = np.empty(capacity, dtype=np.int64)
 
     def make_room(self) -> None:
         if self.neuron.size - self.count >= self.need:
@@ -181,6 +202,16 @@ class _Spikes:
         capacity = max(2 * self.neuron.size, self.count + 2 * self.need)
         self.neuron = np.concatenate([self.neuron[:self.count], np.empty(capacity - self.count, np.int64)])
         self.time = np.concatenate([self.time[:self.count], np.empty(capacity - self.count)])
+        self.many = np.concatenate([self.many[:self.count], np.empty(capacity - self.count, np.int64)])
+
+    def expand(self) -> "_Spikes":
+        """Each grid entry repeated as many times as its neuron spiked in that step."""
+        many = self.many[:self.count]
+        if np.any(many != 1):
+            self.neuron = np.repeat(self.neuron[:self.count], many)
+            self.time = np.repeat(self.time[:self.count], many)
+            self.count = self.neuron.size
+        return self
 
 
 def _in_threads(n_chunks: int, work) -> list:
@@ -220,9 +251,9 @@ def _run_grid(spec, w, s, trace, fp, ip, n_chunks) -> list:
         spikes = _Spikes(BLOCK)
         while True:
             spikes.count = _grid_chunk(c, n_chunks, done, w, s, v, free_at, trace, spikes.neuron,
-                                       spikes.time, spikes.count, fp, ip)
+                                       spikes.time, spikes.many, spikes.count, fp, ip)
             if np.all(done[c::n_chunks] == ip[N_STEPS]):
-                return spikes
+                return spikes.expand()
             spikes.make_room()
 
     return _in_threads(n_chunks, work)
@@ -300,19 +331,22 @@ def _place_spikes(buf_n, buf_t, count, first, neuron, time):
 # costing more than the arithmetic of a step).
 
 @_jit()
-def _grid_block(lo, hi, k, w, s, v, free_at, trace, buf_n, buf_t, pos, end, fp, ip):
+def _grid_block(lo, hi, k, w, s, v, free_at, trace, buf_n, buf_t, buf_c, pos, end, fp, ip):
     """Steps k.. of neurons [lo, hi) of step_grid, until the end or until the spike buffer could
     overflow in the next step; returns (k, spike count).
 
     Each step is one pass over the block, which the compiler vectorises: free neurons
-    (``k >= free_at``, the step index from which the refractory count is over) are propagated, the
-    others keep V (= V_reset). Only neurons that just crossed are ever above threshold (V_init and
-    V_reset are below V_th), so a second pass over the block, when the first counted a crossing,
-    resets and stamps exactly the neurons that spiked.
+    (``k >= free_at``, the step index from which the refractory count is over) are propagated and
+    clamped below (``max(v, lo)``, ``lo = -inf`` without a clamp), the others keep V. A second pass over
+    the block, when the first counted a value above threshold, resets and stamps the free neurons above
+    threshold (a held neuron may stay above threshold only after a subtractive reset), each with its
+    number of spikes in ``buf_c`` (spike_counts: more than one only for reset ``"subtract"``).
     """
     e_l, r, th, v_reset, dt, f, g = fp[E_L], fp[RES], fp[TH], fp[V_RESET], fp[DT], fp[FAC], fp[G]
+    v_lo, gap, v_th = fp[LO], fp[GAP], fp[V_TH]
     n_steps, n_ref, stamp, record = ip[N_STEPS], ip[N_REF], ip[STAMP], ip[RECORD] != 0
     exact, wide = ip[EXACT] != 0, ip[WIDTH] > 1
+    before, reset_rule, ge = ip[BEFORE] != 0, ip[RESET], ip[GE] != 0
     m = hi - lo
     vb, fb, sb, wb = v[lo:hi], free_at[lo:hi], s[lo:hi], w[:, lo:hi] if wide else w
     while k < n_steps and end - pos >= m:
@@ -322,6 +356,7 @@ def _grid_block(lo, hi, k, w, s, v, free_at, trace, buf_n, buf_t, pos, end, fp, 
                 vi = e_l + r * (wb[k, j] * sb[j])
                 x = vb[j]
                 vn = vi + (x - vi) * f
+                vn = vn if vn >= v_lo else v_lo
                 x = vn if k >= fb[j] else x
                 vb[j] = x
                 hits += x > th
@@ -331,6 +366,7 @@ def _grid_block(lo, hi, k, w, s, v, free_at, trace, buf_n, buf_t, pos, end, fp, 
                 vi = e_l + r * (wk * sb[j])
                 x = vb[j]
                 vn = vi + (x - vi) * f
+                vn = vn if vn >= v_lo else v_lo
                 x = vn if k >= fb[j] else x
                 vb[j] = x
                 hits += x > th
@@ -339,6 +375,7 @@ def _grid_block(lo, hi, k, w, s, v, free_at, trace, buf_n, buf_t, pos, end, fp, 
                 vi = e_l + r * (wb[k, j] * sb[j])
                 x = vb[j]
                 vn = x + g * (vi - x)
+                vn = vn if vn >= v_lo else v_lo
                 x = vn if k >= fb[j] else x
                 vb[j] = x
                 hits += x > th
@@ -348,19 +385,34 @@ def _grid_block(lo, hi, k, w, s, v, free_at, trace, buf_n, buf_t, pos, end, fp, 
                 vi = e_l + r * (wk * sb[j])
                 x = vb[j]
                 vn = x + g * (vi - x)
+                vn = vn if vn >= v_lo else v_lo
                 x = vn if k >= fb[j] else x
                 vb[j] = x
                 hits += x > th
+        if record and before:
+            for j in range(m):
+                trace[k + 1, lo + j] = vb[j]
         if hits:
             t_spike = (k + stamp) * dt
             for j in range(m):
-                if vb[j] > th:
-                    vb[j] = v_reset
+                if vb[j] > th and k >= fb[j]:
+                    x = vb[j]
+                    count = 1
+                    if reset_rule == RESET_VALUE:
+                        x = v_reset
+                    elif reset_rule == RESET_ONCE:
+                        x = x - gap
+                    else:                            # spike_counts and reset, "subtract"
+                        excess = (x - v_th) / gap
+                        count = int(np.floor(excess) + 1) if ge else int(max(np.ceil(excess), 1.0))
+                        x = x - count * gap
+                    vb[j] = x
                     fb[j] = k + 1 + n_ref
                     buf_n[pos] = lo + j
                     buf_t[pos] = t_spike
+                    buf_c[pos] = count
                     pos += 1
-        if record:
+        if record and not before:
             for j in range(m):
                 trace[k + 1, lo + j] = vb[j]
         k += 1
@@ -368,7 +420,7 @@ def _grid_block(lo, hi, k, w, s, v, free_at, trace, buf_n, buf_t, pos, end, fp, 
 
 
 @_jit()
-def _grid_chunk(c, n_chunks, done, w, s, v, free_at, trace, buf_n, buf_t, pos, fp, ip):
+def _grid_chunk(c, n_chunks, done, w, s, v, free_at, trace, buf_n, buf_t, buf_c, pos, fp, ip):
     """Blocks c, c + n_chunks, ... from where each stopped, until done or the spike buffer is short;
     returns the new spike count."""
     n = s.size
@@ -377,8 +429,8 @@ def _grid_chunk(c, n_chunks, done, w, s, v, free_at, trace, buf_n, buf_t, pos, f
             continue
         lo = b * BLOCK
         hi = min(lo + BLOCK, n)
-        k, pos = _grid_block(lo, hi, done[b], w, s, v, free_at, trace, buf_n, buf_t, pos, buf_n.size,
-                             fp, ip)
+        k, pos = _grid_block(lo, hi, done[b], w, s, v, free_at, trace, buf_n, buf_t, buf_c, pos,
+                             buf_n.size, fp, ip)
         done[b] = k
         if k < ip[N_STEPS]:
             break
@@ -421,7 +473,7 @@ def _timer_chunk(c, n_chunks, w, s, sf, si, slots, base, trace, buf_n, buf_t, po
     e_l, r_m, f, g, th, dt = fp[E_L], fp[RES], fp[FAC], fp[G], fp[TH], fp[DT]
     v_reset, tau, t_ref, v_th, eps = fp[V_RESET], fp[TAU], fp[T_REF], fp[V_TH], fp[EPS]
     n_steps, exact, record, width = ip[N_STEPS], ip[EXACT] != 0, ip[RECORD] != 0, ip[WIDTH]
-    linear, max_spikes = ip[LINEAR] != 0, ip[MAX_SPIKES]
+    linear, max_spikes, timer_stamp, v_lo = ip[LINEAR] != 0, ip[MAX_SPIKES], ip[TIMER_STAMP], fp[LO]
     hot = not dt < eps                 # whole free steps integrate d = dt (not zeroed below TIMER_EPS)
     n_all = s.size
     n_queue = base[c + 1] - base[c]
@@ -493,12 +545,14 @@ def _timer_chunk(c, n_chunks, w, s, sf, si, slots, base, trace, buf_n, buf_t, po
                             v0 = v
                             vi = e_l + r_m * (w[k * width + col] * sn)
                             phase = PROPAGATE
-                    elif phase == PROPAGATE:         # propagate(v0, v_inf, d, tau, integrator)
+                    elif phase == PROPAGATE:         # clamp(propagate(v0, v_inf, d, tau, integrator))
                         if not exact:
                             v1 = v0 + d / tau * (vi - v0)
+                            v1 = v1 if v1 >= v_lo else v_lo
                             phase = PROPAGATED
                         elif d == dt:
                             v1 = vi + (v0 - vi) * f
+                            v1 = v1 if v1 >= v_lo else v_lo
                             phase = PROPAGATED
                         else:
                             sf[n, ARG] = -d / tau
@@ -506,6 +560,7 @@ def _timer_chunk(c, n_chunks, w, s, sf, si, slots, base, trace, buf_n, buf_t, po
                             request = EXP
                     elif phase == WAIT_EXP:
                         v1 = vi + (v0 - vi) * sf[n, REPLY]
+                        v1 = v1 if v1 >= v_lo else v_lo
                         phase = PROPAGATED
                     elif phase == PROPAGATED:
                         v = v1
@@ -525,7 +580,12 @@ def _timer_chunk(c, n_chunks, w, s, sf, si, slots, base, trace, buf_n, buf_t, po
                         t_end = (k + 1) * dt
                         t_cross = t_end - d + off
                         buf_n[pos] = n
-                        buf_t[pos] = t_cross
+                        if timer_stamp == STAMP_CROSSING:
+                            buf_t[pos] = t_cross
+                        elif timer_stamp == STAMP_END:
+                            buf_t[pos] = t_end
+                        else:
+                            buf_t[pos] = k * dt
                         pos += 1
                         it += 1
                         free_after = t_end - t_cross - t_ref
@@ -606,6 +666,10 @@ def _timer_chunk(c, n_chunks, w, s, sf, si, slots, base, trace, buf_n, buf_t, po
                 x1 = x1 + g * (vi1 - x1)
                 x2 = x2 + g * (vi2 - x2)
                 x3 = x3 + g * (vi3 - x3)
+            x0 = x0 if x0 >= v_lo else v_lo
+            x1 = x1 if x1 >= v_lo else v_lo
+            x2 = x2 if x2 >= v_lo else v_lo
+            x3 = x3 if x3 >= v_lo else v_lo
             if rec0:
                 trace[np.uint64(t0)] = x0
             if rec1:

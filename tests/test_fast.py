@@ -47,17 +47,14 @@ def plain_conventions() -> list[Conventions]:
 
 def every_field_value() -> list[Conventions]:
     """Every valid spike rule (50: every refractory rule, every stamp), each with one combination of the
-    other fields, taken in turn from their valid combinations (24, 12 with a crossing time) so that
-    every value of every field meets grid and timer rules, both integrators and both thresholds."""
+    other fields: the 32 grid rules take the 24 combinations in turn, the 18 timer rules the 12 valid
+    with a crossing time (no "before-reset"), so every value of every field meets grid and timer rules."""
     others = [dict(zip(OTHER_FIELDS, combo)) for combo in itertools.product(*(CHOICES[f] for f in OTHER_FIELDS))]
     out = []
-    for i, rule in enumerate(valid_products(RULE_FIELDS)):
-        for j in range(len(others)):
-            try:
-                out.append(rule.replace(**others[(i + j) % len(others)]))
-                break
-            except ValueError:
-                continue
+    for grid in (True, False):
+        rules = [c for c in valid_products(RULE_FIELDS) if (c.crossing == "grid") == grid]
+        mine = [o for o in others if grid or o["record"] == "after-reset"]
+        out += [rule.replace(**mine[i % len(mine)]) for i, rule in enumerate(rules)]
     return out
 
 
@@ -69,18 +66,18 @@ EVERY_FIELD_VALUE = every_field_value()
 SCALES = np.array([0.0, 0.5, 1.0, 1.001, 1.5, 2.5, 5.0, 20.0, 200.0])
 
 
-def drives(spec, dt: float, n_steps: int) -> dict[str, Drive]:
+def drives(spec, dt: float, n_steps: int, scales: np.ndarray = SCALES) -> dict[str, Drive]:
     """A constant f-I sweep and time-varying drives (shared waveform x scale, and one noise per neuron)."""
     rb, t_end = spec.rheobase, n_steps * dt
     step = Step("step", amplitude=rb, start=t_end / 4, stop=3 * t_end / 4).sample(dt, n_steps)
     sine = Sine("sine", amplitude=rb, frequency=40.0, offset=rb).sample(dt, n_steps)
     noise = np.stack([WhiteNoise("noise", mean=2 * rb, sigma=rb * 1e-2 * (j + 1), seed=j).sample(dt, n_steps)
-                      for j in range(SCALES.size)], axis=1)
+                      for j in range(scales.size)], axis=1)
     return {
-        "constant sweep": Drive.constant(SCALES * rb, dt, n_steps),
-        "step x scale": Drive(dt, step, SCALES),
-        "sine x scale": Drive(dt, sine, SCALES),
-        "noise per neuron": Drive(dt, noise, np.ones(SCALES.size)),
+        "constant sweep": Drive.constant(scales * rb, dt, n_steps),
+        "step x scale": Drive(dt, step, scales),
+        "sine x scale": Drive(dt, sine, scales),
+        "noise per neuron": Drive(dt, noise, np.ones(scales.size)),
     }
 
 
@@ -128,10 +125,13 @@ def test_compiled_loop_equals_numpy_update_bit_for_bit(preset, dt):
                          ids=["textbook-dt=0.1ms", "euler_tutorial-dt=1ms"])
 def test_every_value_of_every_field_bit_for_bit(preset, dt):
     """Every refractory rule, stamp, input timing, recorded sample, reset and clamp (EVERY_FIELD_VALUE) on
-    a cell with a refractory period and on one without (several spikes per step under reset "subtract"
-    and with timers, t_ref = 0 < dt), trace and spikes, with and without recording."""
+    a cell with a refractory period and on one without (t_ref = 0 < dt: up to two spikes per step at
+    20 x rheobase, where one 1 ms step raises V by about (1 - e^-0.1) 200 mV = 19 mV > V_th - V_reset =
+    15 mV), trace and spikes, with and without recording. The 200 x rheobase neuron is left out: its
+    dozen spikes per step cost the timer loop a numpy round each, and the tests above cover it."""
     spec = load_spec(preset)
-    for (name, drive), conventions in itertools.product(drives(spec, dt, 300).items(), EVERY_FIELD_VALUE):
+    for (name, drive), conventions in itertools.product(drives(spec, dt, 300, SCALES[:-1]).items(),
+                                                        EVERY_FIELD_VALUE):
         what = f"{preset}, {name}, {conventions}"
         expected = engine.simulate(spec, drive, conventions, record_v=True, fast=False)
         assert_identical(expected, fast.simulate_fast(spec, drive, conventions, record_v=True), what)
