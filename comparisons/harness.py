@@ -29,6 +29,7 @@ from reference import closed_forms as cf
 from reference.conventions import Conventions
 from reference.engine import simulate
 
+from . import attribution
 from . import metrics as M
 from . import tolerances as T
 from .config import Comparison
@@ -77,6 +78,7 @@ class Outcome:
     not_representable: dict = field(default_factory=dict)  # backend -> reason
     seconds_in_backends: float = 0.0
     metadata: dict = field(default_factory=dict)        # backend -> Metadata dict
+    attribution: list = field(default_factory=list)     # comparisons.attribution.Attribution per pair
 
     @property
     def metrics(self) -> pd.DataFrame:
@@ -163,6 +165,7 @@ def run_comparison(comparison: Comparison, progress=None, timeout: float | None 
     main = outcome.variants[0]
     _run_fi(comparison, main, outcome, timeout, tick)
     _run_convergence(comparison, main, outcome, timeout, tick)
+    outcome.attribution = attribution.for_outcome(comparison, outcome)
     return outcome
 
 

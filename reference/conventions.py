@@ -149,7 +149,8 @@ class Conventions:
         return self.crossing == "grid"
 
     def replace(self, **changes) -> "Conventions":
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again); ``spike_stamp`` keeps its value unless it is
+        among the changes."""
         values = self.as_dict()
         values.update(changes)
         return Conventions(**values)

@@ -21,6 +21,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from comparisons.attribution import contract_rows, negligible, shares
 from comparisons.tolerances import TOLERANCES
 from reference import closed_forms as cf
 
@@ -158,6 +159,7 @@ def context(outcome, digest: str) -> dict:
         "backend_status": backend_status(outcome),
         "variants": variant_rows(outcome),
         "metadata": metadata_table(outcome),
+        "attribution": attribution_sections(getattr(outcome, "attribution", None) or []),
         "stimulus_figures": stimulus_figures(outcome),
         "sweep_backends": [n for n in outcome.variants[0].backends if n not in outcome.failures],
         "fi_figure": fi_figure(outcome),
@@ -334,6 +336,59 @@ def _meta_text(meta: dict, key: str) -> str:
     if isinstance(value, (list, tuple)):
         return "; ".join(str(x) for x in value) or "—"
     return str(value) if value != "" else "—"
+
+
+# ----------------------------------------------------------------------------------------- attribution
+
+def attribution_sections(attributions) -> list[dict]:
+    """Per pair of backends (:mod:`comparisons.attribution`): both written contracts side by side and,
+    per measure, a waterfall of the Shapley shares from the base's value to the test's."""
+    out = []
+    for i, a in enumerate(attributions):
+        grouped = {f: p.label for p in a.players if len(p.fields) > 1 for f in p.fields}
+        rows = contract_rows(a.test_conventions, a.base_conventions)
+        for row in rows:
+            row["player"] = grouped.get(row["field"], "")
+        out.append({"anchor": f"why-{i}", "test": a.test, "base": a.base, "variant": a.variant,
+                    "workload": a.workload, "runs": a.runs, "notes": list(a.notes), "contract": rows,
+                    "players": [p.label for p in a.players],
+                    "measures": [waterfall(a, name) for name in a.measures]})
+    return out
+
+
+def waterfall(a, name: str) -> dict:
+    """One measure's waterfall: a bar per player from the running sum before it to the sum after it,
+    then the whole difference from zero; positions in per cent of the span of every running sum."""
+    m = a.measures[name]
+    unit = m.measure.unit
+    steps, running = [], 0.0
+    for c in m.contributions:
+        value = 0.0 if negligible(c.value, m) else c.value
+        steps.append((c.player, running, running + value, value))
+        running += value
+    ends = [0.0, m.total] + [x for _, lo, hi, _ in steps for x in (lo, hi)]
+    finite = [x for x in ends if math.isfinite(x)]
+    lo, hi = (min(finite + [0.0]), max(finite + [0.0])) if finite else (0.0, 0.0)
+    span = (hi - lo) or 1.0
+
+    def bar(start: float, stop: float) -> dict:
+        if not (math.isfinite(start) and math.isfinite(stop)):
+            return {"left": "0", "width": "0"}
+        left = (min(start, stop) - lo) / span * 100
+        return {"left": f"{left:.2f}", "width": f"{abs(stop - start) / span * 100:.2f}"}
+
+    rows = [{"label": label, "shown": human(value, unit), "css": _sign(value), **bar(start, stop)}
+            for label, start, stop, value in steps]
+    return {"title": m.measure.title, "distance": m.measure.distance, "unit": unit,
+            "test": human(m.test, unit), "base": human(m.base, unit), "total": human(m.total, unit),
+            "total_bar": bar(0.0, m.total), "total_css": "total", "zero": f"{(0.0 - lo) / span * 100:.2f}",
+            "rows": rows, "summary": shares(m), "residual": human(m.residual, unit, 2)}
+
+
+def _sign(value: float) -> str:
+    if not math.isfinite(value):
+        return "nan"
+    return "pos" if value > 0 else ("neg" if value < 0 else "nil")
 
 
 # ----------------------------------------------------------------------------------------- figures
