@@ -11,9 +11,11 @@ A preset that cannot be run is a bug in the suite: nothing is caught here, the e
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import os
 import re
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -70,10 +72,16 @@ def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
         The worst exit status of the presets (3 > 1 > 0); 0 for no preset.
     """
     out = Path(out)
-    rows = []
-    for preset in presets:
-        status, manifest = run_one(preset, out / preset, None, True, quiet)
-        rows.append(summarise(preset, status, manifest, out / preset))
+    workers = min(len(presets), os.cpu_count() or 1)
+    if workers > 1:  # presets are independent: one process per core (each isolates its backends)
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = [pool.submit(run_one, preset, out / preset, None, True, quiet) for preset in presets]
+            results = [f.result() for f in futures]
+    else:
+        results = [run_one(preset, out / preset, None, True, quiet) for preset in presets]
+    rows = [summarise(preset, status, manifest, out / preset)
+            for preset, (status, manifest) in zip(presets, results)]
     write_index(out, rows)
     return worst([r.status for r in rows])
 
