@@ -13,9 +13,10 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import os
+import pickle
 import re
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -73,11 +74,8 @@ def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
     """
     out = Path(out)
     workers = min(len(presets), os.cpu_count() or 1)
-    if workers > 1:  # presets are independent: one process per core (each isolates its backends)
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = [pool.submit(run_one, preset, out / preset, None, True, quiet) for preset in presets]
-            results = [f.result() for f in futures]
+    if workers > 1:  # presets are independent: one forked process per core
+        results = _forked_map(lambda preset: run_one(preset, out / preset, None, True, quiet), presets, workers)
     else:
         results = [run_one(preset, out / preset, None, True, quiet) for preset in presets]
     rows = [summarise(preset, status, manifest, out / preset)
@@ -89,6 +87,44 @@ def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
 def worst(statuses: list[int]) -> int:
     """The most severe exit status (3 > 1 > 0; any other status ranks above them all)."""
     return max(statuses, key=lambda s: SEVERITY.index(s) if s in SEVERITY else len(SEVERITY) + s, default=0)
+
+
+def _forked_map(fn, items, workers: int) -> list:
+    """``[fn(x) for x in items]``, ``workers`` at a time in forked processes (fork copies ``fn``, so it
+    need not be picklable; each result comes back pickled through a pipe). A failure in a child is
+    re-raised here with the child's traceback: a preset that cannot run is a bug, not a report."""
+    context = multiprocessing.get_context("fork")
+    results: list = [None] * len(items)
+    pending = list(enumerate(items))
+    while pending:
+        batch, pending = pending[:workers], pending[workers:]
+        running = []
+        for index, item in batch:
+            receive, send = context.Pipe(duplex=False)
+            proc = context.Process(target=_child, args=(send, fn, item))
+            proc.start()
+            send.close()
+            running.append((index, proc, receive))
+        for index, proc, receive in running:
+            try:
+                ok, value = pickle.loads(receive.recv_bytes())
+            except EOFError:
+                ok, value = False, f"the process for {items[index]!r} died"
+            proc.join()
+            if not ok:
+                raise RuntimeError(f"dashboard: {items[index]!r} failed:\n{value}")
+            results[index] = value
+    return results
+
+
+def _child(send, fn, item) -> None:
+    try:
+        payload = (True, fn(item))
+    except BaseException:
+        payload = (False, traceback.format_exc())
+    send.send_bytes(pickle.dumps(payload))
+    send.close()
+    os._exit(0)
 
 
 def summarise(preset: str, status: int, manifest: dict, directory: Path) -> PresetSummary:
