@@ -28,6 +28,7 @@ alike; the ``load_avg`` column is the 1-minute load average when the row was mea
 
 from __future__ import annotations
 
+import argparse
 import csv
 import importlib.metadata
 import json
@@ -492,3 +493,16 @@ def run_all(config: Config, out: Path, log=print) -> list[dict]:
     write_csv(rows, out / "bench.csv", host)
     plot(rows, out / "bench.png", host, config)
     return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks --out DIR [--quick]`` (also ``python -m comparisons bench``)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks",
+                                     description="Benchmark the reference and every installed backend.")
+    parser.add_argument("--out", type=Path, required=True, help="directory for bench.csv and bench.png")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a check that everything runs")
+    args = parser.parse_args(argv)
+    rows = run_all(QUICK if args.quick else FULL, args.out,
+                   log=lambda text: print(text, file=sys.stderr, flush=True))
+    print(f"{len(rows)} measurements written to {args.out / 'bench.csv'} and {args.out / 'bench.png'}")
+    return 0
