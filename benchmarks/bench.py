@@ -397,6 +397,33 @@ def measure_harness_overhead(run_harness: Callable[[], object] | None, config: C
                 value=seconds, unit="s")]
 
 
+def measure_report_overhead(config: Config) -> list[dict]:
+    """The harness's own share of a comparison: the wall time of ``run_comparison`` minus the time spent
+    inside the backends' runs (forking and result transfer included), as a fraction of the latter. The
+    default report's workload (the textbook preset on every installed backend); ``--quick``: a 50 ms
+    reference-only comparison."""
+    import tomllib
+
+    from comparisons.config import comparison_from_document, load_comparison
+    from comparisons.harness import run_comparison
+    from models.files import resolve
+
+    if config is QUICK:
+        small = ('\n[simulation]\nduration = "50 ms"\nbackends = ["reference"]\n[fi_curve]\nnum = 5\n'
+                 'duration = "100 ms"\n[convergence]\ndt = ["0.4 ms", "0.2 ms", "0.1 ms"]\nduration = "50 ms"\n')
+        comparison = comparison_from_document(tomllib.loads(resolve("textbook").read_text() + small))
+    else:
+        comparison = load_comparison("textbook")
+    run_comparison(comparison, timeout=comparison.timeout)  # warm: imports, compiled kernels
+    start = time.perf_counter()
+    outcome = run_comparison(comparison, timeout=comparison.timeout)
+    total = time.perf_counter() - start
+    inside = outcome.seconds_in_backends
+    return [row("harness_overhead", "harness", ",".join(comparison.backends), seconds=total, repeats=1,
+                value=(total - inside) / inside, unit="fraction of backend time",
+                note=f"{total - inside:.3f} s of harness around {inside:.3f} s in the backends")]
+
+
 # ---------------------------------------------------------------------------------------------------
 # output
 
@@ -489,7 +516,8 @@ def run_all(config: Config, out: Path, log=print) -> list[dict]:
     rows += measure_fi([r for r in runners if r.backend in ("reference", "brian2", "nengo")], config)
     log("memory ...")
     rows += measure_memory(config)
-    rows += measure_harness_overhead(None, config)
+    log("harness overhead ...")
+    rows += measure_report_overhead(config)
     write_csv(rows, out / "bench.csv", host)
     plot(rows, out / "bench.png", host, config)
     return rows

@@ -15,6 +15,7 @@ import numpy as np
 
 from reference import synaptic
 from reference.conventions import Conventions
+from reference import fast
 from reference.engine import simulate
 
 from .drive import Drive
@@ -59,7 +60,7 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
         threshold=text["threshold"], spike_stamp=text["spike_stamp"],
         sampling="sample k is V(t_k) after the update ending at t_k and any reset; sample 0 is V_init",
         refractory=text["refractory"], initial_state=f"V = V_init = {spec.V_init!r} V, not refractory",
-        notes=(f"conventions: {conventions.as_dict()}",))
+        notes=(f"conventions: {conventions.as_dict()}", f"loop: {fast.path(conventions)}"))
     t = np.arange(drive.n_steps + 1) * drive.dt
     return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons, meta=meta)
 
