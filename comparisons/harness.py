@@ -30,6 +30,7 @@ from reference.conventions import Conventions
 from reference.engine import simulate
 
 from . import attribution
+from . import variants as model_variants
 from . import metrics as M
 from . import tolerances as T
 from .config import Comparison
@@ -78,6 +79,7 @@ class Outcome:
     not_representable: dict = field(default_factory=dict)  # backend -> reason
     seconds_in_backends: float = 0.0
     metadata: dict = field(default_factory=dict)        # backend -> Metadata dict
+    variant_tables: dict = field(default_factory=dict)  # comparisons.variants tables (name -> DataFrame)
     attribution: list = field(default_factory=list)     # comparisons.attribution.Attribution per pair
 
     @property
@@ -134,17 +136,32 @@ def closed_form(spec: LIFSpec, drive: Drive) -> Result:
     return Result(np.arange(drive.n_steps + 1) * drive.dt, v, neuron, times, drive.n_neurons, meta)
 
 
+def plain_part(spec: LIFSpec) -> LIFSpec:
+    """The plain LIF inside a model variant: no synapse, no noise, reset to a value."""
+    return spec.replace(reset="value", tau_syn=None, spike_input=None, sigma=0.0)
+
+
+def spec_features(spec: LIFSpec) -> list[str]:
+    names = {"synapse": "synaptic current", "noise": "noise current", "subtract": "subtractive reset"}
+    return [names.get(f, f) for f in spec.features]
+
+
 def plan_variants(comparison: Comparison, outcome: Outcome) -> list[Variant]:
     """The given specification on every backend that represents it; if some cannot and a substitute with
     ``t_ref = 0`` would do, that substitute on every backend that represents it, clearly labelled."""
-    spec = comparison.spec
+    spec, label, note = comparison.spec, "", ""
+    if not spec.is_plain:
+        spec, label = plain_part(spec), "plain"
+        note = ("the same cell without " + ", ".join(spec_features(comparison.spec)) + ": traces, spikes, "
+                "f-I and convergence are checked against the plain LIF's closed forms; the variants are "
+                "compared in their own section")
     probe = settings_for(comparison, "", comparison.dt, comparison.n_steps, True)
     runnable, refused = [], {}
     for name in comparison.backends:
         reason = backends.get(name).representable(spec, probe)
         (refused.__setitem__(name, reason) if reason else runnable.append(name))
     outcome.not_representable.update(refused)
-    variants = [Variant("", spec, tuple(runnable))]
+    variants = [Variant(label, spec, tuple(runnable), note)]
     if refused and spec.t_ref > 0:
         sub = spec.replace(t_ref=0.0)
         names = tuple(n for n in comparison.backends if backends.get(n).representable(sub, probe) is None)
@@ -166,6 +183,13 @@ def run_comparison(comparison: Comparison, progress=None, timeout: float | None 
     _run_fi(comparison, main, outcome, timeout, tick)
     _run_convergence(comparison, main, outcome, timeout, tick)
     outcome.attribution = attribution.for_outcome(comparison, outcome)
+    if not comparison.spec.is_plain:
+        tick("model variants")
+        extra = model_variants.run_variant_comparisons(comparison, timeout, skip=tuple(outcome.failures))
+        outcome.metric_rows.extend(extra.rows)
+        outcome.variant_tables = extra.tables
+        outcome.not_representable.update(extra.refused)
+        outcome.failures.update(extra.failures)
     return outcome
 
 

@@ -139,11 +139,30 @@ def verdict_class(passed: str) -> str:
 
 # ----------------------------------------------------------------------------------------- context
 
+def variant_tables(outcome) -> list[dict]:
+    """The model-variant comparisons' tables (PSP, noise statistics, reset side by side) as rows of
+    strings; every cell is escaped by the template."""
+    out = []
+    for name, frame in getattr(outcome, "variant_tables", {}).items():
+        if frame is None or len(frame) == 0:
+            continue
+        cells = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
+        out.append({"name": name, "columns": [str(c) for c in frame.columns], "rows": cells})
+    return out
+
+
+def _cell(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    return str(value)
+
+
 def context(outcome, digest: str) -> dict:
     """Everything the template shows, as plain values (strings, numbers, lists, dicts)."""
     c = outcome.comparison
     rows = [MetricRow.of(r) for r in outcome.metric_rows]
     return {
+        "variant_tables": variant_tables(outcome),
         "spec": c.spec,
         "source": c.source,
         "digest": digest,

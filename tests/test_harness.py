@@ -117,3 +117,22 @@ def test_euler_method_convergence_is_first_order():
     assert set(orders.backend) == {"reference", "brian2"}
     assert np.all(np.abs(orders.value - 1.0) < 0.1)
     assert (verdicts(outcome).passed == "True").all(), verdicts(outcome)[verdicts(outcome).passed != "True"]
+
+
+@pytest.mark.parametrize("seed_cell, family", [("neuromatch_noise", "noise"), ("rockpool_synaptic", "psp")])
+def test_model_variants_are_compared_in_their_own_rows_next_to_the_plain_part(seed_cell, family):
+    """A cell with noise or a synapse: traces, spikes, f-I and convergence run on its plain part (labelled),
+    and the variant comparisons add their own verdict rows and tables."""
+    import tomllib
+    from comparisons.variants import SEED_VARIANTS
+    doc = tomllib.loads(SEED_VARIANTS[seed_cell] + SMALL)
+    c = comparison_from_document(doc, ["reference"])
+    assert not c.spec.is_plain
+    outcome = run_comparison(c)
+    assert outcome.variants[0].label == "plain" and outcome.variants[0].spec.is_plain
+    assert "without" in outcome.variants[0].note
+    df = outcome.metrics
+    own = df[df.stimulus.str.startswith(family)]
+    assert len(own) and (own.passed != "").any(), "the variant comparison has verdict rows"
+    assert outcome.variant_tables and all(len(t) for t in outcome.variant_tables.values())
+    assert (verdicts(outcome).passed == "True").all(), verdicts(outcome)[verdicts(outcome).passed != "True"]
