@@ -62,35 +62,33 @@ def csv_text(columns, rows) -> str:
     return buffer.getvalue()
 
 
-def trace_rows(outcome):
-    """Rows of traces.csv: every recorded trace, the closed form first, in stimulus order."""
+def labelled_results(outcome):
+    """(stimulus label, backend, one-neuron Result) for every stimulus run, the closed form first, in
+    variant and stimulus order: the fixed row order of traces.csv and spikes.csv."""
     for variant in outcome.variants:
         for stim in outcome.comparison.stimuli:
             label = _label(stim.name, variant.label)
-            exact = outcome.exact.get((variant.label, stim.name))
-            results = [("closed_form", exact)] + [
-                (name, outcome.runs[(variant.label, stim.name, name)].result) for name in variant.backends
-                if (variant.label, stim.name, name) in outcome.runs]
-            for name, result in results:
-                if result is None or result.v is None:
-                    continue
-                for t, v in zip(result.t, result.v[:, 0]):
-                    yield label, name, t, v
+            yield label, "closed_form", outcome.exact.get((variant.label, stim.name))
+            for name in variant.backends:
+                run = outcome.runs.get((variant.label, stim.name, name))
+                if run is not None:
+                    yield label, name, run.result
+
+
+def trace_rows(outcome):
+    """Rows of traces.csv: every recorded trace."""
+    for label, name, result in labelled_results(outcome):
+        if result is not None and result.v is not None:
+            for t, v in zip(result.t, result.v[:, 0]):
+                yield label, name, t, v
 
 
 def spike_rows(outcome):
-    for variant in outcome.variants:
-        for stim in outcome.comparison.stimuli:
-            label = _label(stim.name, variant.label)
-            exact = outcome.exact.get((variant.label, stim.name))
-            results = [("closed_form", exact)] + [
-                (name, outcome.runs[(variant.label, stim.name, name)].result) for name in variant.backends
-                if (variant.label, stim.name, name) in outcome.runs]
-            for name, result in results:
-                if result is None:
-                    continue
-                for t in result.spike_trains()[0]:
-                    yield label, name, t
+    """Rows of spikes.csv: every spike of every stimulus run."""
+    for label, name, result in labelled_results(outcome):
+        if result is not None:
+            for t in result.spike_trains()[0]:
+                yield label, name, t
 
 
 def _label(stimulus: str, variant: str) -> str:
