@@ -40,6 +40,7 @@ sorted by neuron, each neuron's spikes in the order the definition emits them (t
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -121,7 +122,7 @@ def simulate_fast(spec: LIFSpec, drive: Drive, conventions: Conventions, record_
     Parameters
     ----------
     chunks : int, optional
-        Number of chunks of neurons run by parallel threads (default: one per numba thread, with at
+        Number of chunks of neurons run by parallel threads (default: one per available core, with at
         least :data:`MIN_NEURONS_PER_THREAD` neurons each). Results do not depend on it.
 
     Returns
@@ -148,7 +149,9 @@ def simulate_fast(spec: LIFSpec, drive: Drive, conventions: Conventions, record_
 
 
 def _default_chunks(n: int) -> int:
-    return max(1, min(numba.get_num_threads(), n // MIN_NEURONS_PER_THREAD))
+    # the chunks run in Python threads (the kernels release the GIL); asking numba for its thread count
+    # would start numba's OpenMP layer, whose runtime clashes with NEST's (segfault in ResetKernel)
+    return max(1, min(len(os.sched_getaffinity(0)), n // MIN_NEURONS_PER_THREAD))
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
