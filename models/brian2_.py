@@ -218,7 +218,7 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     reason = representable(spec, settings)
     if reason is not None:
         raise NotRepresentable(NAME, reason)
-    _check_grid(drive, settings)
+    settings.require_grid_of(drive)
     target = target_of(settings)
     with preferences(_prefs_for(target)), _random_state():
         try:
@@ -249,12 +249,6 @@ def _random_state():
         device.set_random_state(saved)
 
 
-def _check_grid(drive: Drive, settings: RunSettings) -> None:
-    if drive.dt != settings.dt:
-        raise ComparisonError("simulation.dt", f"must equal the drive's step ({drive.dt!r} s)", settings.dt)
-    if drive.n_steps != settings.n_steps:
-        raise ComparisonError("simulation.n_steps", f"must equal the drive's length ({drive.n_steps})",
-                              settings.n_steps)
 
 
 def _prefs_for(target: str) -> dict:

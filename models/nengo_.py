@@ -209,7 +209,7 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     reason = representable(spec, settings)
     if reason is not None:
         raise NotRepresentable(NAME, reason)
-    _check_grid(drive, settings)
+    settings.require_grid_of(drive)
     native = to_native(spec)
     with _float64_signals(), _numpy_global_state():
         steps, neurons, u = _simulate(native, drive, settings.record_v, spec)
@@ -258,10 +258,6 @@ class _SpikeOutput:
         return np.full(self.n, self.values[n] if n < self.values.size else 0.0)
 
 
-def _check_grid(drive: Drive, settings: RunSettings) -> None:
-    if drive.n_steps != settings.n_steps or not math.isclose(drive.dt, settings.dt, rel_tol=1e-12):
-        raise ValueError(f"nengo: drive grid ({drive.n_steps} steps of {drive.dt!r} s) differs from the "
-                         f"settings ({settings.n_steps} steps of {settings.dt!r} s)")
 
 
 class _DriveOutput:

@@ -85,28 +85,8 @@ def version() -> str:
     return importlib.metadata.version("nest-simulator")
 
 
-def model_of(settings: RunSettings) -> str:
-    """The NEST model asked for by ``settings.options["model"]``.
-
-    Raises
-    ------
-    ComparisonError
-        For a model this adapter does not drive.
-    """
-    model = settings.option("model", DEFAULT_MODEL)
-    if model not in MODELS:
-        raise ComparisonError("simulation.options.model", f"expected one of {', '.join(MODELS)} for nest",
-                              model)
-    return model
 
 
-def check_grid(drive: Drive, settings: RunSettings) -> None:
-    """Refuse a drive sampled on another grid than the settings'."""
-    if drive.dt != settings.dt:
-        raise ComparisonError("simulation.dt", f"must equal the drive's step ({drive.dt!r} s)", settings.dt)
-    if drive.n_steps != settings.n_steps:
-        raise ComparisonError("simulation.n_steps", f"must equal the drive's length ({drive.n_steps})",
-                              settings.n_steps)
 
 
 def _whole(ratio: float) -> bool:
@@ -115,7 +95,7 @@ def _whole(ratio: float) -> bool:
 
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     """``None`` when NEST simulates ``spec`` at ``settings.dt`` exactly as specified, else why not."""
-    model, dt = model_of(settings), settings.dt
+    model, dt = settings.choice("model", MODELS, DEFAULT_MODEL, NAME), settings.dt
     if not _whole(dt / TIC):
         return f"NEST's resolution must be a whole number of tics (1 us); dt = {dt * MS!r} ms is not"
     if model == "iaf_psc_delta_ps" and spec.t_ref < dt * (1 - GRID_EPS):
@@ -145,7 +125,9 @@ def _variant_reason(spec: LIFSpec, settings: RunSettings, model: str) -> str | N
 
 def neuron_model(spec: LIFSpec, settings: RunSettings) -> str:
     """The NEST model that runs ``spec``: ``iaf_psc_exp`` with a synapse, else the option's."""
-    return SYNAPTIC_MODEL if spec.tau_syn is not None else model_of(settings)
+    if spec.tau_syn is not None:
+        return SYNAPTIC_MODEL
+    return settings.choice("model", MODELS, DEFAULT_MODEL, NAME)
 
 
 def parameters(spec: LIFSpec) -> dict:
@@ -283,7 +265,7 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     BackendFailure
         When NEST's multimeter misses a sample.
     """
-    check_grid(drive, settings)
+    settings.require_grid_of(drive)
     reason = representable(spec, settings)
     if reason is not None:
         raise NotRepresentable(NAME, reason)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from .errors import ComparisonError
+
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -45,6 +47,22 @@ class RunSettings:
 
     def option(self, name: str, default=None):
         return dict(self.options).get(name, default)
+
+    def choice(self, name: str, allowed: tuple, default, backend: str):
+        """The option ``name``, refused with a one-line error unless it is one of ``allowed``."""
+        value = self.option(name, default)
+        if value not in allowed:
+            raise ComparisonError(f"simulation.options.{name}",
+                                  f"expected one of {', '.join(map(str, allowed))} for {backend}", value)
+        return value
+
+    def require_grid_of(self, drive) -> None:
+        """Refuse a drive sampled on another grid than these settings'."""
+        if drive.dt != self.dt:
+            raise ComparisonError("simulation.dt", f"must equal the drive's step ({drive.dt!r} s)", self.dt)
+        if drive.n_steps != self.n_steps:
+            raise ComparisonError("simulation.n_steps", f"must equal the drive's length ({drive.n_steps})",
+                                  self.n_steps)
 
     def with_options(self, **options) -> "RunSettings":
         merged = dict(self.options)

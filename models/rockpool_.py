@@ -48,7 +48,7 @@ import math
 import numpy as np
 
 from .drive import Drive
-from .errors import ComparisonError, NotRepresentable
+from .errors import NotRepresentable
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
 
@@ -78,13 +78,6 @@ def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     return None
 
 
-def check_grid(drive: Drive, settings: RunSettings) -> None:
-    """Refuse a drive sampled on another grid than the settings'."""
-    if drive.dt != settings.dt:
-        raise ComparisonError("simulation.dt", f"must equal the drive's step ({drive.dt!r} s)", settings.dt)
-    if drive.n_steps != settings.n_steps:
-        raise ComparisonError("simulation.n_steps", f"must equal the drive's length ({drive.n_steps})",
-                              settings.n_steps)
 
 
 def parameters(spec: LIFSpec, dt: float) -> dict:
@@ -170,7 +163,7 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     NotRepresentable
         When ``t_ref > 0``.
     """
-    check_grid(drive, settings)
+    settings.require_grid_of(drive)
     reason = representable(spec, settings)
     if reason is not None:
         raise NotRepresentable(NAME, reason)

@@ -54,7 +54,7 @@ import math
 import numpy as np
 
 from .drive import Drive
-from .errors import ComparisonError, NotRepresentable
+from .errors import NotRepresentable
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
 
@@ -81,24 +81,11 @@ def version() -> str:
     return importlib.metadata.version("snntorch")
 
 
-def model_of(settings: RunSettings) -> str:
-    """The snnTorch neuron asked for by ``settings.options["model"]``.
-
-    Raises
-    ------
-    ComparisonError
-        For a model this adapter does not drive.
-    """
-    model = settings.option("model", DEFAULT_MODEL)
-    if model not in MODELS:
-        raise ComparisonError("simulation.options.model", f"expected one of {', '.join(MODELS)} for snntorch",
-                              model)
-    return model
 
 
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     """``None`` for ``t_ref = 0``; snnTorch has no refractory period."""
-    model = model_of(settings)
+    model = settings.choice("model", MODELS, DEFAULT_MODEL, NAME)
     if spec.t_ref > 0:
         return f"{REASON_REFRACTORY} (t_ref = {spec.t_ref * 1e3:g} ms)"
     if spec.sigma > 0:
@@ -109,13 +96,6 @@ def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     return None
 
 
-def check_grid(drive: Drive, settings: RunSettings) -> None:
-    """Refuse a drive sampled on another grid than the settings'."""
-    if drive.dt != settings.dt:
-        raise ComparisonError("simulation.dt", f"must equal the drive's step ({drive.dt!r} s)", settings.dt)
-    if drive.n_steps != settings.n_steps:
-        raise ComparisonError("simulation.n_steps", f"must equal the drive's length ({drive.n_steps})",
-                              settings.n_steps)
 
 
 def leaky_parameters(spec: LIFSpec, dt: float) -> dict:
@@ -208,13 +188,13 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     NotRepresentable
         When ``t_ref > 0``.
     """
-    check_grid(drive, settings)
+    settings.require_grid_of(drive)
     reason = representable(spec, settings)
     if reason is not None:
         raise NotRepresentable(NAME, reason)
     if not spec.is_plain:
         return _run_variant(spec, drive, settings)
-    model = model_of(settings)
+    model = settings.choice("model", MODELS, DEFAULT_MODEL, NAME)
     numbers = (leaky_parameters if model == "leaky" else lapicque_parameters)(spec, drive.dt)
     neuron = _neuron(model, numbers)
     try:
