@@ -18,3 +18,16 @@ def textbook():
     """The textbook cell of the semantics notes (tau 20 ms, E_L -70, V_th -50, V_reset -65 mV, 100 MOhm,
     t_ref 2 ms): exact first spike 32.188758 ms and ISI 29.725887 ms at 250 pA."""
     return load_spec("textbook")
+
+
+def small_sections(duration="200 ms", fi_num=11, fi_duration="500 ms", backends=None, method=None) -> str:
+    """The [simulation], [fi_curve] and [convergence] sections of a short comparison (three dts from
+    0.4 to 0.1 ms), appended to a specification's TOML by the harness, CLI and report tests."""
+    import json
+    simulation = f'[simulation]\ndt = "0.1 ms"\nduration = "{duration}"\n'
+    if method is not None:
+        simulation += f'method = "{method}"\n'
+    if backends is not None:
+        simulation += f"backends = {json.dumps(list(backends))}\n"
+    return (f"\n{simulation}[fi_curve]\nnum = {fi_num}\nduration = \"{fi_duration}\"\n"
+            f'[convergence]\ndt = ["0.4 ms", "0.2 ms", "0.1 ms"]\nduration = "{duration}"\n')

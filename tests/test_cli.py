@@ -14,22 +14,12 @@ from pathlib import Path
 import pytest
 
 from comparisons.cli import main, safe_name
+from conftest import small_sections
 from models import backends
 from reports.writers import COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = """
-[simulation]
-dt = "0.1 ms"
-duration = "200 ms"
-backends = ["reference"]
-[fi_curve]
-num = 11
-duration = "500 ms"
-[convergence]
-dt = ["0.4 ms", "0.2 ms", "0.1 ms"]
-duration = "200 ms"
-"""
+SMALL = small_sections(backends=["reference"])
 
 
 def comparison_file(tmp_path, extra=SMALL, preset="textbook", name=None):

@@ -5,21 +5,12 @@ import numpy as np
 import pytest
 
 from comparisons.config import comparison_from_document, load_comparison
+from conftest import small_sections
 from comparisons.harness import run_comparison
 from models import backends
 from reference import closed_forms as cf
 
-SMALL = """
-[simulation]
-dt = "0.1 ms"
-duration = "300 ms"
-[fi_curve]
-num = 13
-duration = "600 ms"
-[convergence]
-dt = ["0.4 ms", "0.2 ms", "0.1 ms"]
-duration = "300 ms"
-"""
+SMALL = small_sections(duration="300 ms", fi_num=13, fi_duration="600 ms")
 
 
 def small(backend_names, spec_name="textbook"):
@@ -110,7 +101,8 @@ def test_fi_sweep_is_one_population_per_backend(monkeypatch):
 def test_euler_method_convergence_is_first_order():
     import tomllib
     from models.files import resolve
-    doc = tomllib.loads(resolve("textbook").read_text() + SMALL.replace('[simulation]', '[simulation]\nmethod = "euler"'))
+    euler = small_sections(duration="300 ms", fi_num=13, fi_duration="600 ms", method="euler")
+    doc = tomllib.loads(resolve("textbook").read_text() + euler)
     outcome = run_comparison(comparison_from_document(doc, ["reference", "brian2"]))
     df = outcome.metrics
     orders = df[df.metric == "convergence_trace_order"]

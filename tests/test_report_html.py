@@ -23,6 +23,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from comparisons.cli import run_one
+from conftest import small_sections
 from comparisons.config import load_comparison
 from comparisons.harness import run_comparison
 from models import backends
@@ -44,18 +45,6 @@ R = "100 Mohm"
 t_ref = "2 ms"
 """
 
-RUN = """
-[simulation]
-dt = "0.1 ms"
-duration = "200 ms"
-backends = {backends}
-[fi_curve]
-num = 11
-duration = "500 ms"
-[convergence]
-dt = ["0.4 ms", "0.2 ms", "0.1 ms"]
-duration = "200 ms"
-"""
 
 #: Two steps of 300 pA and 150 pA (1.5 and 0.75 x rheobase) from 40 to 160 ms; the first name is hostile.
 STIMULI = """
@@ -84,7 +73,7 @@ first_spike_latency_diff = "0 ms"
 
 def write_comparison(path: Path, name: str, description: str, backends: list[str], extra: str = "") -> Path:
     head = f"name = {json.dumps(name)}\ndescription = {json.dumps(description)}\n"
-    path.write_text(head + NEURON + RUN.format(backends=json.dumps(backends)) + STIMULI + extra, encoding="utf-8")
+    path.write_text(head + NEURON + small_sections(backends=backends) + STIMULI + extra, encoding="utf-8")
     return path
 
 
