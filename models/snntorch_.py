@@ -142,28 +142,43 @@ def _forget(neuron) -> None:
     SpikingNeuron.instances[:] = [m for m in SpikingNeuron.instances if m is not neuron]
 
 
+class _Recorder:
+    """What one call per step leaves behind: the spikes of each call (stamped at the end of its step) and,
+    when asked, ``V = mem + V_reset`` after it."""
+
+    def __init__(self, spec: LIFSpec, drive: Drive, record_v: bool):
+        self.v_reset = spec.V_reset
+        self.trace = np.empty((drive.n_steps + 1, drive.n_neurons)) if record_v else None
+        if record_v:
+            self.trace[0] = spec.V_init
+        self.neurons, self.steps = [], []
+
+    def record(self, k: int, spk, mem) -> None:
+        hit = np.flatnonzero(spk.numpy())
+        self.neurons.append(hit)
+        self.steps.append(np.full(hit.size, k + 1))
+        if self.trace is not None:
+            self.trace[k + 1] = mem.numpy() + self.v_reset
+
+    def result(self):
+        return self.trace, np.concatenate(self.neurons), np.concatenate(self.steps)
+
+
 def _loop(neuron, spec: LIFSpec, drive: Drive, numbers: dict, record_v: bool):
     """Call the neuron once per step; returns the trace (V) or None and the spike (neuron, step) lists."""
     import torch
 
     mem = torch.full((drive.n_neurons,), spec.V_init - spec.V_reset, dtype=torch.float64)
-    trace = np.empty((drive.n_steps + 1, drive.n_neurons)) if record_v else None
-    if record_v:
-        trace[0] = spec.V_init
+    recorder = _Recorder(spec, drive, record_v)
     constant = bool(np.all(drive.waveform == drive.waveform[0]))
     x = None
-    neurons, steps = [], []
     with torch.no_grad():
         for k in range(drive.n_steps):
             if x is None or not constant:
                 x = torch.from_numpy(numbers["offset"] + numbers["gain"] * drive.at(k))
             spk, mem = neuron(x, mem)
-            hit = np.flatnonzero(spk.numpy())
-            neurons.append(hit)
-            steps.append(np.full(hit.size, k + 1))
-            if record_v:
-                trace[k + 1] = mem.numpy() + spec.V_reset
-    return trace, np.concatenate(neurons), np.concatenate(steps)
+            recorder.record(k, spk, mem)
+    return recorder.result()
 
 
 def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
@@ -252,10 +267,8 @@ def _variant_loop(neuron, model: str, spec: LIFSpec, drive: Drive, numbers: dict
     syn = torch.zeros(n, dtype=torch.float64)
     jumps = np.zeros(drive.n_steps) if spec.spike_input is None else \
         spec.spike_input.jumps(drive.dt, drive.n_steps)
-    trace = np.empty((drive.n_steps + 1, n)) if record_v else None
-    if record_v:
-        trace[0] = spec.V_init
-    neurons, steps, c_prev = [], [], np.zeros(n)
+    recorder = _Recorder(spec, drive, record_v)
+    c_prev = np.zeros(n)
     with torch.no_grad():
         for k in range(drive.n_steps):
             c_k = numbers["offset"] + numbers["gain"] * drive.at(k)
@@ -265,12 +278,8 @@ def _variant_loop(neuron, model: str, spec: LIFSpec, drive: Drive, numbers: dict
                 x = c_k - numbers["alpha"] * c_prev + numbers["p_syn"] * jumps[k]
                 spk, syn, mem = neuron(torch.from_numpy(x), syn, mem)
                 c_prev = c_k
-            hit = np.flatnonzero(spk.numpy())
-            neurons.append(hit)
-            steps.append(np.full(hit.size, k + 1))
-            if record_v:
-                trace[k + 1] = mem.numpy() + spec.V_reset
-    return trace, np.concatenate(neurons), np.concatenate(steps)
+            recorder.record(k, spk, mem)
+    return recorder.result()
 
 
 def variant_metadata(spec: LIFSpec, drive: Drive, model: str, numbers: dict, integrator: str) -> Metadata:
