@@ -6,6 +6,7 @@ Model (Brian2 equations; the strings are constants of this module and hold only 
     dv/dt = (E_L - v + R*I)/tau_m : volt (unless refractory)
     I = scale*I_wave(t) : amp        # one shared waveform: 1-D TimedArray x per-neuron scale
     I = I_wave(t, i) : amp           # one waveform per neuron: 2-D TimedArray indexed (t, i)
+    I : amp (constant)               # a constant drive (f-I, convergence): one parameter per neuron
     threshold 'v > V_th', reset 'v = V_reset', refractory 't_ref'
 
 What Brian2 2.9 really does, and how this adapter puts it on the shared sample grid of
@@ -28,7 +29,8 @@ the reference, see also the suite's semantics notes):
   Constant-input ISI: ``dt (max(n_ref, 1) - 1) + dt (floor(T_free/dt) + 1)``.
 - Input: TimedArray value k (its ``dt`` is the run's ``dt``) is read at ``t_k`` and drives the update
   over ``(t_k, t_k+1]``, exactly the drive's zero-order hold; a step onset at sample k first changes
-  ``V(t_k+1)``, as in the reference.
+  ``V(t_k+1)``, as in the reference. A constant drive is the parameter ``I`` (the same products
+  ``waveform x scale``, so the same numbers as through a TimedArray) and needs no TimedArray at all.
 
 Isolation: every run builds its own :class:`brian2.Network` from explicit objects with one explicit
 :class:`brian2.Clock` (no magic network, no ``start_scope``, ``defaultclock`` untouched), passes an empty
@@ -58,23 +60,25 @@ Model variants (:attr:`models.spec.LIFSpec.features`; plain cells run exactly as
   metadata says so. The noise comes from Brian2's generator seeded with ``brian2.seed(noise_seed)``;
   Brian2's random state (numpy's global generator and its buffers) is restored after the run.
 
-Code-generation target (``RunSettings.option("target")``): ``"numpy"`` or ``"cython"``.
-Measured here (Brian2 2.9.0, Python 3.11, 2 cores; 10^4 neurons, constant drive, 1 s at dt = 0.1 ms,
-spikes only, warm process): numpy 1.8 s per run, cython 0.55 s per run once compiled (about 3x faster),
-but the first cython run of a given generated code (each new dt, each new padded TimedArray length)
-compiles every code object of the network: measured 21.6 s spikes only, about 40 s with the voltage
-monitor while the machine was busy. A suite run changes dt and durations often, so the default is
-:data:`DEFAULT_TARGET` = ``"numpy"``, which needs no compiler. Cython artefacts go to
-:data:`CYTHON_CACHE` (``<project>/.cache/brian2-cython``), never the user's home; TimedArray values are
-padded (with the held last value) to a power-of-two length under Cython so that runs of similar length
-share one compiled module. ``cpp_standalone`` is not offered: it needs Brian2's global device switched
-and reset around each run and a fresh build directory (and compilation) per run.
+Code-generation target (``RunSettings.option("target")``): ``"numpy"``, ``"cython"`` or ``"auto"`` (the
+default), which picks per workload the target with the smallest predicted time by the measured cost
+model :data:`TARGET_COSTS` (:func:`choose_target`; ``python -m benchmarks`` measures the model's
+coefficients, see the README). Measured here, warm: Cython is 3-5x faster than numpy at every size (it
+removes most of Brian2's per-step Python overhead), so ``auto`` is Cython whenever Cython can compile
+(:func:`cython_available`) and numpy otherwise. Cython's cost is its first compilation, once per
+installation: every generated module is kept in :data:`CYTHON_CACHE` (``<project>/.cache/brian2-cython``,
+never the user's home). The generated code does not depend on the numbers of a specification (they are
+read from the namespace at run time) nor on dt or the duration for a constant drive (no TimedArray);
+TimedArray values are padded (with the held last value) to a power-of-two length so that runs of similar
+length share one module.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import brian2
@@ -106,20 +110,47 @@ TRANSLATIONS = {
 METHODS = {"exact": "exact", "euler": "euler"}
 
 #: Code-generation targets offered through ``RunSettings.option("target")``.
-TARGETS = ("numpy", "cython")
+TARGETS = ("auto", "numpy", "cython", "cpp_standalone")
 
-#: Target when none is asked for (see the measurement in the module docstring).
-DEFAULT_TARGET = "numpy"
+#: Target when none is asked for: chosen per workload by :func:`choose_target`.
+DEFAULT_TARGET = "auto"
+
+
+@dataclass(frozen=True)
+class TargetCost:
+    """Predicted seconds of one run: ``setup + n_steps * (per_step + n_neurons * per_neuron_step)``
+    (network construction and code generation, Brian2's per-step overhead, the vectorised work)."""
+
+    setup: float
+    per_step: float
+    per_neuron_step: float
+
+    def seconds(self, n_neurons: int, n_steps: int) -> float:
+        return self.setup + n_steps * (self.per_step + n_neurons * self.per_neuron_step)
+
+
+#: The cost model of each target, warm (Cython's modules compiled), fitted by ``python -m benchmarks``
+#: (benchmark ``brian2_target``: least squares over N in 1..10^4 and 10^3..2x10^4 steps, constant
+#: drive, spikes only) on a 2-vCPU Xeon (AVX-512), Brian2 2.9.0, Python 3.11.
+TARGET_COSTS = {
+    "numpy": TargetCost(setup=0.12, per_step=7.0e-5, per_neuron_step=3.2e-8),
+    "cython": TargetCost(setup=0.12, per_step=1.3e-5, per_neuron_step=8.5e-9),
+    "cpp_standalone": TargetCost(setup=3.5, per_step=1.0e-6, per_neuron_step=4.0e-9),
+}
 
 #: Project-local Cython cache (``.cache/`` is git-ignored).
 CYTHON_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "brian2-cython"
+#: Project-local build directories of cpp_standalone, one per kind of network (see :func:`_build_dir`).
+STANDALONE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "brian2-standalone"
 
 _MEMBRANE = "dv/dt = (E_L - v + R*I)/tau_m : volt (unless refractory)\n"
-#: Equations for one shared waveform scaled per neuron, and for one waveform per neuron.
-EQUATIONS = {
-    "shared": _MEMBRANE + "I = scale*I_wave(t) : amp\nscale : 1 (constant)\n",
-    "per_neuron": _MEMBRANE + "I = I_wave(t, i) : amp\n",
-}
+#: How the input reaches the equations, by input kind (:func:`input_kind`): a constant current per neuron
+#: as a parameter (no TimedArray: the generated code is then the same for every dt and duration, so a
+#: compiled module is reused), one shared waveform scaled per neuron, or one waveform per neuron.
+_DRIVE = {"constant": "I : amp (constant)\n",
+          "shared": "I = scale*I_wave(t) : amp\nscale : 1 (constant)\n",
+          "per_neuron": "I = I_wave(t, i) : amp\n"}
+EQUATIONS = {kind: _MEMBRANE + text for kind, text in _DRIVE.items()}
 THRESHOLD = "v > V_th"
 RESET = "v = V_reset"
 REFRACTORY = "t_ref"
@@ -129,8 +160,6 @@ NAMES = {"group": "lif", "clock": "lif_clock", "spikes": "lif_spikes", "trace": 
          "input": "I_wave", "generator": "lif_input", "synapses": "lif_synapses"}
 
 # Variant equations, assembled from these constants only (identifiers of the namespace, never spec text).
-_DRIVE = {"shared": "I = scale*I_wave(t) : amp\nscale : 1 (constant)\n",
-          "per_neuron": "I = I_wave(t, i) : amp\n"}
 _VARIANT_MEMBRANE = "dv/dt = (E_L - v + R*({current}))/tau_m{noise} : volt{flag}\n"
 _NOISE_TERM = " + R*sigma*xi/tau_m"
 _FLAG = " (unless refractory)"
@@ -169,6 +198,45 @@ def refractory_steps(spec: LIFSpec, dt: float) -> int:
 def target_of(settings: RunSettings) -> str:
     """The code-generation target asked for (default :data:`DEFAULT_TARGET`)."""
     return settings.option("target", DEFAULT_TARGET)
+
+
+def choose_target(n_neurons: int, n_steps: int, cython: bool | None = None) -> str:
+    """The target with the smallest predicted time for ``n_neurons`` x ``n_steps`` by
+    :data:`TARGET_COSTS`, among those that can run here (Cython and cpp_standalone need a working C/C++
+    compiler: only if ``cython``, default :func:`cython_available`)."""
+    compiler = cython_available() if cython is None else cython
+    usable = [t for t in TARGET_COSTS if t == "numpy" or compiler]
+    return min(usable, key=lambda t: TARGET_COSTS[t].seconds(n_neurons, n_steps))
+
+
+@functools.cache
+def cython_available() -> bool:
+    """True when Brian2 can compile a Cython module here (its own test compilation, into
+    :data:`CYTHON_CACHE`, so it is compiled once per installation)."""
+    from brian2.codegen.runtime.cython_rt import CythonCodeObject
+    with preferences(_prefs_for("cython")):
+        try:
+            return bool(CythonCodeObject.is_available())
+        except Exception:  # noqa: BLE001 - any failure to compile means numpy
+            return False
+
+
+def preload() -> None:
+    """Prepare this process for runs forked from it: decide once whether Cython can compile (about 2 s
+    in every new process), and run the plain cell for ten steps with each method, so that the children
+    inherit Brian2's caches (symbolic solutions, loaded compiled modules) instead of rebuilding them
+    (0.1-0.3 s per run)."""
+    from .spec import warm_up_cell
+    cython_available()
+    drive = Drive.constant([3e-10], 1e-4, 10)
+    for method in METHODS:
+        run(warm_up_cell(), drive, RunSettings(dt=1e-4, n_steps=10, method=method, record_v=True))
+
+
+def resolved_target(settings: RunSettings, drive: Drive) -> str:
+    """The target a run uses: the one asked for, or :func:`choose_target`'s for ``"auto"``."""
+    target = target_of(settings)
+    return choose_target(drive.n_neurons, drive.n_steps) if target == "auto" else target
 
 
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
@@ -219,13 +287,12 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     if reason is not None:
         raise NotRepresentable(NAME, reason)
     settings.require_grid_of(drive)
-    target = target_of(settings)
-    with preferences(_prefs_for(target)), _random_state():
-        try:
-            v, neuron, time = _simulate(spec, drive, settings, target)
-        except BrianObjectException as exc:
-            cause = exc.__cause__ or exc
-            raise BackendFailure(NAME, f"{type(cause).__name__}: {cause}") from exc
+    target = resolved_target(settings, drive)
+    if target == "cpp_standalone":
+        v, neuron, time = _standalone(spec, drive, settings)
+    else:
+        with preferences(_prefs_for(target)), _random_state():
+            v, neuron, time = _simulate_or_fail(spec, drive, settings, target)
     t = np.arange(drive.n_steps + 1) * drive.dt
     meta = metadata(spec, settings, target)
     if spec.is_plain:
@@ -273,6 +340,49 @@ def preferences(changes: dict):
             brian2.prefs[name] = value
 
 
+def _simulate_or_fail(spec: LIFSpec, drive: Drive, settings: RunSettings, target: str):
+    try:
+        return _simulate(spec, drive, settings, target)
+    except BrianObjectException as exc:
+        cause = exc.__cause__ or exc
+        raise BackendFailure(NAME, f"{type(cause).__name__}: {cause}") from exc
+
+
+def _standalone(spec: LIFSpec, drive: Drive, settings: RunSettings):
+    """A cpp_standalone run in a forked child process: Brian2's device is global state, switched for the
+    run and discarded with the child. The project is built in :func:`_build_dir` (held under a lock, so
+    concurrent runs of the same kind of network take turns): Brian2 rewrites only the files whose text
+    changed, and make recompiles only those."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        outcome = pool.apply(_standalone_child, (spec, drive, settings))
+    if isinstance(outcome, str):
+        raise BackendFailure(NAME, f"cpp_standalone: {outcome}")
+    return outcome
+
+
+def _build_dir(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Path:
+    """One build directory per kind of network (input kind, method, voltage recording, variant)."""
+    kind = "-".join([input_kind(drive), settings.method, "v" if settings.record_v else "spikes",
+                     *spec.features, brian2.__version__])
+    return STANDALONE_DIR / kind
+
+
+def _standalone_child(spec: LIFSpec, drive: Drive, settings: RunSettings):
+    import fcntl
+
+    directory = _build_dir(spec, drive, settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        brian2.set_device("cpp_standalone", build_on_run=False)
+        try:
+            return _simulate_or_fail(spec, drive, settings, "cpp_standalone")
+        except Exception as exc:  # noqa: BLE001 - sent back as the reason, the child then ends
+            return f"{type(exc).__name__}: {exc}".strip()
+
+
 def _simulate(spec: LIFSpec, drive: Drive, settings: RunSettings, target: str):
     """Build and run the network; returns (v or None, spike_neuron, spike_time) in SI."""
     clock = Clock(dt=drive.dt * second, name=NAMES["clock"])
@@ -288,6 +398,10 @@ def _simulate(spec: LIFSpec, drive: Drive, settings: RunSettings, target: str):
                          name=NAMES["trace"]) if settings.record_v else None
     net = Network(*[obj for obj in (group, spikes, trace, *extra) if obj is not None])
     net.run(drive.n_steps * drive.dt * second, namespace={})
+    if target == "cpp_standalone":
+        device = brian2.get_device()
+        device.build(directory=str(_build_dir(spec, drive, settings)), compile=True, run=True,
+                     with_output=False)
     steps = int(clock.variables["timestep"].get_value().item())
     if steps != drive.n_steps:
         raise BackendFailure(NAME, f"ran {steps} steps instead of {drive.n_steps}")
@@ -297,24 +411,44 @@ def _simulate(spec: LIFSpec, drive: Drive, settings: RunSettings, target: str):
 
 def _group(spec: LIFSpec, drive: Drive, method: str, clock: Clock, target: str) -> NeuronGroup:
     """The NeuronGroup of ``drive.n_neurons`` neurons with its stimulus and initial state."""
-    shared = drive.waveform.shape[1] == 1
-    namespace = to_native(spec)
-    namespace[NAMES["input"]] = _timed_array(drive, shared, target)
-    group = NeuronGroup(drive.n_neurons, EQUATIONS["shared" if shared else "per_neuron"],
+    kind = input_kind(drive)
+    namespace = _input_namespace(spec, drive, kind, target)
+    group = NeuronGroup(drive.n_neurons, EQUATIONS[kind],
                         threshold=THRESHOLD, reset=RESET, refractory=REFRACTORY, method=METHODS[method],
                         namespace=namespace, clock=clock, name=NAMES["group"])
     group.v = namespace["V_init"]
-    if shared:
-        group.scale = drive.scale
+    _set_input(group, drive, kind)
     return group
 
 
-def variant_equations(spec: LIFSpec, shared: bool) -> str:
+def input_kind(drive: Drive) -> str:
+    """``"constant"``, ``"shared"`` or ``"per_neuron"``: how :data:`EQUATIONS` receive the drive."""
+    if drive.is_constant:
+        return "constant"
+    return "shared" if drive.waveform.shape[1] == 1 else "per_neuron"
+
+
+def _set_input(group: NeuronGroup, drive: Drive, kind: str) -> None:
+    """Per-neuron values of the input: the constant currents (A), or the scale of a shared waveform."""
+    if kind == "constant":
+        group.I = drive.at(0) * amp
+    elif kind == "shared":
+        group.scale = drive.scale
+
+
+def _input_namespace(spec: LIFSpec, drive: Drive, kind: str, target: str) -> dict:
+    namespace = to_native(spec)
+    if kind != "constant":
+        namespace[NAMES["input"]] = _timed_array(drive, kind == "shared", target)
+    return namespace
+
+
+def variant_equations(spec: LIFSpec, kind: str) -> str:
     """The equations of a variant cell, assembled from this module's constants."""
     flag = _FLAG if spec.t_ref > 0 else ""
     current = "I + I_syn" if spec.tau_syn is not None else "I"
     text = _VARIANT_MEMBRANE.format(current=current, noise=_NOISE_TERM if spec.sigma > 0 else "", flag=flag)
-    text += _DRIVE["shared" if shared else "per_neuron"]
+    text += _DRIVE[kind]
     if spec.tau_syn is not None:
         text += _SYNAPSE["tau_m" if spec.tau_syn == spec.tau_m else "tau_syn"]
     return text
@@ -322,20 +456,18 @@ def variant_equations(spec: LIFSpec, shared: bool) -> str:
 
 def _variant_group(spec: LIFSpec, drive: Drive, method: str, clock: Clock, target: str) -> NeuronGroup:
     """The NeuronGroup of a variant cell (synaptic current, noise, reset rule)."""
-    shared = drive.waveform.shape[1] == 1
-    namespace = to_native(spec)
-    namespace[NAMES["input"]] = _timed_array(drive, shared, target)
+    kind = input_kind(drive)
+    namespace = _input_namespace(spec, drive, kind, target)
     if spec.tau_syn is not None:
         namespace["tau_syn"] = spec.tau_syn * second
     if spec.sigma > 0:
         namespace["sigma"] = spec.sigma * amp * second ** 0.5
-    group = NeuronGroup(drive.n_neurons, variant_equations(spec, shared), threshold=THRESHOLD,
+    group = NeuronGroup(drive.n_neurons, variant_equations(spec, kind), threshold=THRESHOLD,
                         reset=RESET if spec.reset == "value" else RESET_SUBTRACT,
                         refractory=REFRACTORY if spec.t_ref > 0 else False, method=method,
                         namespace=namespace, clock=clock, name=NAMES["group"])
     group.v = namespace["V_init"]
-    if shared:
-        group.scale = drive.scale
+    _set_input(group, drive, kind)
     return group
 
 
@@ -403,7 +535,8 @@ def metadata(spec: LIFSpec, settings: RunSettings, target: str) -> Metadata:
                    f"{max(n_ref - 1, 0)} dt = t_ref - dt for constant input when n_ref >= 1)",
         initial_state=f"v = V_init = {spec.V_init!r} V; lastspike = -1e4 s (never spiked), not refractory",
         input_timing="TimedArray value k read at t_k drives the update over (t_k, t_k+1] (zero-order "
-                     "hold); shared waveform: 1-D TimedArray x per-neuron scale, else 2-D TimedArray (t, i)",
+                     "hold); shared waveform: 1-D TimedArray x per-neuron scale, else 2-D TimedArray (t, i); "
+                     "a constant drive (f-I, convergence) is the per-neuron parameter I instead",
         reset="v = V_reset, after the threshold in the same step",
         notes=_notes(spec, settings, target, n_ref))
 
@@ -419,7 +552,7 @@ def _variant_metadata(meta: Metadata, spec: LIFSpec, method: str) -> Metadata:
     """The plain metadata amended for the variant cell's equations, method, input, noise and reset."""
     from dataclasses import replace
 
-    equations = "; ".join(line for line in variant_equations(spec, True).splitlines() if line)
+    equations = "; ".join(line for line in variant_equations(spec, "shared").splitlines() if line)
     parts = [f"Brian2 method={method!r} on the equations: {equations}"]
     notes = list(meta.notes)
     if spec.sigma > 0:
@@ -442,7 +575,9 @@ def _variant_metadata(meta: Metadata, spec: LIFSpec, method: str) -> Metadata:
 def _notes(spec: LIFSpec, settings: RunSettings, target: str, n_ref: int) -> tuple:
     notes = [
         f"code-generation target {target!r}"
-        + (f", Cython cache {CYTHON_CACHE}" if target == "cython" else ""),
+        + (" (chosen by 'auto': smallest predicted time of the measured cost model)"
+           if target_of(settings) == "auto" else "")
+        + (", compiled modules cached in the project's .cache/brian2-cython" if target == "cython" else ""),
         "StateMonitor records at the start of the step, before the update (brian2#1253)",
         "refractoriness counted in whole steps from the spike step's start (brian2#943/#949, 2.1.3): "
         "constant-input ISI = dt (max(n_ref, 1) - 1) + dt (floor(T_free/dt) + 1)",

@@ -65,6 +65,12 @@ class Drive:
     def duration(self) -> float:
         return self.n_steps * self.dt
 
+    @property
+    def is_constant(self) -> bool:
+        """True when every neuron's current is the same on every interval (one shared waveform, one value):
+        an f-I sweep or a convergence run, which a simulator can take as a per-neuron parameter."""
+        return self.waveform.shape[1] == 1 and bool(np.all(self.waveform == self.waveform[0, 0]))
+
     def at(self, k: int) -> np.ndarray:
         """Currents (A) of every neuron on interval k, shape (N,)."""
         return self.waveform[k] * self.scale

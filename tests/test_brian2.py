@@ -216,7 +216,8 @@ def test_representable_names_what_brian2_cannot_do(textbook):
     assert brian2_.representable(textbook, settings(10)) is None
     assert brian2_.representable(textbook, settings(10, target="cython")) is None
     assert "method" in brian2_.representable(textbook, settings(10, method="rk4"))
-    assert "target" in brian2_.representable(textbook, settings(10, target="cpp_standalone"))
+    assert brian2_.representable(textbook, settings(10, target="cpp_standalone")) is None
+    assert "target" in brian2_.representable(textbook, settings(10, target="gpu"))
     with pytest.raises(NotRepresentable, match="rk4"):
         brian2_.run(textbook, Drive.constant([0.0], DT, 10), settings(10, method="rk4"))
 
@@ -260,3 +261,81 @@ def test_cython_uses_the_project_cache_and_matches_numpy(textbook, monkeypatch):
     np.testing.assert_array_equal(cython.spike_neuron, numpy_.spike_neuron)
     np.testing.assert_array_equal(cython.spike_time, numpy_.spike_time)
     assert np.max(np.abs(cython.v - numpy_.v)) <= voltage_rounding_bound(n, abs(textbook.E_L))
+
+
+# ---- input as a parameter, code-generation target chosen per workload ---------------------------
+
+def test_a_constant_drive_is_a_parameter_and_gives_the_timed_array_numbers_bit_for_bit(textbook):
+    """f-I and convergence drives reach Brian2 as the parameter ``I`` (no TimedArray, so no code that
+    depends on dt or the duration); the same currents given as one waveform per neuron (a 2-D TimedArray)
+    give the identical trace and spikes."""
+    n, currents = 3000, np.array([150e-12, 250e-12, 400e-12])
+    constant = Drive.constant(currents, DT, n)
+    per_neuron = Drive(DT, np.ones((n, currents.size)) * currents, np.ones(currents.size))
+    assert brian2_.input_kind(constant) == "constant" and brian2_.input_kind(per_neuron) == "per_neuron"
+    assert brian2_.input_kind(Drive.shared(np.r_[np.zeros(10), np.ones(10)], DT, 2)) == "shared"
+    a = brian2_.run(textbook, constant, settings(n, target="numpy"))
+    b = brian2_.run(textbook, per_neuron, settings(n, target="numpy"))
+    assert a.spike_time.size > 10
+    np.testing.assert_array_equal(a.v, b.v)
+    np.testing.assert_array_equal(a.spike_neuron, b.spike_neuron)
+    np.testing.assert_array_equal(a.spike_time, b.spike_time)
+
+
+def test_auto_target_is_the_cheapest_usable_target_of_the_cost_model():
+    """Without Cython ``auto`` can only be numpy; with it, the measured model puts Cython ahead of numpy
+    for every workload of the suite (it removes Brian2's per-step Python overhead)."""
+    for n, steps in [(1, 10), (2, 5000), (31, 20000), (10_000, 10_000)]:
+        assert brian2_.choose_target(n, steps, cython=False) == "numpy"
+        assert brian2_.choose_target(n, steps, cython=True) == "cython"
+        numpy_, cython = (brian2_.TARGET_COSTS[t].seconds(n, steps) for t in ("numpy", "cython"))
+        assert cython < numpy_
+
+
+def test_auto_target_compiles_the_whole_network_only_when_it_pays():
+    """cpp_standalone compiles the network again for every new workload (N and the duration are in
+    its C++ code) but then runs faster than Cython: ``auto`` takes it exactly when its predicted time is
+    the smaller: never for the report's workloads, always for the largest the suite accepts (2e10
+    neuron-steps, comparisons.config.MAX_NEURON_STEPS)."""
+    costs = brian2_.TARGET_COSTS
+    for n, steps in [(31, 20000), (10_000, 100_000), (20_000, 1_000_000)]:
+        standalone_pays = costs["cpp_standalone"].seconds(n, steps) < costs["cython"].seconds(n, steps)
+        assert brian2_.choose_target(n, steps, cython=True) == ("cpp_standalone" if standalone_pays else "cython")
+    assert brian2_.choose_target(31, 20000, cython=True) == "cython"
+    assert brian2_.choose_target(20_000, 1_000_000, cython=True) == "cpp_standalone"
+
+
+def test_cpp_standalone_gives_numpys_spikes_and_leaves_the_runtime_device(textbook):
+    """A cpp_standalone run (built in the project's .cache, in a child process): numpy's spikes, the
+    trace within rounding, and this process still on Brian2's runtime device afterwards."""
+    n = 2000
+    drive = Drive.constant([150e-12, 300e-12], DT, n)
+    standalone = brian2_.run(textbook, drive, settings(n, target="cpp_standalone"))
+    assert standalone.meta.notes[0].startswith("code-generation target 'cpp_standalone'")
+    assert type(brian2.get_device()).__name__ == "RuntimeDevice"
+    numpy_ = brian2_.run(textbook, drive, settings(n, target="numpy"))
+    assert standalone.spike_time.size > 5
+    np.testing.assert_array_equal(standalone.spike_neuron, numpy_.spike_neuron)
+    np.testing.assert_array_equal(standalone.spike_time, numpy_.spike_time)
+    assert np.max(np.abs(standalone.v - numpy_.v)) <= voltage_rounding_bound(n, abs(textbook.E_L))
+    assert any((ROOT / ".cache" / "brian2-standalone").iterdir())
+
+
+def test_auto_target_runs_cython_here_and_says_so(textbook):
+    """This machine has a compiler (the test suite installs Cython with Brian2): the default target
+    resolves to Cython, the metadata names it and the choice, and the spikes are numpy's."""
+    assert brian2_.cython_available()
+    n = 2000
+    drive = Drive.constant([150e-12, 300e-12], DT, n)
+    auto = brian2_.run(textbook, drive, settings(n))
+    assert auto.meta.notes[0].startswith("code-generation target 'cython' (chosen by 'auto'")
+    numpy_ = brian2_.run(textbook, drive, settings(n, target="numpy"))
+    assert numpy_.meta.notes[0] == "code-generation target 'numpy'"
+    np.testing.assert_array_equal(auto.spike_time, numpy_.spike_time)
+    assert np.max(np.abs(auto.v - numpy_.v)) <= voltage_rounding_bound(n, abs(textbook.E_L))
+
+
+def test_without_a_compiler_auto_falls_back_to_numpy(textbook, monkeypatch):
+    monkeypatch.setattr(brian2_, "cython_available", lambda: False)
+    result = brian2_.run(textbook, Drive.constant([300e-12], DT, 100), settings(100))
+    assert result.meta.notes[0].startswith("code-generation target 'numpy' (chosen by 'auto'")
