@@ -306,7 +306,8 @@ def _simulate(native: NengoNative, drive: Drive, record_v: bool, spec: LIFSpec |
     from nengo.cache import NoDecoderCache
 
     recorder = _SpikeRecorder(drive.dt)
-    net, probe = _network(nengo, native, drive, recorder, record_v)
+    net, probe = _network(nengo, native, drive, recorder, record_v,
+                          constant=drive.is_constant and (spec is None or spec.is_plain))
     if spec is not None and not spec.is_plain:
         _add_variant(nengo, net, spec, native, drive)
     # An explicit Model with NoDecoderCache: the default one creates a decoder cache in the user's home.
@@ -323,18 +324,28 @@ def _simulate(native: NengoNative, drive: Drive, record_v: bool, spec: LIFSpec |
     return steps, neurons, u
 
 
-def _network(nengo, native: NengoNative, drive: Drive, recorder: _SpikeRecorder, record_v: bool):
-    """One Ensemble of N LIF neurons, its drive Node, the spike sink and (optionally) a voltage probe."""
+def _network(nengo, native: NengoNative, drive: Drive, recorder: _SpikeRecorder, record_v: bool,
+             constant: bool = False):
+    """One Ensemble of N LIF neurons, its drive Node, the spike sink and (optionally) a voltage probe.
+
+    With ``constant`` (a constant drive: f-I, convergence) there is no drive Node: the normalised input
+    is added to the bias, ``bias + waveform[0] * (scale * input_scale)``, the same floating-point sum
+    Nengo forms every step from the Node (``J = bias + gain * x`` with gain 1), once instead of a Python
+    call per step.
+    """
     n = drive.n_neurons
+    bias = np.full(n, native.bias)
+    if constant:
+        bias = bias + drive.waveform[0] * (drive.scale * native.input_scale)
     neuron_type = nengo.LIF(tau_rc=native.tau_rc, tau_ref=native.tau_ref, min_voltage=native.min_voltage,
                             initial_state={"voltage": np.full(n, native.voltage0),
                                            "refractory_time": np.zeros(n)})
     with nengo.Network(seed=SEED) as net:
         ens = nengo.Ensemble(n, 1, neuron_type=neuron_type, gain=np.full(n, native.gain),
-                             bias=np.full(n, native.bias), encoders=np.ones((n, 1)),
-                             eval_points=np.zeros((1, 1)))
-        source = nengo.Node(_DriveOutput(drive, native.input_scale), size_out=n, label="drive")
-        nengo.Connection(source, ens.neurons, synapse=None)
+                             bias=bias, encoders=np.ones((n, 1)), eval_points=np.zeros((1, 1)))
+        if not constant:
+            source = nengo.Node(_DriveOutput(drive, native.input_scale), size_out=n, label="drive")
+            nengo.Connection(source, ens.neurons, synapse=None)
         sink = nengo.Node(recorder, size_in=n, size_out=0, label="spikes")
         nengo.Connection(ens.neurons, sink, synapse=None)
         probe = nengo.Probe(ens.neurons, "voltage", synapse=None) if record_v else None

@@ -265,3 +265,19 @@ def test_every_preset_runs_or_is_refused_for_the_documented_reason(name):
     expected = [cf.spike_times(spec, i, 0.1).size for i in drive.scale]
     assert result.spike_counts().tolist() == expected
     assert result.meta.backend == "nengo" and result.meta.dt == DT
+
+
+def test_constant_drive_is_folded_into_the_bias_bit_for_bit(textbook, built):
+    """A constant drive builds no drive Node (its per-step Python call is most of Nengo's cost on one
+    neuron): the input sits in the bias, and the trace and spikes equal those of the same currents given
+    as one waveform per neuron through the Node, bit for bit."""
+    n, currents = 3000, textbook.rheobase * np.array([0.8, 1.3, 2.1])
+    constant = run(textbook, Drive.constant(currents, DT, n), record_v=True)
+    per_neuron = run(textbook, Drive(DT, np.ones((n, currents.size)) * currents, np.ones(currents.size)),
+                     record_v=True)
+    labels = [[node.label for node in network.all_nodes] for network, _ in built]
+    assert labels == [["spikes"], ["drive", "spikes"]]
+    assert constant.spike_time.size > 10
+    np.testing.assert_array_equal(constant.v, per_neuron.v)
+    np.testing.assert_array_equal(constant.spike_neuron, per_neuron.spike_neuron)
+    np.testing.assert_array_equal(constant.spike_time, per_neuron.spike_time)
