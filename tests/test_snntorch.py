@@ -183,3 +183,18 @@ def test_metadata_shows_lapicque_stores_exp_but_steps_euler(cell):
     assert f"1 - dt/RC = {1 - DT / cell.tau_m!r}" in meta.method
     assert "beta = exp(-dt/RC) = 0.99501246" in meta.method
     assert "one step late" in meta.reset
+
+
+@pytest.mark.parametrize("model", ["leaky", "lapicque"])
+def test_recording_in_chunks_changes_nothing(cell, model, monkeypatch):
+    """The recorder converts the per-step tensors a chunk at a time: chunks of 2 steps (many chunks and a
+    partial last one) and one chunk for the whole run give the same trace and spikes."""
+    n, currents = 1001, CURRENTS
+    drive = Drive.constant(currents, DT, n)
+    whole = snntorch_.run(cell, drive, settings(n, model))
+    monkeypatch.setattr(snntorch_._Recorder, "CHUNK_VALUES", 2 * currents.size)
+    chunked = snntorch_.run(cell, drive, settings(n, model))
+    assert whole.spike_time.size > 20
+    np.testing.assert_array_equal(whole.v, chunked.v)
+    np.testing.assert_array_equal(whole.spike_neuron, chunked.spike_neuron)
+    np.testing.assert_array_equal(whole.spike_time, chunked.spike_time)
