@@ -17,7 +17,10 @@
    by the reference's compiled loop in a fresh subprocess: the process's peak resident set size
    (``VmHWM``, see :func:`peak_rss_mib`; the baseline after imports and a warm-up run is in the note) and
    the peak of the run's own allocations traced by ``tracemalloc`` (numpy reports its buffers to it).
-5. ``harness_overhead``: :func:`measure_harness_overhead` times a callable running the comparison
+5. ``brian2_cost`` (and its ``brian2_cost_point`` measurements): Brian2's cost model per
+   code-generation target fitted to measured runs, next to the coefficients the adapter ships and
+   chooses its target with (:func:`measure_brian2_costs`).
+6. ``harness_overhead``: :func:`measure_harness_overhead` times a callable running the comparison
    harness; it is a hook for the harness's own benchmark and is not called with one here.
 
 Times are the best of repeated runs (at least one, more until :attr:`Config.min_time` seconds are spent)
@@ -98,12 +101,17 @@ class Config:
     max_repeats: int = 20
     dt: float = 1e-4
     compile_cython: bool = True        # time the first Cython run in an empty cache directory
+    # Brian2's cost model (models.brian2_.TARGET_COSTS): (N, steps) points and targets fitted
+    cost_grid: tuple = ((1, 1_000), (1, 10_000), (1_000, 1_000), (1_000, 10_000), (10_000, 1_000),
+                        (10_000, 10_000))
+    cost_targets: tuple = ("numpy", "cython", "cpp_standalone")
 
 
 FULL = Config()
 QUICK = Config(sizes=(10, 100), steps=100, numpy_steps=50, per_step_n=100, per_step_steps=200,
                fi_points=5, fi_steps=100, memory_neurons=100, memory_steps=1_000, min_time=0.0,
-               max_repeats=1, compile_cython=False)
+               max_repeats=1, compile_cython=False, cost_grid=((1, 50), (1, 100), (10, 50), (10, 100)),
+               cost_targets=("numpy",))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -321,6 +329,53 @@ def measure_brian2_compile(config: Config, spec, dt: float) -> list[dict]:
                 note=f"first run in an empty Cython cache {first:.2f} s, then {warm:.3f} s per run")]
 
 
+def measure_brian2_costs(config: Config, spec, dt: float) -> list[dict]:
+    """Brian2's cost model per target: each workload of ``config.cost_grid`` (constant drive, spikes
+    only) timed, then ``seconds = setup + n_steps (per_step + N per_neuron_step)`` fitted by non-negative
+    least squares; the rows give the fit next to the coefficients the adapter ships
+    (:data:`models.brian2_.TARGET_COSTS`, which :func:`models.brian2_.choose_target` uses).
+
+    numpy and Cython are timed warm (best of repeats after a warm-up run: Cython's one-off compilation is
+    the ``compile`` row). cpp_standalone bakes N and the duration into its C++ code, so every new workload
+    is compiled again: after one untimed build of another size, each point is timed once, compilation
+    included, which is its real cost per workload."""
+    from scipy.optimize import nnls
+
+    try:
+        module = backends.get("brian2")
+    except Exception as exc:
+        return [row("brian2_cost", "brian2", "", status="unavailable", note=_why(exc))]
+    rows = []
+    for target in config.cost_targets:
+        def run(drive, target=target):
+            settings = RunSettings(dt=dt, n_steps=drive.n_steps, record_v=False).with_options(target=target)
+            return module.run(spec, drive, settings)
+
+        standalone = target == "cpp_standalone"
+        runner = Runner("brian2", target, run)
+        if standalone:
+            try:
+                run(sweep(7, 100, dt))
+            except Exception as exc:
+                rows.append(row("brian2_cost", "brian2", target, status="error", note=_why(exc)))
+                continue
+        points = [timed_row("brian2_cost_point", runner, sweep(n, steps, dt),
+                            replace(config, max_repeats=1) if standalone else config, _seconds,
+                            warm_up=not standalone) for n, steps in config.cost_grid]
+        rows += points
+        if any(p["status"] != "ok" for p in points):
+            continue
+        design = np.array([[1.0, p["n_steps"], p["n_neurons"] * p["n_steps"]] for p in points], dtype=float)
+        fitted, _ = nnls(design, np.array([p["seconds"] for p in points]))
+        shipped = module.TARGET_COSTS[target]
+        for value, field, unit in zip(fitted, ("setup", "per_step", "per_neuron_step"),
+                                      ("s", "s/step", "s/(neuron step)")):
+            rows.append(row("brian2_cost", "brian2", f"{target}: {field}", value=float(value), unit=unit,
+                            status="fit", note=f"shipped in models.brian2_.TARGET_COSTS: "
+                                               f"{getattr(shipped, field):.3g} {unit}"))
+    return rows
+
+
 @contextmanager
 def _empty_cython_cache(module):
     """Point the Brian2 adapter's Cython cache at a fresh directory for the duration."""
@@ -401,7 +456,8 @@ def measure_report_overhead(config: Config) -> list[dict]:
     """The harness's own share of a comparison: the wall time of ``run_comparison`` minus the time spent
     inside the backends' runs (forking and result transfer included), as a fraction of the latter. The
     default report's workload (the textbook preset on every installed backend); ``--quick``: a 50 ms
-    reference-only comparison."""
+    reference-only comparison. The runs go one at a time (``workers=1``) so that the two times add up;
+    a report runs them one per core."""
     import tomllib
 
     from comparisons.config import comparison_from_document, load_comparison
@@ -414,9 +470,9 @@ def measure_report_overhead(config: Config) -> list[dict]:
         comparison = comparison_from_document(tomllib.loads(resolve("textbook").read_text() + small))
     else:
         comparison = load_comparison("textbook")
-    run_comparison(comparison, timeout=comparison.timeout)  # warm: imports, compiled kernels
+    run_comparison(comparison, timeout=comparison.timeout, workers=1)  # warm: imports, compiled kernels
     start = time.perf_counter()
-    outcome = run_comparison(comparison, timeout=comparison.timeout)
+    outcome = run_comparison(comparison, timeout=comparison.timeout, workers=1)
     total = time.perf_counter() - start
     inside = outcome.seconds_in_backends
     return [row("harness_overhead", "harness", ",".join(comparison.backends), seconds=total, repeats=1,
@@ -514,6 +570,8 @@ def run_all(config: Config, out: Path, log=print) -> list[dict]:
     rows += measure_per_step(ours + runners, config)
     log("f-I sweeps ...")
     rows += measure_fi([r for r in runners if r.backend in ("reference", "brian2", "nengo")], config)
+    log("Brian2 cost model ...")
+    rows += measure_brian2_costs(config, spec, config.dt)
     log("memory ...")
     rows += measure_memory(config)
     log("harness overhead ...")

@@ -13,6 +13,7 @@ stimuli that are reported.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from dataclasses import dataclass, field
@@ -34,7 +35,8 @@ from . import variants as model_variants
 from . import metrics as M
 from . import tolerances as T
 from .config import Comparison
-from .isolation import call_isolated
+from .isolation import Outcome as CallOutcome
+from .isolation import call_all, call_isolated
 
 METRIC_COLUMNS = ["stimulus", "backend", "reference", "metric", "value", "unit", "tolerance", "passed"]
 CLOSED_FORM = "closed_form"
@@ -172,19 +174,105 @@ def plan_variants(comparison: Comparison, outcome: Outcome) -> list[Variant]:
     return variants
 
 
-def run_comparison(comparison: Comparison, progress=None, timeout: float | None = None) -> Outcome:
-    """Run everything a comparison asks for and compute every metric row."""
+@dataclass(frozen=True)
+class Job:
+    """One simulation to run: a backend on one workload."""
+
+    backend: str
+    label: str
+    spec: LIFSpec
+    drive: Drive
+    settings: RunSettings
+    progress: str
+
+
+class Runner:
+    """Runs a batch of independent jobs and records each in the outcome.
+
+    With a ``timeout`` every job runs in its own forked child (:func:`comparisons.isolation.call_all`),
+    ``workers`` at a time (default: one per core), the simulators imported once in this process first
+    so that the children inherit them; without one, in this process one after the other.
+    """
+
+    def __init__(self, outcome: Outcome, timeout: float | None, tick, workers: int | None = None):
+        self.outcome, self.timeout, self.tick, self.workers = outcome, timeout, tick, workers
+
+    def run(self, jobs: list[Job]) -> list[CallOutcome]:
+        if not jobs:
+            return []
+        if not self.timeout:
+            return [self._in_process(job) for job in jobs]
+        for name in dict.fromkeys(job.backend for job in jobs):
+            backends.preload(name)
+        # Everything alive now (the simulators' modules above all) is left out of the cyclic garbage
+        # collector's passes, here and in the children: with torch or NEST loaded, those passes made
+        # every Brian2 run about twice as slow (measured, see the README's performance section).
+        gc.freeze()
+        calls = [(backends.get(job.backend).run, (job.spec, job.drive, job.settings)) for job in jobs]
+        return call_all(calls, self.timeout, self.workers, done=lambda i: self.tick(jobs[i].progress))
+
+    def _in_process(self, job: Job) -> CallOutcome:
+        self.tick(job.progress)
+        start = time.perf_counter()
+        try:
+            value = backends.get(job.backend).run(job.spec, job.drive, job.settings)
+        except Exception as exc:  # noqa: BLE001 - recorded by record()
+            return CallOutcome(error=exc, seconds=time.perf_counter() - start)
+        return CallOutcome(value=value, seconds=time.perf_counter() - start)
+
+    def record(self, job: Job, done: CallOutcome) -> Run:
+        """The job's :class:`Run`; a failure is recorded for its backend, never raised."""
+        outcome = self.outcome
+        run = Run(job.backend, job.label, seconds=done.seconds)
+        try:
+            result = done.get()
+            if not result.is_finite():
+                raise BackendFailure(job.backend, "returned non-finite values (NaN or inf)")
+            run.result = result
+            outcome.metadata.setdefault(job.backend, result.meta.as_dict())
+        except NotRepresentable as exc:
+            run.error = f"not representable: {exc.reason}"
+            outcome.not_representable.setdefault(job.backend, exc.reason)
+        except Exception as exc:  # a failing simulator is isolated and reported, never fatal to the others
+            reason = exc.reason if isinstance(exc, BackendFailure) else f"{type(exc).__name__}: {exc}"
+            run.error = reason
+            outcome.failures.setdefault(job.backend, f"{job.label}: {reason}")
+        outcome.seconds_in_backends += run.seconds
+        return run
+
+
+def run_comparison(comparison: Comparison, progress=None, timeout: float | None = None,
+                   workers: int | None = None) -> Outcome:
+    """Run everything a comparison asks for and compute every metric row.
+
+    The simulations run in two batches of independent jobs (see :class:`Runner`): every variant's
+    stimuli on every backend, then the f-I curve and the convergence runs of the backends that did not
+    fail; the metrics are computed afterwards in a fixed order, so the outcome does not depend on
+    ``workers``.
+    """
     outcome = Outcome(comparison, [])
     outcome.variants = plan_variants(comparison, outcome)
-    tick = progress or (lambda label: None)
+    runner = Runner(outcome, timeout, progress or (lambda label: None), workers)
+    stimuli = {variant.label: _stimuli_jobs(comparison, variant) for variant in outcome.variants}
+    done = runner.run([job for jobs in stimuli.values() for job in jobs])
     for variant in outcome.variants:
-        _run_stimuli(comparison, variant, outcome, timeout, tick)
+        jobs = stimuli[variant.label]
+        _stimuli_results(comparison, variant, outcome, [runner.record(j, d) for j, d in zip(jobs, done)])
+        done = done[len(jobs):]
     main = outcome.variants[0]
-    _run_fi(comparison, main, outcome, timeout, tick)
-    _run_convergence(comparison, main, outcome, timeout, tick)
+    working = [name for name in main.backends if name not in outcome.failures]
+    fi_jobs = _fi_jobs(comparison, main, working)
+    conv_jobs = _convergence_jobs(comparison, main, working)
+    done = runner.run(fi_jobs + [job for jobs in conv_jobs.values() for job in jobs])
+    for job, result in zip(fi_jobs, done):
+        _fi_results(comparison, main, outcome, runner.record(job, result))
+    done = done[len(fi_jobs):]
+    for name, jobs in conv_jobs.items():
+        _convergence_results(comparison, main, outcome, runner, name, jobs, done[:len(jobs)])
+        done = done[len(jobs):]
     outcome.attribution = attribution.for_outcome(comparison, outcome)
     if not comparison.spec.is_plain:
-        tick("model variants")
+        runner.tick("model variants")
         extra = model_variants.run_variant_comparisons(comparison, timeout, skip=tuple(outcome.failures))
         outcome.metric_rows.extend(extra.rows)
         outcome.variant_tables = extra.tables
@@ -193,92 +281,79 @@ def run_comparison(comparison: Comparison, progress=None, timeout: float | None 
     return outcome
 
 
-def _timed(outcome: Outcome, backend: str, label: str, fn) -> Run:
-    run = Run(backend, label)
-    start = time.perf_counter()
-    try:
-        run.result = fn()
-        outcome.metadata.setdefault(backend, run.result.meta.as_dict())
-    except NotRepresentable as exc:
-        run.error = f"not representable: {exc.reason}"
-        outcome.not_representable.setdefault(backend, exc.reason)
-    except Exception as exc:  # a failing simulator is isolated and reported, never fatal to the others
-        reason = exc.reason if isinstance(exc, BackendFailure) else f"{type(exc).__name__}: {exc}"
-        run.error = reason
-        outcome.failures.setdefault(backend, f"{label}: {reason}")
-    run.seconds = time.perf_counter() - start
-    outcome.seconds_in_backends += run.seconds
-    return run
-
-
 def stimuli_drive(c: Comparison) -> Drive:
     """Every stimulus of the comparison as one population: neuron j receives stimulus j's samples."""
     waveform = np.stack([stim.sample(c.dt, c.n_steps) for stim in c.stimuli], axis=1)
     return Drive(c.dt, waveform, np.ones(len(c.stimuli)))
 
 
-def _run_stimuli(c: Comparison, variant: Variant, outcome: Outcome, timeout, tick) -> None:
+def _stimuli_jobs(c: Comparison, variant: Variant) -> list[Job]:
     """One run per backend for all stimuli (neurons are independent; a run per stimulus would pay each
     simulator's set-up cost again)."""
     drive = stimuli_drive(c)
+    return [Job(name, "stimuli", variant.spec, drive, settings_for(c, name, c.dt, c.n_steps, True),
+                f"stimuli: {name}") for name in variant.backends]
+
+
+def _stimuli_results(c: Comparison, variant: Variant, outcome: Outcome, population: list[Run]) -> None:
+    drive = stimuli_drive(c)
     exact = closed_form(variant.spec, drive)
-    population = {}
-    for name in variant.backends:
-        if name in outcome.failures:
-            continue
-        tick(f"stimuli: {name}")
-        settings = settings_for(c, name, c.dt, c.n_steps, True)
-        population[name] = _timed(outcome, name, "stimuli",
-                                  lambda: execute(name, variant.spec, drive, settings, timeout))
     for j, stim in enumerate(c.stimuli):
         outcome.exact[(variant.label, stim.name)] = exact.neuron(j)
-        for name, run in population.items():
+        for run in population:
             result = None if run.result is None else run.result.neuron(j)
-            outcome.runs[(variant.label, stim.name, name)] = Run(name, stim.name, result, run.error,
-                                                                 run.seconds)
+            outcome.runs[(variant.label, stim.name, run.backend)] = Run(run.backend, stim.name, result,
+                                                                        run.error, run.seconds)
         one = Drive(c.dt, drive.waveform[:, j], np.ones(1))
         _stimulus_metrics(c, variant, stim, one, outcome)
 
 
-def _run_fi(c: Comparison, variant: Variant, outcome: Outcome, timeout, tick) -> None:
+def _fi_jobs(c: Comparison, variant: Variant, names: list[str]) -> list[Job]:
     fi = c.fi
+    drive = Drive.constant(fi.currents, fi.dt, fi.n_steps)
+    return [Job(name, "fi_curve", variant.spec, drive, settings_for(c, name, fi.dt, fi.n_steps, False),
+                f"f-I curve: {name}") for name in names]
+
+
+def _fi_results(c: Comparison, variant: Variant, outcome: Outcome, run: Run) -> None:
+    if run.result is None:
+        return
+    fi, name = c.fi, run.backend
     currents = fi.currents
-    drive = Drive.constant(currents, fi.dt, fi.n_steps)
     analytic = cf.rate(variant.spec, currents)
-    for name in variant.backends:
-        if name in outcome.failures:
-            continue
-        tick(f"f-I curve: {name}")
-        settings = settings_for(c, name, fi.dt, fi.n_steps, False)
-        run = _timed(outcome, name, "fi_curve", lambda: execute(name, variant.spec, drive, settings, timeout))
-        if run.result is None:
-            continue
-        rates = M.stationary_rates(run.result.spike_trains(), fi.duration)
-        for current, rate, exact_rate in zip(currents, rates, analytic):
-            outcome.fi_rows.append([name, fi.dt, float(current), float(rate), float(exact_rate)])
-        _fi_metrics(c, variant.spec, name, currents, rates, analytic, outcome)
+    rates = M.stationary_rates(run.result.spike_trains(), fi.duration)
+    for current, rate, exact_rate in zip(currents, rates, analytic):
+        outcome.fi_rows.append([name, fi.dt, float(current), float(rate), float(exact_rate)])
+    _fi_metrics(c, variant.spec, name, currents, rates, analytic, outcome)
 
 
-def _run_convergence(c: Comparison, variant: Variant, outcome: Outcome, timeout, tick) -> None:
+def _convergence_jobs(c: Comparison, variant: Variant, names: list[str]) -> dict[str, list[Job]]:
+    """Per backend, a run per dt of the convergence study, up to the first dt it cannot represent."""
     conv, spec = c.convergence, variant.spec
-    for name in variant.backends:
-        if name in outcome.failures:
-            continue
-        errors = []
+    plan = {}
+    for name in names:
+        jobs = plan.setdefault(name, [])
         for dt in conv.dts:
             n = int(round(conv.duration / dt))
             settings = settings_for(c, name, dt, n, True)
             if backends.get(name).representable(spec, settings):
                 break
-            tick(f"convergence dt={dt * 1e3:g} ms: {name}")
-            drive = Drive.constant([conv.current], dt, n)
-            run = _timed(outcome, name, "convergence",
-                         lambda: execute(name, spec, drive, settings, timeout))
-            if run.result is None:
-                break
-            errors.append(_convergence_point(c, spec, name, dt, run.result))
-        if len(errors) == len(conv.dts):
-            _convergence_metrics(c, name, errors, outcome)
+            jobs.append(Job(name, "convergence", spec, Drive.constant([conv.current], dt, n), settings,
+                            f"convergence dt={dt * 1e3:g} ms: {name}"))
+    return plan
+
+
+def _convergence_results(c: Comparison, variant: Variant, outcome: Outcome, runner: Runner, name: str,
+                         jobs: list[Job], done: list) -> None:
+    """The error at each dt in order, up to the first failed run; metrics only for a complete study."""
+    errors = []
+    for job, result in zip(jobs, done):
+        run = runner.record(job, result)
+        if run.result is None:
+            break
+        errors.append(_convergence_point(c, variant.spec, name, job.drive.dt, run.result))
+    if len(errors) == len(c.convergence.dts):
+        _convergence_metrics(c, name, errors, outcome)
 
 
 # ----------------------------------------------------------------------------------------------- metrics

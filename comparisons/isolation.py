@@ -1,8 +1,11 @@
-"""Run one backend call in a forked child process with a time limit.
+"""Run backend calls in forked child processes with a time limit, several at once.
 
 A simulator that hangs, crashes the interpreter or exhausts memory cannot take the suite with it: the
 child is killed at the time limit and the failure reported for that backend alone. Fork (not spawn)
 keeps the already imported simulator modules, so isolation costs a few milliseconds per run.
+
+:func:`call_all` runs independent calls ``workers`` at a time (one per core by default): the simulations
+of a comparison do not depend on each other, and most simulators use one core.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ import multiprocessing as mp
 import os
 import pickle
 import signal
+import time
 import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import wait
 
 from models.errors import BackendFailure, NotRepresentable
 
@@ -34,28 +40,102 @@ def _child(conn, fn, args):
         os._exit(0)
 
 
+def default_workers() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@dataclass
+class Outcome:
+    """What one isolated call gave: its value, or the exception to raise for it; its wall seconds."""
+
+    value: object = None
+    error: BaseException | None = None
+    seconds: float = 0.0
+
+    def get(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class _Running:
+    def __init__(self, fn, args: tuple, timeout: float):
+        self.name = getattr(fn, "__module__", "backend").rsplit(".", 1)[-1].rstrip("_")
+        self.timeout = timeout
+        self.conn, child = _CONTEXT.Pipe(duplex=False)
+        self.proc = _CONTEXT.Process(target=_child, args=(child, fn, args), daemon=True)
+        self.start = time.perf_counter()
+        self.proc.start()
+        child.close()
+
+    @property
+    def deadline(self) -> float:
+        return self.start + self.timeout
+
+    def finish(self, timed_out: bool) -> Outcome:
+        """Collect the child's payload (or the reason there is none) and reap the child."""
+        try:
+            if timed_out:
+                raise BackendFailure(self.name, f"timed out after {self.timeout:g} s (simulation.timeout)")
+            try:
+                payload = pickle.loads(self.conn.recv_bytes())
+            except EOFError:
+                self.proc.join(5)
+                raise BackendFailure(self.name, f"the simulator process died (exit code "
+                                                f"{self.proc.exitcode})") from None
+        except BackendFailure as exc:
+            return Outcome(error=exc, seconds=time.perf_counter() - self.start)
+        finally:
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.proc.join(5)
+            self.conn.close()
+        seconds = time.perf_counter() - self.start
+        if payload[0] == "ok":
+            return Outcome(value=payload[1], seconds=seconds)
+        if payload[0] == "not_representable":
+            return Outcome(error=NotRepresentable(*payload[1]), seconds=seconds)
+        return Outcome(error=BackendFailure(self.name, payload[1]), seconds=seconds)
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+def call_all(calls: list, timeout: float, workers: int | None = None, done=None) -> list[Outcome]:
+    """``[fn(*args) for fn, args in calls]``, each in its own child with its own ``timeout`` (s), at
+    most ``workers`` (default :func:`default_workers`) at a time, started in the order given; the
+    outcomes in the same order. ``done(index)`` is called as each call finishes. An interrupt kills
+    every running child before it propagates."""
+    workers = max(1, workers or default_workers())
+    outcomes: list = [None] * len(calls)
+    queue = list(enumerate(calls))
+    running: dict = {}                                # connection -> (index, _Running)
+    try:
+        while queue or running:
+            while queue and len(running) < workers:
+                index, (fn, args) = queue.pop(0)
+                job = _Running(fn, args, timeout)
+                running[job.conn] = (index, job)
+            now = time.perf_counter()
+            ready = wait(list(running), timeout=max(0.0, min(j.deadline for _, j in running.values()) - now))
+            now = time.perf_counter()
+            for conn in list(running):
+                index, job = running[conn]
+                if conn in ready or now >= job.deadline:
+                    del running[conn]
+                    outcomes[index] = job.finish(timed_out=conn not in ready)
+                    if done is not None:
+                        done(index)
+    finally:
+        for _, job in running.values():
+            job.kill()
+    return outcomes
+
+
 def call_isolated(fn, args: tuple, timeout: float):
     """``fn(*args)`` in a child process; raises :class:`BackendFailure` on error or after ``timeout`` s."""
-    name = getattr(fn, "__module__", "backend").rsplit(".", 1)[-1].rstrip("_")
-    parent, child = _CONTEXT.Pipe(duplex=False)
-    proc = _CONTEXT.Process(target=_child, args=(child, fn, args), daemon=True)
-    proc.start()
-    child.close()
-    try:
-        if not parent.poll(timeout):
-            raise BackendFailure(name, f"timed out after {timeout:g} s (simulation.timeout)")
-        try:
-            payload = pickle.loads(parent.recv_bytes())
-        except EOFError:
-            proc.join(5)
-            raise BackendFailure(name, f"the simulator process died (exit code {proc.exitcode})") from None
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        parent.close()
-    if payload[0] == "ok":
-        return payload[1]
-    if payload[0] == "not_representable":
-        raise NotRepresentable(*payload[1])
-    raise BackendFailure(name, payload[1])
+    return call_all([(fn, args)], timeout, workers=1)[0].get()

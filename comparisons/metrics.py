@@ -461,6 +461,13 @@ def first_spike_latency_diff(test: np.ndarray, reference: np.ndarray) -> float:
 # command line should not pay for a run that computes no spike distance.
 
 
+def preload() -> None:
+    """Import neo, quantities and Elephant now (for processes that fork workers afterwards)."""
+    import neo  # noqa: F401
+    import quantities  # noqa: F401
+    from elephant import spike_train_dissimilarity  # noqa: F401
+
+
 def _neo_pair(test: np.ndarray, reference: np.ndarray, t_stop: float | None):
     import neo
 

@@ -11,6 +11,7 @@ A preset that cannot be run is a bug in the suite: nothing is caught here, the e
 from __future__ import annotations
 
 import csv
+import gc
 import multiprocessing
 import os
 import pickle
@@ -18,6 +19,7 @@ import re
 import tempfile
 import traceback
 from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from pathlib import Path
 from urllib.parse import quote
 
@@ -75,6 +77,7 @@ def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
     out = Path(out)
     workers = min(len(presets), os.cpu_count() or 1)
     if workers > 1:  # presets are independent: one forked process per core
+        preload()
         results = _forked_map(lambda preset: run_one(preset, out / preset, None, True, quiet), presets, workers)
     else:
         results = [run_one(preset, out / preset, None, True, quiet) for preset in presets]
@@ -84,36 +87,61 @@ def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
     return worst([r.status for r in rows])
 
 
+def preload() -> None:
+    """Import every installed simulator and the libraries of the metrics and plots once, here, so that
+    the forked preset processes inherit them instead of each paying the imports (several seconds each
+    for Brian2, torch and Rockpool). A simulator that fails to import is left to its run to report."""
+    from models import backends
+    from comparisons import metrics
+    from . import plots  # noqa: F401 - matplotlib
+    metrics.preload()
+    for name in backends.available():
+        try:
+            backends.preload(name)
+        except Exception:  # noqa: BLE001 - reported by the run that needs it
+            pass
+    gc.freeze()  # the preset processes inherit these objects; keep them out of every cyclic GC pass
+
+
 def worst(statuses: list[int]) -> int:
     """The most severe exit status (3 > 1 > 0; any other status ranks above them all)."""
     return max(statuses, key=lambda s: SEVERITY.index(s) if s in SEVERITY else len(SEVERITY) + s, default=0)
 
 
 def _forked_map(fn, items, workers: int) -> list:
-    """``[fn(x) for x in items]``, ``workers`` at a time in forked processes (fork copies ``fn``, so it
-    need not be picklable; each result comes back pickled through a pipe). A failure in a child is
-    re-raised here with the child's traceback: a preset that cannot run is a bug, not a report."""
+    """``[fn(x) for x in items]``, ``workers`` at a time in forked processes, the next one started as soon
+    as one finishes (fork copies ``fn``, so it need not be picklable; each result comes back pickled
+    through a pipe). A failure in a child is re-raised here with the child's traceback: a preset that
+    cannot run is a bug, not a report."""
     context = multiprocessing.get_context("fork")
     results: list = [None] * len(items)
     pending = list(enumerate(items))
-    while pending:
-        batch, pending = pending[:workers], pending[workers:]
-        running = []
-        for index, item in batch:
-            receive, send = context.Pipe(duplex=False)
-            proc = context.Process(target=_child, args=(send, fn, item))
-            proc.start()
-            send.close()
-            running.append((index, proc, receive))
-        for index, proc, receive in running:
-            try:
-                ok, value = pickle.loads(receive.recv_bytes())
-            except EOFError:
-                ok, value = False, f"the process for {items[index]!r} died"
+    running: dict = {}
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                index, item = pending.pop(0)
+                receive, send = context.Pipe(duplex=False)
+                proc = context.Process(target=_child, args=(send, fn, item))
+                proc.start()
+                send.close()
+                running[receive] = (index, proc)
+            for receive in wait(list(running)):
+                index, proc = running.pop(receive)
+                try:
+                    ok, value = pickle.loads(receive.recv_bytes())
+                except EOFError:
+                    ok, value = False, f"the process for {items[index]!r} died"
+                receive.close()
+                proc.join()
+                if not ok:
+                    raise RuntimeError(f"dashboard: {items[index]!r} failed:\n{value}")
+                results[index] = value
+    finally:
+        for receive, (_, proc) in running.items():
+            if proc.is_alive():
+                proc.terminate()
             proc.join()
-            if not ok:
-                raise RuntimeError(f"dashboard: {items[index]!r} failed:\n{value}")
-            results[index] = value
     return results
 
 
