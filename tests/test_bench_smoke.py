@@ -38,7 +38,7 @@ def test_every_measurement_is_there(quick_run):
     _, rows, _ = quick_run
     kinds = {r["benchmark"] for r in rows}
     assert {"throughput", "per_step", "fi_sweep", "fi_speedup", "memory", "compile",
-            "harness_overhead"} <= kinds
+            "harness_overhead", "brian2_cost", "brian2_cost_point"} <= kinds
     reference = {(r["variant"], r["n_neurons"]) for r in rows
                  if r["benchmark"] == "throughput" and r["backend"] == "reference" and r["status"] == "ok"}
     for rule in bench.REFERENCE_RULES:
@@ -60,6 +60,19 @@ def test_measured_numbers_are_positive_and_finite(quick_run):
         if r["benchmark"] in ("throughput", "per_step", "fi_sweep"):
             assert math.isfinite(float(r["seconds"])) and float(r["seconds"]) > 0, r
             assert int(r["repeats"]) >= 1
+
+
+def test_brian2_cost_model_is_fitted_from_measured_runs(quick_run):
+    """Quick mode fits numpy's model on four tiny workloads: four timed points, three non-negative
+    coefficients, each row naming the coefficient the adapter ships."""
+    _, rows, _ = quick_run
+    points = [r for r in rows if r["benchmark"] == "brian2_cost_point"]
+    assert len(points) == len(bench.QUICK.cost_grid) and all(r["status"] == "ok" for r in points)
+    fit = {r["variant"]: r for r in rows if r["benchmark"] == "brian2_cost"}
+    assert set(fit) == {"numpy: setup", "numpy: per_step", "numpy: per_neuron_step"}
+    for r in fit.values():
+        assert r["status"] == "fit" and math.isfinite(float(r["value"])) and float(r["value"]) >= 0
+        assert "TARGET_COSTS" in r["note"]
 
 
 def test_the_plot_is_a_png(quick_run):
