@@ -146,7 +146,7 @@ def _current_panel(ax, current: np.ndarray, dt: float) -> None:
     t = np.arange(current.size + 1) * dt * MS
     ax.stairs(current * PA, t, color="#555555", linewidth=1.0)
     ax.set_ylabel("input (pA)")
-    ax.set_title("input current (zero-order hold)", loc="left")
+    ax.set_title("input current (zero-order hold)", loc="left", y=1.0)
 
 
 def _voltage_panel(ax, exact: Series, runs: list[Series]) -> None:
@@ -158,7 +158,7 @@ def _voltage_panel(ax, exact: Series, runs: list[Series]) -> None:
         ax.plot(run.t * MS, run.v * MV, color=colour(run.name, i), linewidth=1.0,
                 linestyle=DASHES[i % len(DASHES)], label=label(run.name), zorder=2 + i)
     ax.set_ylabel("V (mV)")
-    ax.set_title("membrane potential", loc="left")
+    ax.set_title("membrane potential", loc="left", y=1.0)
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=min(6, len(runs) + 1), frameon=False,
               borderaxespad=0.1)
 
@@ -174,7 +174,8 @@ def _difference_panel(ax, exact: Series, runs: list[Series]) -> None:
         drawn = True
     ax.set_ylim(DIFF_FLOOR_MV / 3, None if drawn else 1.0)
     ax.set_ylabel("|V − V_closed| (mV)")
-    ax.set_title(f"difference to the closed form (exact agreement drawn at {DIFF_FLOOR_MV:g} mV)", loc="left")
+    ax.set_title(f"difference to the closed form (exact agreement drawn at {DIFF_FLOOR_MV:g} mV)", loc="left",
+                 y=1.0)
 
 
 def _raster_panel(ax, series: list[Series]) -> None:
@@ -186,7 +187,7 @@ def _raster_panel(ax, series: list[Series]) -> None:
     ax.set_yticks(np.arange(len(series)), names)
     ax.set_ylim(len(series) - 0.4, -0.6)
     ax.grid(axis="y", visible=False)
-    ax.set_title("spikes", loc="left")
+    ax.set_title("spikes", loc="left", y=1.0)
 
 
 # ------------------------------------------------------------------------------------------ f-I
@@ -213,11 +214,11 @@ def fi_figure(curve_current: np.ndarray, curve_rate: np.ndarray, points: dict[st
             bottom.plot(current * PA, rate - exact, **style)
         bottom.axhline(0.0, color="#888888", linewidth=0.8)
         top.set_ylabel("rate (Hz)")
-        top.set_title("f-I curve (stationary rate)", loc="left")
+        top.set_title("f-I curve (stationary rate)", loc="left", y=1.0)
         top.legend(loc="upper left", frameon=False)
         bottom.set_ylabel("rate − closed form (Hz)")
         bottom.set_xlabel("input current (pA)")
-        bottom.set_title("error", loc="left")
+        bottom.set_title("error", loc="left", y=1.0)
     return fig
 
 
@@ -253,8 +254,8 @@ def convergence_figure(series: list[ConvergenceSeries]) -> Figure:
             _log_dt_axis(ax, dts)
             ax.set_ylabel(what)
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, ncols=1)
-        left.set_title("spike timing (dotted: bound)", loc="left")
-        right.set_title("subthreshold trace (dotted: bound)", loc="left")
+        left.set_title("spike timing (dotted: bound)", loc="left", y=1.0)
+        right.set_title("subthreshold trace (dotted: bound)", loc="left", y=1.0)
     return fig
 
 

@@ -75,12 +75,15 @@ def labelled_results(outcome):
                     yield label, name, run.result
 
 
-def trace_rows(outcome):
-    """Rows of traces.csv: every recorded trace."""
+def trace_text(outcome) -> str:
+    """traces.csv: every recorded trace, a row per sample. The same cells as :func:`csv_text` would
+    write (``repr`` of each float), built a trace at a time: traces are most of a report's bytes."""
+    lines = [",".join(COLUMNS["traces.csv"])]
     for label, name, result in labelled_results(outcome):
         if result is not None and result.v is not None:
-            for t, v in zip(result.t, result.v[:, 0]):
-                yield label, name, t, v
+            prefix = csv_text([label, name], []).rstrip("\n")
+            lines.extend(f"{prefix},{t!r},{v!r}" for t, v in zip(result.t.tolist(), result.v[:, 0].tolist()))
+    return "\n".join(lines) + "\n"
 
 
 def spike_rows(outcome):
@@ -100,7 +103,7 @@ def tables(outcome) -> dict[str, str]:
     return {
         "metrics.csv": csv_text(COLUMNS["metrics.csv"], outcome.metric_rows),
         "fi_curve.csv": csv_text(COLUMNS["fi_curve.csv"], outcome.fi_rows),
-        "traces.csv": csv_text(COLUMNS["traces.csv"], trace_rows(outcome)),
+        "traces.csv": trace_text(outcome),
         "spikes.csv": csv_text(COLUMNS["spikes.csv"], spike_rows(outcome)),
         "convergence.csv": csv_text(COLUMNS["convergence.csv"], outcome.convergence_rows),
     }

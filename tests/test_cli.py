@@ -151,3 +151,28 @@ def test_presets_and_help(capsys):
     with pytest.raises(SystemExit) as info:
         main(["run", "--help"])
     assert info.value.code == 0 and "--backends" in capsys.readouterr().out
+
+
+def test_traces_csv_is_what_the_csv_module_writes_cell_by_cell(monkeypatch):
+    """traces.csv is built a trace at a time; its text is the csv module's with ``repr`` floats, also for
+    labels that need quoting."""
+    import io
+
+    import numpy as np
+
+    from models.result import Result
+    from reports import writers
+
+    t = np.arange(4) * 1e-4
+    result = Result(t, np.array([[-0.07], [-0.0699], [0.1 + 0.2], [-1e-300]]), np.empty(0, int), np.empty(0),
+                    1, None)
+    rows = [('step, "big"', "brian2", result), ("plain", "closed_form", result), ("none", "nest", None)]
+    monkeypatch.setattr(writers, "labelled_results", lambda outcome: iter(rows))
+    expected = io.StringIO()
+    out = csv.writer(expected, lineterminator="\n")
+    out.writerow(COLUMNS["traces.csv"])
+    for label, name, res in rows[:2]:
+        for ti, vi in zip(res.t, res.v[:, 0]):
+            out.writerow([label, name, repr(float(ti)), repr(float(vi))])
+    assert writers.trace_text(None) == expected.getvalue()
+    assert '"step, ""big""",brian2,0.0002,0.30000000000000004\n' in expected.getvalue()
