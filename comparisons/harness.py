@@ -8,7 +8,7 @@ reference with ``crossing = "exact"``. Verdicts use the bounds of :mod:`comparis
 
 Efficiency: an f-I sweep is one population per backend (one neuron per current, spikes only); a dt
 sweep samples the same stimulus description again at each dt; full traces are recorded only for the
-stimuli that are reported.
+stimuli that are reported; the independent runs go side by side, one per core (:class:`Runner`).
 """
 
 from __future__ import annotations

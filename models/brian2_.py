@@ -60,13 +60,16 @@ Model variants (:attr:`models.spec.LIFSpec.features`; plain cells run exactly as
   metadata says so. The noise comes from Brian2's generator seeded with ``brian2.seed(noise_seed)``;
   Brian2's random state (numpy's global generator and its buffers) is restored after the run.
 
-Code-generation target (``RunSettings.option("target")``): ``"numpy"``, ``"cython"`` or ``"auto"`` (the
-default), which picks per workload the target with the smallest predicted time by the measured cost
-model :data:`TARGET_COSTS` (:func:`choose_target`; ``python -m benchmarks`` measures the model's
-coefficients, see the README). Measured here, warm: Cython is 3-5x faster than numpy at every size (it
-removes most of Brian2's per-step Python overhead), so ``auto`` is Cython whenever Cython can compile
-(:func:`cython_available`) and numpy otherwise. Cython's cost is its first compilation, once per
-installation: every generated module is kept in :data:`CYTHON_CACHE` (``<project>/.cache/brian2-cython``,
+Code-generation target (``RunSettings.option("target")``): ``"numpy"``, ``"cython"``,
+``"cpp_standalone"`` or ``"auto"`` (the default), which picks per workload the target with the smallest
+predicted time by the measured cost model :data:`TARGET_COSTS` (:func:`choose_target`;
+``python -m benchmarks`` fits the model's coefficients, see the README). Measured here, warm: Cython is
+3-5x faster than numpy at every size (it removes most of Brian2's per-step Python overhead), so ``auto``
+is Cython whenever a compiler works (:func:`cython_available`) and numpy otherwise, except for the
+largest sweeps: cpp_standalone compiles N and the duration into its C++ project, so it pays a
+compilation of several seconds for every new workload, and wins only when the faster loop saves more
+(built in :data:`STANDALONE_DIR`, in a child process, since Brian2's device is global state). Cython's
+cost is its first compilation, once per installation: every generated module is kept in :data:`CYTHON_CACHE` (``<project>/.cache/brian2-cython``,
 never the user's home). The generated code does not depend on the numbers of a specification (they are
 read from the namespace at run time) nor on dt or the duration for a constant drive (no TimedArray);
 TimedArray values are padded (with the held last value) to a power-of-two length so that runs of similar
@@ -77,6 +80,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -352,14 +356,45 @@ def _standalone(spec: LIFSpec, drive: Drive, settings: RunSettings):
     """A cpp_standalone run in a forked child process: Brian2's device is global state, switched for the
     run and discarded with the child. The project is built in :func:`_build_dir` (held under a lock, so
     concurrent runs of the same kind of network take turns): Brian2 rewrites only the files whose text
-    changed, and make recompiles only those."""
-    import multiprocessing
+    changed, and make recompiles only those. A plain ``os.fork`` (not multiprocessing, whose daemonic
+    workers, as the harness's isolated runs are, may not have children); the child dies with its parent."""
+    import pickle
 
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        outcome = pool.apply(_standalone_child, (spec, drive, settings))
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            os.close(read)
+            _die_with_parent()
+            payload = _standalone_child(spec, drive, settings)
+        except BaseException as exc:  # noqa: BLE001 - sent back as the reason
+            payload = f"{type(exc).__name__}: {exc}".strip()
+        try:
+            with os.fdopen(write, "wb") as pipe:
+                pickle.dump(payload, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:  # noqa: BLE001
+            code = 1
+        os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    outcome = pickle.loads(data) if data else "the build process died"
     if isinstance(outcome, str):
         raise BackendFailure(NAME, f"cpp_standalone: {outcome}")
     return outcome
+
+
+def _die_with_parent() -> None:
+    """Linux: ask for SIGKILL when the parent dies (a run killed at its time limit takes its build along)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _build_dir(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Path:
@@ -377,10 +412,7 @@ def _standalone_child(spec: LIFSpec, drive: Drive, settings: RunSettings):
     with open(directory / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         brian2.set_device("cpp_standalone", build_on_run=False)
-        try:
-            return _simulate_or_fail(spec, drive, settings, "cpp_standalone")
-        except Exception as exc:  # noqa: BLE001 - sent back as the reason, the child then ends
-            return f"{type(exc).__name__}: {exc}".strip()
+        return _simulate_or_fail(spec, drive, settings, "cpp_standalone")
 
 
 def _simulate(spec: LIFSpec, drive: Drive, settings: RunSettings, target: str):
@@ -577,7 +609,9 @@ def _notes(spec: LIFSpec, settings: RunSettings, target: str, n_ref: int) -> tup
         f"code-generation target {target!r}"
         + (" (chosen by 'auto': smallest predicted time of the measured cost model)"
            if target_of(settings) == "auto" else "")
-        + (", compiled modules cached in the project's .cache/brian2-cython" if target == "cython" else ""),
+        + (", compiled modules cached in the project's .cache/brian2-cython" if target == "cython" else "")
+        + (", C++ project built in the project's .cache/brian2-standalone (N and the duration are compiled in)"
+           if target == "cpp_standalone" else ""),
         "StateMonitor records at the start of the step, before the update (brian2#1253)",
         "refractoriness counted in whole steps from the spike step's start (brian2#943/#949, 2.1.3): "
         "constant-input ISI = dt (max(n_ref, 1) - 1) + dt (floor(T_free/dt) + 1)",

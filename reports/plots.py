@@ -144,7 +144,8 @@ def stimulus_figure(current: np.ndarray, dt: float, exact: Series, runs: list[Se
 
 def _current_panel(ax, current: np.ndarray, dt: float) -> None:
     t = np.arange(current.size + 1) * dt * MS
-    ax.stairs(current * PA, t, color="#555555", linewidth=1.0)
+    # sample k held over [t_k, t_k+1): a post-step line (a StepPatch computes its limits vertex by vertex)
+    ax.step(t, np.append(current, current[-1:]) * PA, where="post", color="#555555", linewidth=1.0)
     ax.set_ylabel("input (pA)")
     ax.set_title("input current (zero-order hold)", loc="left", y=1.0)
 

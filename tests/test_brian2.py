@@ -306,11 +306,13 @@ def test_auto_target_compiles_the_whole_network_only_when_it_pays():
 
 
 def test_cpp_standalone_gives_numpys_spikes_and_leaves_the_runtime_device(textbook):
-    """A cpp_standalone run (built in the project's .cache, in a child process): numpy's spikes, the
-    trace within rounding, and this process still on Brian2's runtime device afterwards."""
+    """A cpp_standalone run (built in the project's .cache, in a child process), called as the harness
+    calls a backend (inside an isolated, daemonic child): numpy's spikes, the trace within rounding, and
+    this process still on Brian2's runtime device afterwards."""
+    from comparisons.isolation import call_isolated
     n = 2000
     drive = Drive.constant([150e-12, 300e-12], DT, n)
-    standalone = brian2_.run(textbook, drive, settings(n, target="cpp_standalone"))
+    standalone = call_isolated(brian2_.run, (textbook, drive, settings(n, target="cpp_standalone")), 300)
     assert standalone.meta.notes[0].startswith("code-generation target 'cpp_standalone'")
     assert type(brian2.get_device()).__name__ == "RuntimeDevice"
     numpy_ = brian2_.run(textbook, drive, settings(n, target="numpy"))
