@@ -103,7 +103,7 @@ class Config:
     compile_cython: bool = True        # time the first Cython run in an empty cache directory
     # Brian2's cost model (models.brian2_.TARGET_COSTS): (N, steps) points and targets fitted
     cost_grid: tuple = ((1, 1_000), (1, 10_000), (1_000, 1_000), (1_000, 10_000), (10_000, 1_000),
-                        (10_000, 10_000))
+                        (10_000, 10_000), (10_000, 100_000))
     cost_targets: tuple = ("numpy", "cython", "cpp_standalone")
 
 
@@ -335,10 +335,10 @@ def measure_brian2_costs(config: Config, spec, dt: float) -> list[dict]:
     least squares; the rows give the fit next to the coefficients the adapter ships
     (:data:`models.brian2_.TARGET_COSTS`, which :func:`models.brian2_.choose_target` uses).
 
-    numpy and Cython are timed warm (best of repeats after a warm-up run: Cython's one-off compilation is
-    the ``compile`` row). cpp_standalone bakes N and the duration into its C++ code, so every new workload
-    is compiled again: after one untimed build of another size, each point is timed once, compilation
-    included, which is its real cost per workload."""
+    Each target runs once untimed on another, small workload (Cython's one-off compilation is the
+    ``compile`` row), then each point is timed once. cpp_standalone bakes N and the duration into its
+    C++ code, so every new workload is compiled again: its times include that compilation, which is its
+    real cost per workload."""
     from scipy.optimize import nnls
 
     try:
@@ -351,17 +351,14 @@ def measure_brian2_costs(config: Config, spec, dt: float) -> list[dict]:
             settings = RunSettings(dt=dt, n_steps=drive.n_steps, record_v=False).with_options(target=target)
             return module.run(spec, drive, settings)
 
-        standalone = target == "cpp_standalone"
         runner = Runner("brian2", target, run)
-        if standalone:
-            try:
-                run(sweep(7, 100, dt))
-            except Exception as exc:
-                rows.append(row("brian2_cost", "brian2", target, status="error", note=_why(exc)))
-                continue
-        points = [timed_row("brian2_cost_point", runner, sweep(n, steps, dt),
-                            replace(config, max_repeats=1) if standalone else config, _seconds,
-                            warm_up=not standalone) for n, steps in config.cost_grid]
+        try:
+            run(sweep(7, 100, dt))
+        except Exception as exc:
+            rows.append(row("brian2_cost", "brian2", target, status="error", note=_why(exc)))
+            continue
+        points = [timed_row("brian2_cost_point", runner, sweep(n, steps, dt), replace(config, max_repeats=1),
+                            _seconds, warm_up=False) for n, steps in config.cost_grid]
         rows += points
         if any(p["status"] != "ok" for p in points):
             continue

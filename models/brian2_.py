@@ -69,8 +69,8 @@ is Cython whenever a compiler works (:func:`cython_available`) and numpy otherwi
 largest sweeps: cpp_standalone compiles N and the duration into its C++ project, so it pays a
 compilation of several seconds for every new workload, and wins only when the faster loop saves more
 (built in :data:`STANDALONE_DIR`, in a child process, since Brian2's device is global state). Cython's
-cost is its first compilation, once per installation: every generated module is kept in :data:`CYTHON_CACHE` (``<project>/.cache/brian2-cython``,
-never the user's home). The generated code does not depend on the numbers of a specification (they are
+cost is its first compilation, once per installation: every generated module is kept in
+:data:`CYTHON_CACHE` (``<project>/.cache/brian2-cython``, never the user's home). The generated code does not depend on the numbers of a specification (they are
 read from the namespace at run time) nor on dt or the duration for a constant drive (no TimedArray);
 TimedArray values are padded (with the held last value) to a power-of-two length so that runs of similar
 length share one module.
@@ -133,13 +133,15 @@ class TargetCost:
         return self.setup + n_steps * (self.per_step + n_neurons * self.per_neuron_step)
 
 
-#: The cost model of each target, warm (Cython's modules compiled), fitted by ``python -m benchmarks``
-#: (benchmark ``brian2_target``: least squares over N in 1..10^4 and 10^3..2x10^4 steps, constant
-#: drive, spikes only) on a 2-vCPU Xeon (AVX-512), Brian2 2.9.0, Python 3.11.
+#: The cost model of each target, fitted by ``python -m benchmarks`` (benchmark ``brian2_cost``:
+#: non-negative least squares over N = 1..10^4 and 10^3..10^5 steps of the textbook f-I sweep, spikes
+#: only, each target warmed up once) on a 2-vCPU Xeon (AVX-512), Brian2 2.9.0, Python 3.11. Cython's one-off
+#: compilation (about 23 s) is not in it; cpp_standalone's setup is its compilation, paid for every new
+#: workload (2-5 s), and its per-step cost is below what the fit resolves.
 TARGET_COSTS = {
-    "numpy": TargetCost(setup=0.12, per_step=7.0e-5, per_neuron_step=3.2e-8),
-    "cython": TargetCost(setup=0.12, per_step=1.3e-5, per_neuron_step=8.5e-9),
-    "cpp_standalone": TargetCost(setup=3.5, per_step=1.0e-6, per_neuron_step=4.0e-9),
+    "numpy": TargetCost(setup=0.18, per_step=6.1e-5, per_neuron_step=1.7e-8),
+    "cython": TargetCost(setup=0.15, per_step=1.5e-5, per_neuron_step=4.9e-9),
+    "cpp_standalone": TargetCost(setup=3.5, per_step=0.0, per_neuron_step=1.3e-9),
 }
 
 #: Project-local Cython cache (``.cache/`` is git-ignored).
