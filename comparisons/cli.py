@@ -74,14 +74,16 @@ def run_one(source, out: Path | None, backends: list[str] | None, force: bool, q
     out = out if out is not None else DEFAULT_OUT / safe_name(comparison.spec.name)
     prepare_destination(out, force)
     from comparisons.harness import run_comparison
+    from comparisons.isolation import frozen_heap
     from reports.html import render_report
     tick, close = _progress(quiet)
-    try:
-        outcome = run_comparison(comparison, progress=tick, timeout=timeout or comparison.timeout)
-    finally:
-        close()
-    with atomic_directory(out, force) as tmp:
-        manifest = render_report(outcome, tmp, write_all)
+    with frozen_heap():  # the report's figures too: see frozen_heap
+        try:
+            outcome = run_comparison(comparison, progress=tick, timeout=timeout or comparison.timeout)
+        finally:
+            close()
+        with atomic_directory(out, force) as tmp:
+            manifest = render_report(outcome, tmp, write_all)
     if not quiet:
         _summary(outcome, out)
     return outcome.exit_status(), manifest

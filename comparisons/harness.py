@@ -36,7 +36,7 @@ from . import metrics as M
 from . import tolerances as T
 from .config import Comparison
 from .isolation import Outcome as CallOutcome
-from .isolation import call_all, call_isolated
+from .isolation import call_all, call_isolated, frozen_heap
 
 METRIC_COLUMNS = ["stimulus", "backend", "reference", "metric", "value", "unit", "tolerance", "passed"]
 CLOSED_FORM = "closed_form"
@@ -204,10 +204,7 @@ class Runner:
             return [self._in_process(job) for job in jobs]
         for name in dict.fromkeys(job.backend for job in jobs):
             backends.preload(name)
-        # Everything alive now (the simulators' modules above all) is left out of the cyclic garbage
-        # collector's passes, here and in the children: with torch or NEST loaded, those passes made
-        # every Brian2 run about twice as slow (measured, see the README's performance section).
-        gc.freeze()
+        gc.freeze()  # the simulators just imported too (see frozen_heap; run_comparison gives them back)
         calls = [(backends.get(job.backend).run, (job.spec, job.drive, job.settings)) for job in jobs]
         return call_all(calls, self.timeout, self.workers, done=lambda i: self.tick(jobs[i].progress))
 
@@ -250,6 +247,11 @@ def run_comparison(comparison: Comparison, progress=None, timeout: float | None 
     fail; the metrics are computed afterwards in a fixed order, so the outcome does not depend on
     ``workers``.
     """
+    with frozen_heap():
+        return _run(comparison, progress, timeout, workers)
+
+
+def _run(comparison: Comparison, progress, timeout: float | None, workers: int | None) -> Outcome:
     outcome = Outcome(comparison, [])
     outcome.variants = plan_variants(comparison, outcome)
     runner = Runner(outcome, timeout, progress or (lambda label: None), workers)

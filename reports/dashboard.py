@@ -11,7 +11,6 @@ A preset that cannot be run is a bug in the suite: nothing is caught here, the e
 from __future__ import annotations
 
 import csv
-import gc
 import multiprocessing
 import os
 import pickle
@@ -77,8 +76,11 @@ def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
     out = Path(out)
     workers = min(len(presets), os.cpu_count() or 1)
     if workers > 1:  # presets are independent: one forked process per core
+        from comparisons.isolation import frozen_heap
         preload()
-        results = _forked_map(lambda preset: run_one(preset, out / preset, None, True, quiet), presets, workers)
+        with frozen_heap():  # the preset processes inherit these objects: out of every cyclic GC pass
+            results = _forked_map(lambda preset: run_one(preset, out / preset, None, True, quiet), presets,
+                                  workers)
     else:
         results = [run_one(preset, out / preset, None, True, quiet) for preset in presets]
     rows = [summarise(preset, status, manifest, out / preset)
@@ -100,7 +102,6 @@ def preload() -> None:
             backends.preload(name)
         except Exception:  # noqa: BLE001 - reported by the run that needs it
             pass
-    gc.freeze()  # the preset processes inherit these objects; keep them out of every cyclic GC pass
 
 
 def worst(statuses: list[int]) -> int:

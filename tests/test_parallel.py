@@ -4,6 +4,7 @@ No test here measures time: concurrency is shown by a rendezvous (two calls that
 when they run at the same time), and the results must not depend on how many run at once.
 """
 
+import gc
 import os
 import time
 from pathlib import Path
@@ -88,6 +89,7 @@ def test_the_outcome_does_not_depend_on_the_number_of_workers(tmp_path):
              (one.convergence_rows, two.convergence_rows)]]
     assert same == [True, True, True] and len(one.metric_rows) > 50
     assert not one.failures and not two.failures
+    assert gc.get_freeze_count() == 0  # frozen for the forks only, given back to this process
 
 
 def test_dashboard_map_keeps_the_order_and_reports_a_failing_item():
