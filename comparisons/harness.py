@@ -36,7 +36,7 @@ from . import metrics as M
 from . import tolerances as T
 from .config import Comparison
 from .isolation import Outcome as CallOutcome
-from .isolation import call_all, call_isolated, frozen_heap
+from .isolation import call_all, frozen_heap, require_finite
 
 METRIC_COLUMNS = ["stimulus", "backend", "reference", "metric", "value", "unit", "tolerance", "passed"]
 CLOSED_FORM = "closed_form"
@@ -112,18 +112,6 @@ class Outcome:
 
 def settings_for(comparison: Comparison, backend: str, dt: float, n_steps: int, record_v: bool) -> RunSettings:
     return RunSettings(dt=dt, n_steps=n_steps, method=comparison.method, record_v=record_v)
-
-
-def execute(backend: str, spec: LIFSpec, drive: Drive, settings: RunSettings, timeout: float | None) -> Result:
-    """Run one backend, isolated in a child process when ``timeout`` is given; non-finite output fails."""
-    module = backends.get(backend)
-    if timeout:
-        backends.preload(backend)  # once, in the parent: forked children inherit the import
-    result = call_isolated(module.run, (spec, drive, settings), timeout) if timeout else \
-        module.run(spec, drive, settings)
-    if not result.is_finite():
-        raise BackendFailure(backend, "returned non-finite values (NaN or inf)")
-    return result
 
 
 def closed_form(spec: LIFSpec, drive: Drive) -> Result:
@@ -222,9 +210,7 @@ class Runner:
         outcome = self.outcome
         run = Run(job.backend, job.label, seconds=done.seconds)
         try:
-            result = done.get()
-            if not result.is_finite():
-                raise BackendFailure(job.backend, "returned non-finite values (NaN or inf)")
+            result = require_finite(job.backend, done.get())
             run.result = result
             outcome.metadata.setdefault(job.backend, result.meta.as_dict())
         except NotRepresentable as exc:

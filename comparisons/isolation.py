@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
+from models import backends
 from models.errors import BackendFailure, NotRepresentable
 
 _CONTEXT = mp.get_context("fork")
@@ -156,3 +157,20 @@ def call_all(calls: list, timeout: float, workers: int | None = None, done=None)
 def call_isolated(fn, args: tuple, timeout: float):
     """``fn(*args)`` in a child process; raises :class:`BackendFailure` on error or after ``timeout`` s."""
     return call_all([(fn, args)], timeout, workers=1)[0].get()
+
+
+def require_finite(backend: str, result):
+    """``result``, unless it holds NaN or inf (then a :class:`BackendFailure` of ``backend``)."""
+    if not result.is_finite():
+        raise BackendFailure(backend, "returned non-finite values (NaN or inf)")
+    return result
+
+
+def execute(backend: str, spec, drive, settings, timeout: float | None):
+    """Run one backend, isolated in a child process when ``timeout`` is given; non-finite output fails."""
+    module = backends.get(backend)
+    if timeout:
+        backends.preload(backend)  # once, in the parent: forked children inherit the import
+    result = call_isolated(module.run, (spec, drive, settings), timeout) if timeout else \
+        module.run(spec, drive, settings)
+    return require_finite(backend, result)

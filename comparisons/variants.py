@@ -63,7 +63,7 @@ from reference import closed_forms as cf
 
 from . import metrics as M
 from . import tolerances as T
-from .isolation import call_isolated
+from .isolation import execute
 
 CLOSED_FORM = "closed_form"
 REFERENCE = "reference"
@@ -174,16 +174,6 @@ def row(stimulus: str, backend: str, reference: str, metric: str, value, unit: s
 
 
 # ----------------------------------------------------------------------------------------------- running
-
-def execute(name: str, spec: LIFSpec, drive: Drive, settings: RunSettings, timeout: float | None) -> Result:
-    """Run one backend (isolated in a child process when ``timeout`` is given); non-finite output fails."""
-    module = backends.get(name)
-    result = call_isolated(module.run, (spec, drive, settings), timeout) if timeout else \
-        module.run(spec, drive, settings)
-    if not result.is_finite():
-        raise BackendFailure(name, "returned non-finite values (NaN or inf)")
-    return result
-
 
 @dataclass
 class Attempt:

@@ -92,7 +92,7 @@ from brian2 import (Clock, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonit
 from brian2.core.base import BrianObjectException
 
 from .drive import Drive
-from .errors import BackendFailure, ComparisonError, NotRepresentable
+from .errors import BackendFailure, NotRepresentable
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
 

@@ -46,7 +46,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .drive import Drive
-from .errors import BackendFailure, ComparisonError, NotRepresentable
+from .errors import BackendFailure, NotRepresentable
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
 
