@@ -282,27 +282,24 @@ def test_a_constant_drive_is_a_parameter_and_gives_the_timed_array_numbers_bit_f
     np.testing.assert_array_equal(a.spike_time, b.spike_time)
 
 
-def test_auto_target_is_the_cheapest_usable_target_of_the_cost_model():
-    """Without Cython ``auto`` can only be numpy; with it, the measured model puts Cython ahead of numpy
-    for every workload of the suite (it removes Brian2's per-step Python overhead)."""
+def test_auto_target_is_cython_for_every_workload_of_a_report():
+    """Warm, Cython beats numpy at every size (measured: 15 against 61 us per step, 4.9 against 17 ns per
+    neuron-step); without a compiler ``auto`` can only be numpy."""
     for n, steps in [(1, 10), (2, 5000), (31, 20000), (10_000, 10_000)]:
         assert brian2_.choose_target(n, steps, cython=False) == "numpy"
         assert brian2_.choose_target(n, steps, cython=True) == "cython"
-        numpy_, cython = (brian2_.TARGET_COSTS[t].seconds(n, steps) for t in ("numpy", "cython"))
-        assert cython < numpy_
 
 
 def test_auto_target_compiles_the_whole_network_only_when_it_pays():
     """cpp_standalone compiles the network again for every new workload (N and the duration are in
-    its C++ code) but then runs faster than Cython: ``auto`` takes it exactly when its predicted time is
-    the smaller: never for the report's workloads, always for the largest the suite accepts (2e10
-    neuron-steps, comparisons.config.MAX_NEURON_STEPS)."""
-    costs = brian2_.TARGET_COSTS
-    for n, steps in [(31, 20000), (10_000, 100_000), (20_000, 1_000_000)]:
-        standalone_pays = costs["cpp_standalone"].seconds(n, steps) < costs["cython"].seconds(n, steps)
-        assert brian2_.choose_target(n, steps, cython=True) == ("cpp_standalone" if standalone_pays else "cython")
-    assert brian2_.choose_target(31, 20000, cython=True) == "cython"
-    assert brian2_.choose_target(20_000, 1_000_000, cython=True) == "cpp_standalone"
+    its C++ code) but then runs faster than Cython: ``auto`` leaves it out of the report's workloads and
+    of a 10^4-neuron 1 s sweep, and takes it for the 10^4-current 10 s sweep (10^9 neuron-steps, about
+    4.9 s standalone against 6.6 s with Cython, measured by the benchmark's brian2_cost_point rows) and for
+    the largest workload the suite accepts (2e10 neuron-steps, comparisons.config.MAX_NEURON_STEPS)."""
+    expected = {(2, 5000): "cython", (31, 20000): "cython", (1, 20000): "cython", (10_000, 10_000): "cython",
+                (10_000, 100_000): "cpp_standalone", (20_000, 1_000_000): "cpp_standalone"}
+    assert {w: brian2_.choose_target(*w, cython=True) for w in expected} == expected
+    assert {w: brian2_.choose_target(*w, cython=False) for w in expected} == {w: "numpy" for w in expected}
 
 
 def test_cpp_standalone_gives_numpys_spikes_and_leaves_the_runtime_device(textbook):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from comparisons.harness import run_comparison
-from comparisons.isolation import call_all, default_workers
+from comparisons.isolation import call_all
 from models.errors import BackendFailure, NotRepresentable
 from reports.dashboard import _forked_map
 from conftest import small_sections
@@ -22,12 +22,12 @@ from conftest import small_sections
 PATIENCE = 30.0
 
 
-def rendezvous(directory: str, me: str, other: str, patience: float) -> bool:
-    """Leave a mark, then wait up to ``patience`` s for the other call's mark."""
-    Path(directory, me).touch()
+def rendezvous(directory: str, me: int, everyone: int, patience: float) -> bool:
+    """Leave a mark, then wait up to ``patience`` s for the marks of all ``everyone`` calls."""
+    Path(directory, str(me)).touch()
     end = time.monotonic() + patience
     while time.monotonic() < end:
-        if Path(directory, other).exists():
+        if all(Path(directory, str(k)).exists() for k in range(everyone)):
             return True
         time.sleep(0.01)
     return False
@@ -45,15 +45,28 @@ def crash():
     os._exit(9)
 
 
+def meeting(directory, everyone: int, patience: float) -> list:
+    return [(rendezvous, (str(directory), k, everyone, patience)) for k in range(everyone)]
+
+
 def test_two_workers_run_two_calls_at_the_same_time(tmp_path):
-    calls = [(rendezvous, (str(tmp_path), "a", "b", PATIENCE)),
-             (rendezvous, (str(tmp_path), "b", "a", PATIENCE))]
-    assert [o.get() for o in call_all(calls, timeout=2 * PATIENCE, workers=2)] == [True, True]
+    assert [o.get() for o in call_all(meeting(tmp_path, 2, PATIENCE), 2 * PATIENCE, workers=2)] == [True, True]
 
 
 def test_one_worker_runs_them_one_after_the_other(tmp_path):
-    calls = [(rendezvous, (str(tmp_path), "a", "b", 0.5)), (rendezvous, (str(tmp_path), "b", "a", 0.5))]
-    assert [o.get() for o in call_all(calls, timeout=60, workers=1)] == [False, True]
+    assert [o.get() for o in call_all(meeting(tmp_path, 2, 0.5), 60, workers=1)] == [False, True]
+
+
+def test_by_default_one_call_per_available_core_runs_at_once(tmp_path):
+    """As many calls as cores meet when the number of workers is left to the default; with one more, the
+    last starts only after one of the others has given up waiting."""
+    cores = len(os.sched_getaffinity(0))
+    for name in ("all", "one_more"):
+        (tmp_path / name).mkdir()
+    assert all(o.get() for o in call_all(meeting(tmp_path / "all", cores, PATIENCE), 2 * PATIENCE))
+    late = [o.get() for o in call_all(meeting(tmp_path / "one_more", cores + 1, 0.5), 60)]
+    # the call whose end freed a place had given up; the last one then found everybody's mark
+    assert late[-1] is True and not all(late[:-1])
 
 
 def test_each_call_has_its_own_time_limit_and_outcome_in_order():
@@ -68,10 +81,6 @@ def test_each_call_has_its_own_time_limit_and_outcome_in_order():
         outcomes[2].get()
     with pytest.raises(BackendFailure, match="died"):
         outcomes[3].get()
-
-
-def test_the_default_is_one_worker_per_available_core():
-    assert default_workers() == len(os.sched_getaffinity(0))
 
 
 def test_the_outcome_does_not_depend_on_the_number_of_workers(tmp_path):
