@@ -177,33 +177,61 @@ class Job:
 class Runner:
     """Runs a batch of independent jobs and records each in the outcome.
 
-    With a ``timeout`` every job runs in its own forked child (:func:`comparisons.isolation.call_all`),
+    With a ``timeout`` every call runs in its own forked child (:func:`comparisons.isolation.call_all`),
     ``workers`` at a time (default: one per core), the simulators imported once in this process first
     so that the children inherit them; without one, in this process one after the other.
+
+    ``together=True`` gives the jobs of a backend with ``run_population`` (see :mod:`models.backends`)
+    to it in one call, as one population: for a simulator whose cost is per call and nearly independent
+    of the number of neurons (snnTorch), an f-I sweep and a whole convergence study then cost about as
+    much as their longest run alone. The outcome of that call is split back into one per job.
     """
 
     def __init__(self, outcome: Outcome, timeout: float | None, tick, workers: int | None = None):
         self.outcome, self.timeout, self.tick, self.workers = outcome, timeout, tick, workers
 
-    def run(self, jobs: list[Job]) -> list[CallOutcome]:
+    def run(self, jobs: list[Job], together: bool = False) -> list[CallOutcome]:
         if not jobs:
             return []
+        groups = self._groups(jobs) if together else [[i] for i in range(len(jobs))]
+        # longest first (steps are what every simulator loops over), so that the last call to finish
+        # is a short one and the workers end together
+        groups.sort(key=lambda group: -sum(jobs[i].drive.n_steps for i in group))
+        calls = [self._call([jobs[i] for i in group]) for group in groups]
         if not self.timeout:
-            return [self._in_process(job) for job in jobs]
-        for name in dict.fromkeys(job.backend for job in jobs):
-            backends.preload(name)
-        gc.freeze()  # the simulators just imported too (see frozen_heap; run_comparison gives them back)
-        calls = [(backends.get(job.backend).run, (job.spec, job.drive, job.settings)) for job in jobs]
-        return call_all(calls, self.timeout, self.workers, done=lambda i: self.tick(jobs[i].progress))
+            done = []
+            for group, (fn, args) in zip(groups, calls):
+                for i in group:
+                    self.tick(jobs[i].progress)
+                done.append(_timed(fn, args))
+        else:
+            for name in dict.fromkeys(job.backend for job in jobs):
+                backends.preload(name)
+            gc.freeze()  # the simulators just imported too (see frozen_heap; run_comparison gives them back)
+            done = call_all(calls, self.timeout, self.workers,
+                            done=lambda g: [self.tick(jobs[i].progress) for i in groups[g]])
+        outcomes: list = [None] * len(jobs)
+        for group, result in zip(groups, done):
+            for i, one in zip(group, _split(result, [jobs[i] for i in group])):
+                outcomes[i] = one
+        return outcomes
 
-    def _in_process(self, job: Job) -> CallOutcome:
-        self.tick(job.progress)
-        start = time.perf_counter()
-        try:
-            value = backends.get(job.backend).run(job.spec, job.drive, job.settings)
-        except Exception as exc:  # noqa: BLE001 - recorded by record()
-            return CallOutcome(error=exc, seconds=time.perf_counter() - start)
-        return CallOutcome(value=value, seconds=time.perf_counter() - start)
+    @staticmethod
+    def _groups(jobs: list[Job]) -> list[list[int]]:
+        """Job indices per call: the jobs of a backend with ``run_population`` on the same specification
+        together (in the order given), every other job alone."""
+        groups: dict = {}
+        for i, job in enumerate(jobs):
+            key = (job.backend, id(job.spec)) if hasattr(backends.get(job.backend), "run_population") else i
+            groups.setdefault(key, []).append(i)
+        return list(groups.values())
+
+    @staticmethod
+    def _call(group: list[Job]) -> tuple:
+        module = backends.get(group[0].backend)
+        if len(group) == 1:
+            return module.run, (group[0].spec, group[0].drive, group[0].settings)
+        return module.run_population, (group[0].spec, [(job.drive, job.settings) for job in group])
 
     def record(self, job: Job, done: CallOutcome) -> Run:
         """The job's :class:`Run`; a failure is recorded for its backend, never raised."""
@@ -223,6 +251,29 @@ class Runner:
         outcome.seconds_in_backends += run.seconds
         return run
 
+
+
+def _timed(fn, args) -> CallOutcome:
+    """``fn(*args)`` in this process, its value or exception and its wall seconds."""
+    start = time.perf_counter()
+    try:
+        value = fn(*args)
+    except Exception as exc:  # noqa: BLE001 - recorded by Runner.record()
+        return CallOutcome(error=exc, seconds=time.perf_counter() - start)
+    return CallOutcome(value=value, seconds=time.perf_counter() - start)
+
+
+def _split(done: CallOutcome, group: list[Job]) -> list[CallOutcome]:
+    """One outcome per job of a call: a population call's list of results (its seconds shared in
+    proportion to each job's neuron-steps, so that they add up), or its error for every job."""
+    if len(group) == 1:
+        return [done]
+    if done.error is not None:
+        return [CallOutcome(error=done.error, seconds=done.seconds / len(group)) for _ in group]
+    sizes = np.array([job.drive.n_steps * job.drive.n_neurons for job in group], dtype=float)
+    shares = sizes / sizes.sum() if sizes.sum() > 0 else np.full(len(group), 1.0 / len(group))
+    return [CallOutcome(value=value, seconds=done.seconds * float(share))
+            for value, share in zip(done.value, shares)]
 
 def run_comparison(comparison: Comparison, progress=None, timeout: float | None = None,
                    workers: int | None = None) -> Outcome:
@@ -251,7 +302,7 @@ def _run(comparison: Comparison, progress, timeout: float | None, workers: int |
     working = [name for name in main.backends if name not in outcome.failures]
     fi_jobs = _fi_jobs(comparison, main, working)
     conv_jobs = _convergence_jobs(comparison, main, working)
-    done = runner.run(fi_jobs + [job for jobs in conv_jobs.values() for job in jobs])
+    done = runner.run(fi_jobs + [job for jobs in conv_jobs.values() for job in jobs], together=True)
     for job, result in zip(fi_jobs, done):
         _fi_results(comparison, main, outcome, runner.record(job, result))
     done = done[len(fi_jobs):]

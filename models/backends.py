@@ -20,6 +20,11 @@ exposes:
     The one entry point: the specification, the sampled input for N neurons (:class:`models.drive.Drive`)
     and the :class:`models.result.RunSettings`; returns a :class:`models.result.Result` on the shared
     sample grid. Global state of the simulator (preferences, kernels) is restored before returning.
+``run_population(spec, workloads) -> list[Result]`` (optional)
+    Several workloads ``[(drive, settings), ...]`` of one specification, each with its own ``dt`` and
+    length, in one call; each result identical bit for bit to ``run(spec, drive, settings)``. For a
+    simulator without a global time step whose cost is per call rather than per neuron (snnTorch): the
+    harness then gives it an f-I sweep and a whole convergence study at once.
 """
 
 from __future__ import annotations

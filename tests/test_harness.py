@@ -2,6 +2,7 @@
 backends with the default tolerances."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from comparisons.config import comparison_from_document, load_comparison
@@ -128,3 +129,28 @@ def test_model_variants_are_compared_in_their_own_rows_next_to_the_plain_part(se
     assert len(own) and (own.passed != "").any(), "the variant comparison has verdict rows"
     assert outcome.variant_tables and all(len(t) for t in outcome.variant_tables.values())
     assert (verdicts(outcome).passed == "True").all(), verdicts(outcome)[verdicts(outcome).passed != "True"]
+
+
+def test_a_population_backend_gets_its_sweeps_in_one_call_with_the_same_rows(monkeypatch):
+    """snnTorch has run_population: the f-I curve and every convergence run reach it as one call, and
+    every f-I, convergence and metric row is what one call per job gives."""
+    from comparisons.harness import Runner
+    from models import snntorch_
+    c = small(["reference", "snntorch"], "euler_tutorial")
+    calls = []
+    original = snntorch_.run_population
+
+    def spy(spec, workloads):
+        calls.append([(drive.dt, drive.n_steps, drive.n_neurons) for drive, _ in workloads])
+        return original(spec, workloads)
+    monkeypatch.setattr(snntorch_, "run_population", spy)
+    pooled = run_comparison(c)
+    assert calls == [[(c.fi.dt, c.fi.n_steps, c.fi.num)]
+                     + [(dt, int(round(c.convergence.duration / dt)), 1) for dt in c.convergence.dts]]
+    monkeypatch.setattr(Runner, "_groups", staticmethod(lambda jobs: [[i] for i in range(len(jobs))]))
+    alone = run_comparison(c)
+    assert len(calls) == 1
+    assert pooled.fi_rows == alone.fi_rows
+    assert pooled.convergence_rows == alone.convergence_rows
+    pd.testing.assert_frame_equal(pooled.metrics, alone.metrics)  # NaN rows too
+    assert pooled.exit_status() == 0

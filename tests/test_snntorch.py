@@ -198,3 +198,50 @@ def test_recording_in_chunks_changes_nothing(cell, model, monkeypatch):
     np.testing.assert_array_equal(whole.v, chunked.v)
     np.testing.assert_array_equal(whole.spike_neuron, chunked.spike_neuron)
     np.testing.assert_array_equal(whole.spike_time, chunked.spike_time)
+
+
+def test_a_population_of_workloads_is_each_workload_alone_bit_for_bit(cell):
+    """run_population (one Leaky with a per-neuron beta, one call per step of the longest workload) gives
+    each workload exactly what its own run gives: an f-I sweep without trace, a convergence ladder of
+    different dt and lengths with traces, and a time-varying two-neuron drive that ends early."""
+    rng = np.random.default_rng(7)
+    workloads = [(Drive.constant(CURRENTS, DT, 1200), settings(1200, record_v=False))]
+    for dt in (4e-4, 2e-4, 1e-4, 5e-5):
+        n = int(round(0.06 / dt))
+        workloads.append((Drive.constant([300e-12], dt, n), settings(n, dt=dt)))
+    waveform = rng.normal(260e-12, 80e-12, (700, 2))
+    workloads.append((Drive(DT, waveform, np.ones(2)), settings(700)))
+    together = snntorch_.run_population(cell, workloads)
+    assert len(together) == len(workloads)
+    spikes = 0
+    for (drive, s), pooled in zip(workloads, together):
+        alone = snntorch_.run(cell, drive, s)
+        assert (pooled.v is None) == (alone.v is None) == (not s.record_v)
+        if alone.v is not None:
+            np.testing.assert_array_equal(pooled.v, alone.v)
+        np.testing.assert_array_equal(pooled.t, alone.t)
+        np.testing.assert_array_equal(pooled.spike_neuron, alone.spike_neuron)
+        np.testing.assert_array_equal(pooled.spike_time, alone.spike_time)
+        assert pooled.meta == alone.meta
+        spikes += alone.spike_time.size
+    assert spikes > 50  # the comparison covers resets, not only subthreshold traces
+
+
+def test_a_population_call_costs_one_call_per_step_of_the_longest_workload(cell, monkeypatch):
+    """What makes it worth having: the neuron is called max(n_steps) times, not sum(n_steps)."""
+    import snntorch as snn
+    calls = []
+    original = snn.Leaky.forward
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(snn.Leaky, "forward", counted)
+    lengths = (40, 90, 25)
+    snntorch_.run_population(cell, [(Drive.constant([300e-12], DT, n), settings(n)) for n in lengths])
+    assert len(calls) == max(lengths)
+
+
+def test_a_population_refuses_what_a_run_refuses(textbook):
+    with pytest.raises(NotRepresentable):
+        snntorch_.run_population(textbook, [(Drive.constant([300e-12], DT, 10), settings(10))] * 2)
