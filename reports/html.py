@@ -84,7 +84,7 @@ def render_report(outcome, directory: Path, write_all) -> dict:
     files = writers.data_files(outcome)
     digest = writers.report_digest(outcome, files)
     html = render_html(outcome, digest)
-    return write_all(outcome, directory, html, digest=digest)
+    return write_all(outcome, directory, html, digest=digest, files=files)
 
 
 def environment() -> jinja2.Environment:

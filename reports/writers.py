@@ -12,6 +12,7 @@ into place when complete; an interrupted run leaves nothing behind and never tou
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -110,6 +111,12 @@ def tables(outcome) -> dict[str, str]:
 
 
 def versions() -> dict[str, str]:
+    """The versions of Python, the libraries and the suite (package metadata, read once per process)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> dict[str, str]:
     out = {"python": sys.version.split()[0]}
     for name in LIBRARIES:
         try:
@@ -241,9 +248,11 @@ def report_digest(outcome, files: dict[str, bytes]) -> str:
 
 
 def write_all(outcome, directory: Path, html: bytes | None, extra: dict[str, bytes] | None = None,
-              digest: str | None = None) -> dict:
-    """Write every file into ``directory``; the manifest hashes all the others. Returns the manifest."""
-    files = data_files(outcome)
+              digest: str | None = None, files: dict[str, bytes] | None = None) -> dict:
+    """Write every file into ``directory``; the manifest hashes all the others. Returns the manifest.
+    ``files``: the outcome's :func:`data_files` when the caller has them already (they are most of a
+    report's bytes)."""
+    files = dict(files) if files is not None else data_files(outcome)
     if html is not None:
         files["report.html"] = html
     files.update(extra or {})
