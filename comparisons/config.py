@@ -22,10 +22,10 @@ The section and key names below are a public contract; every section but ``[neur
     num = 51
     duration = "2 s"
 
-    [convergence]                      # default: the five dts below, at 1.5 x rheobase for 500 ms
+    [convergence]                      # default: the five dts below, at 1.5 x rheobase, for the closed
     dt = ["0.4 ms", "0.2 ms", "0.1 ms", "0.05 ms", "0.025 ms"]
     current = "300 pA"
-    duration = "500 ms"
+    duration = "500 ms"                # form's first spike and ten intervals (default_convergence_duration)
 
     [tolerances]                       # override any default tolerance (comparisons.tolerances)
     first_spike_latency_diff = "0.2 ms"
@@ -61,6 +61,10 @@ SIMULATION_KEYS = ("dt", "duration", "backends", "method", "timeout")
 FI_KEYS = ("I_min", "I_max", "num", "duration", "dt")
 CONVERGENCE_KEYS = ("dt", "current", "duration")
 METHODS = ("exact", "euler")
+#: Inter-spike intervals of the closed form a convergence study covers by default, after the first spike.
+CONVERGENCE_ISIS = 10
+#: Convergence duration (s) when the study's current does not make the cell fire.
+FALLBACK_CONVERGENCE_DURATION = 0.5
 #: Labels the harness uses for its own metric rows.
 RESERVED_STIMULUS_NAMES = ("fi_curve", "convergence")
 
@@ -170,9 +174,15 @@ def _positive_time(table, section, key, default) -> float:
     return value
 
 
+def _on_grid(duration, dt) -> bool:
+    """``duration`` is a whole number (>= 1) of steps of ``dt``, to :data:`GRID_RTOL`."""
+    steps = duration / dt
+    return abs(steps - round(steps)) <= GRID_RTOL * max(1.0, steps) and round(steps) >= 1
+
+
 def _require_grid(duration, dt, field, raw) -> None:
     steps = duration / dt
-    if abs(steps - round(steps)) > GRID_RTOL * max(1.0, steps) or round(steps) < 1:
+    if not _on_grid(duration, dt):
         raise ComparisonError(field, f"must be a whole number of steps of {dt!r} s ({steps:.6g} steps)", raw)
 
 
@@ -260,10 +270,37 @@ def _convergence(table, spec, method) -> Convergence:
     if len(set(dts)) != len(dts):
         raise ComparisonError("convergence.dt", "must not repeat a time step", repr(raw)[:60])
     current = _current(table, "convergence", "current", None, 1.5 * spec.rheobase)
-    duration = _positive_time(table, "convergence", "duration", "500 ms")
+    if "duration" in table:
+        duration = _positive_time(table, "convergence", "duration", None)
+        shown = table["duration"]
+    else:
+        duration = default_convergence_duration(spec, current, dts)
+        shown = f"{duration!r} s (the default: first spike and {CONVERGENCE_ISIS} intervals)"
     for i, (dt, text) in enumerate(zip(dts, raw)):
-        _require_grid(duration, dt, "convergence.duration", f"{table.get('duration', '500 ms')} with dt {text}")
+        _require_grid(duration, dt, "convergence.duration", f"{shown} with dt {text}")
     return Convergence(tuple(sorted(dts, reverse=True)), current, duration)
+
+
+def default_convergence_duration(spec: LIFSpec, current: float, dts) -> float:
+    """The default length of a convergence study: the closed form's first spike and
+    :data:`CONVERGENCE_ISIS` inter-spike intervals at ``current``, rounded up to the shortest duration
+    that is a whole number of steps of every dt (a multiple of the coarsest). Its metrics need no more:
+    the trace error is taken before the first spike and the ISI error from the mean interval, and a
+    fixed number of intervals makes the study mean the same for a fast and for a slow cell (a fixed
+    500 ms held 36 intervals of one preset and would hold 3 of a cell with tau_m = 100 ms).
+    :data:`FALLBACK_CONVERGENCE_DURATION` when ``current`` does not make the cell fire or no such
+    duration is found within 1000 coarse steps."""
+    from reference import closed_forms as cf
+
+    if not current > spec.rheobase:
+        return FALLBACK_CONVERGENCE_DURATION
+    wanted = max(float(cf.first_spike_latency(spec, current)), 0.0) + CONVERGENCE_ISIS * float(cf.isi(spec, current))
+    coarse = max(dts)
+    first = max(1, math.ceil(wanted / coarse - GRID_RTOL))
+    for m in range(first, first + 1000):
+        if all(_on_grid(m * coarse, dt) for dt in dts):
+            return m * coarse
+    return FALLBACK_CONVERGENCE_DURATION
 
 
 def _tolerances(table) -> dict:
