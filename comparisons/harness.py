@@ -177,9 +177,10 @@ class Job:
 class Runner:
     """Runs a batch of independent jobs and records each in the outcome.
 
-    With a ``timeout`` every call runs in its own forked child (:func:`comparisons.isolation.call_all`),
-    ``workers`` at a time (default: one per core), the simulators imported once in this process first
-    so that the children inherit them; without one, in this process one after the other.
+    With a ``timeout`` the calls run in forked children (:func:`comparisons.isolation.call_all`), those of
+    one backend one after the other in the same child, each with its own time limit, ``workers``
+    children at a time (default: one per core), the simulators imported once in this process first so
+    that the children inherit them; without one, in this process one after the other.
 
     ``together=True`` gives the jobs of a backend with ``run_population`` (see :mod:`models.backends`)
     to it in one call, as one population: for a simulator whose cost is per call and nearly independent
@@ -209,7 +210,8 @@ class Runner:
                 backends.preload(name)
             gc.freeze()  # the simulators just imported too (see frozen_heap; run_comparison gives them back)
             done = call_all(calls, self.timeout, self.workers,
-                            done=lambda g: [self.tick(jobs[i].progress) for i in groups[g]])
+                            done=lambda g: [self.tick(jobs[i].progress) for i in groups[g]],
+                            sequences=self._sequences(jobs, groups))
         outcomes: list = [None] * len(jobs)
         for group, result in zip(groups, done):
             for i, one in zip(group, _split(result, [jobs[i] for i in group])):
@@ -225,6 +227,17 @@ class Runner:
             key = (job.backend, id(job.spec)) if hasattr(backends.get(job.backend), "run_population") else i
             groups.setdefault(key, []).append(i)
         return list(groups.values())
+
+    @staticmethod
+    def _sequences(jobs: list[Job], groups: list[list[int]]) -> list[list[int]]:
+        """The calls of each backend in one child process, one after the other (a fork costs about
+        20 ms of CPU with every simulator loaded, and a batch has up to five calls per backend); the
+        backends with the most steps first."""
+        by_backend: dict = {}
+        for c, group in enumerate(groups):
+            by_backend.setdefault(jobs[group[0]].backend, []).append(c)
+        return sorted(by_backend.values(), key=lambda seq: -sum(jobs[i].drive.n_steps
+                                                                 for c in seq for i in groups[c]))
 
     @staticmethod
     def _call(group: list[Job]) -> tuple:

@@ -105,3 +105,50 @@ def test_dashboard_map_keeps_the_order_and_reports_a_failing_item():
     assert _forked_map(lambda x: x * x, [3, 1, 4, 1, 5], 2) == [9, 1, 16, 1, 25]
     with pytest.raises(RuntimeError, match="'boom' failed"):
         _forked_map(lambda x: 1 / 0 if x == "boom" else x, ["fine", "boom", "also fine"], 2)
+
+
+def pid_after(seconds: float = 0.0) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_sequence_shares_one_child_and_each_call_keeps_its_own_time_limit():
+    """Three calls of 0.6 s in one child with a limit of 1 s each: all succeed (the limit is per call,
+    not per sequence), in the same process; the other sequence has a process of its own."""
+    calls = [(pid_after, (0.6,))] * 3 + [(pid_after, ())]
+    outcomes = call_all(calls, timeout=1.0, workers=2, sequences=[[0, 1, 2], [3]])
+    pids = [o.get() for o in outcomes]
+    assert pids[0] == pids[1] == pids[2] != pids[3]
+    assert os.getpid() not in pids
+
+
+@pytest.mark.parametrize("bad", [hang, crash])
+def test_a_call_that_hangs_or_crashes_fails_alone_and_the_rest_of_its_sequence_runs(bad):
+    done = []
+    outcomes = call_all([(pid_after, ()), (bad, ()), (divmod, (7, 2)), (pid_after, ())], timeout=1.0,
+                        workers=1, done=done.append, sequences=[[0, 1, 2, 3]])
+    assert sorted(done) == [0, 1, 2, 3]
+    with pytest.raises(BackendFailure, match="timed out after 1 s" if bad is hang else "died"):
+        outcomes[1].get()
+    assert outcomes[2].get() == (3, 1)
+    assert outcomes[0].get() != outcomes[3].get()  # the calls after the failure ran in a new child
+
+
+def test_sequences_must_name_every_call_once():
+    with pytest.raises(ValueError, match="every call exactly once"):
+        call_all([(divmod, (1, 1)), (divmod, (2, 1))], 10, sequences=[[0], [0]])
+
+
+def test_isolated_runs_give_what_runs_in_this_process_give(tmp_path):
+    """The calls of a backend share a child and run one after the other: no run may depend on what ran
+    before it in the same process, so the rows are those of every run made here, in another order."""
+    from comparisons.config import load_comparison
+    path = tmp_path / "small.toml"
+    path.write_text(Path(__file__).resolve().parent.parent.joinpath("models/presets/euler_tutorial.toml")
+                    .read_text() + small_sections(backends=["reference", "brian2", "nest", "rockpool", "snntorch"]))
+    comparison = load_comparison(path)
+    isolated = run_comparison(comparison, timeout=120, workers=2)
+    here = run_comparison(comparison)
+    assert not isolated.failures and not here.failures
+    assert repr(isolated.metric_rows) == repr(here.metric_rows) and len(here.metric_rows) > 100
+    assert isolated.fi_rows == here.fi_rows and isolated.convergence_rows == here.convergence_rows
