@@ -294,8 +294,9 @@ def run_comparison(comparison: Comparison, progress=None, timeout: float | None 
 
     The simulations run in two batches of independent jobs (see :class:`Runner`): every variant's
     stimuli on every backend, then the f-I curve and the convergence runs of the backends that did not
-    fail; the metrics are computed afterwards in a fixed order, so the outcome does not depend on
-    ``workers``.
+    fail (a backend with ``run_population`` gets the main variant's stimuli in the second batch, in the
+    same call as the rest); the metrics are computed afterwards in a fixed order, so the outcome does
+    not depend on ``workers``.
     """
     with frozen_heap():
         return _run(comparison, progress, timeout, workers)
@@ -305,17 +306,23 @@ def _run(comparison: Comparison, progress, timeout: float | None, workers: int |
     outcome = Outcome(comparison, [])
     outcome.variants = plan_variants(comparison, outcome)
     runner = Runner(outcome, timeout, progress or (lambda label: None), workers)
-    stimuli = {variant.label: _stimuli_jobs(comparison, variant) for variant in outcome.variants}
-    done = runner.run([job for jobs in stimuli.values() for job in jobs])
-    for variant in outcome.variants:
-        jobs = stimuli[variant.label]
-        _stimuli_results(comparison, variant, outcome, [runner.record(j, d) for j, d in zip(jobs, done)])
-        done = done[len(jobs):]
     main = outcome.variants[0]
+    stimuli = {variant.label: _stimuli_jobs(comparison, variant) for variant in outcome.variants}
+    # a backend that takes every workload of a specification as one population gets the main variant's
+    # stimuli with its f-I and convergence runs, in the second batch: one call instead of two
+    pooled = {name for name in main.backends if hasattr(backends.get(name), "run_population")}
+    first = [job for variant in outcome.variants for job in stimuli[variant.label]
+             if not (variant is main and job.backend in pooled)]
+    runs = dict(zip(map(id, first), (runner.record(job, done) for job, done in zip(first, runner.run(first)))))
     working = [name for name in main.backends if name not in outcome.failures]
+    deferred = [job for job in stimuli[main.label] if job.backend in pooled and job.backend in working]
     fi_jobs = _fi_jobs(comparison, main, working)
     conv_jobs = _convergence_jobs(comparison, main, working)
-    done = runner.run(fi_jobs + [job for jobs in conv_jobs.values() for job in jobs], together=True)
+    done = runner.run(deferred + fi_jobs + [job for jobs in conv_jobs.values() for job in jobs], together=True)
+    runs.update((id(job), runner.record(job, result)) for job, result in zip(deferred, done))
+    done = done[len(deferred):]
+    for variant in outcome.variants:
+        _stimuli_results(comparison, variant, outcome, [runs[id(job)] for job in stimuli[variant.label]])
     for job, result in zip(fi_jobs, done):
         _fi_results(comparison, main, outcome, runner.record(job, result))
     done = done[len(fi_jobs):]

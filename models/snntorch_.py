@@ -259,7 +259,8 @@ def run_population(spec: LIFSpec, workloads: list) -> list[Result]:
     ``beta`` per neuron. So an f-I sweep and every run of a convergence study can share one tensor and one
     call per step (the longest workload's number of steps) instead of one loop each: the call, not the
     neuron, is what costs (about 200 us per call on a 2-core Xeon, nearly independent of N up to
-    hundreds of neurons). A neuron's calls after its own workload ends are discarded. Every operation is
+    hundreds of neurons); the stimuli of a comparison join them. A neuron's calls after its own workload
+    ends are discarded. Every operation is
     elementwise, so each result is identical bit for bit to ``run(spec, drive, settings)`` (tested);
     Lapicque and the model variants are run one workload at a time.
 
@@ -297,14 +298,19 @@ def run_population(spec: LIFSpec, workloads: list) -> list[Result]:
     n_steps = max(d.n_steps for d in drives)
     n_neurons = sum(d.n_neurons for d in drives)
     n_record = sum(workloads[i][0].n_neurons for i in order if workloads[i][1].record_v)
-    constant = all(bool(np.all(d.waveform == d.waveform[0])) for d in drives)
+    current = np.concatenate([d.at(0) for d in drives])
+    edges = np.cumsum([0] + [d.n_neurons for d in drives])
+    varying = [(slice(a, b), d) for a, b, d in zip(edges[:-1], edges[1:], drives)
+               if not np.all(d.waveform == d.waveform[0])]
 
     def x_at(k):
-        return offset + gain * np.concatenate([d.at(min(k, d.n_steps - 1)) for d in drives])
+        for part, d in varying:  # each neuron's own sample k (its last one once its workload has ended)
+            current[part] = d.at(min(k, d.n_steps - 1))
+        return offset + gain * current
 
     neuron = _neuron("leaky", {"beta": per_neuron("beta"), "threshold": spec.V_th - spec.V_reset})
     try:
-        trace, neuron_idx, steps = _loop(neuron, spec, n_steps, x_at, constant, n_neurons, n_record)
+        trace, neuron_idx, steps = _loop(neuron, spec, n_steps, x_at, not varying, n_neurons, n_record)
         stored = neuron.beta.reshape(-1).tolist()
     finally:
         _forget(neuron)

@@ -132,8 +132,8 @@ def test_model_variants_are_compared_in_their_own_rows_next_to_the_plain_part(se
 
 
 def test_a_population_backend_gets_its_sweeps_in_one_call_with_the_same_rows(monkeypatch):
-    """snnTorch has run_population: the f-I curve and every convergence run reach it as one call, and
-    every f-I, convergence and metric row is what one call per job gives."""
+    """snnTorch has run_population: the stimuli, the f-I curve and every convergence run reach it as one
+    call, and every f-I, convergence and metric row is what one call per job gives."""
     from comparisons.harness import Runner
     from models import snntorch_
     c = small(["reference", "snntorch"], "euler_tutorial")
@@ -145,7 +145,7 @@ def test_a_population_backend_gets_its_sweeps_in_one_call_with_the_same_rows(mon
         return original(spec, workloads)
     monkeypatch.setattr(snntorch_, "run_population", spy)
     pooled = run_comparison(c)
-    assert calls == [[(c.fi.dt, c.fi.n_steps, c.fi.num)]
+    assert calls == [[(c.dt, c.n_steps, len(c.stimuli)), (c.fi.dt, c.fi.n_steps, c.fi.num)]
                      + [(dt, int(round(c.convergence.duration / dt)), 1) for dt in c.convergence.dts]]
     monkeypatch.setattr(Runner, "_groups", staticmethod(lambda jobs: [[i] for i in range(len(jobs))]))
     alone = run_comparison(c)
@@ -154,3 +154,16 @@ def test_a_population_backend_gets_its_sweeps_in_one_call_with_the_same_rows(mon
     assert pooled.convergence_rows == alone.convergence_rows
     pd.testing.assert_frame_equal(pooled.metrics, alone.metrics)  # NaN rows too
     assert pooled.exit_status() == 0
+
+
+def test_a_failing_population_call_fails_its_backend_once_and_nothing_else(monkeypatch):
+    from models import snntorch_
+
+    def broken(spec, workloads):
+        raise RuntimeError("population broke")
+    monkeypatch.setattr(snntorch_, "run_population", broken)
+    outcome = run_comparison(small(["reference", "snntorch"], "euler_tutorial"), timeout=60)
+    assert outcome.failures == {"snntorch": "stimuli: RuntimeError: population broke"}
+    assert outcome.exit_status() == 3
+    assert {row[0] for row in outcome.fi_rows} == {"reference"}
+    assert {row[0] for row in outcome.convergence_rows} == {"reference"}
