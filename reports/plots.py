@@ -15,13 +15,14 @@ from __future__ import annotations
 import base64
 import io
 import math
+import re
 from dataclasses import dataclass
 
 import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import LogFormatterSciNotation, NullLocator
 
 #: rcParams of every figure (applied with ``rc_context``, so global state is left unchanged).
 RC = {
@@ -63,6 +64,32 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 DIFF_FLOOR_MV = 1e-13
 
 MS, MV, PA = 1e3, 1e3, 1e12
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+_MATHTEXT_POWER = re.compile(r"\$\\mathdefault\{(?P<sign>-?)(?:(?P<coeff>[^\\{}]+)\\times)?"
+                             r"(?P<base>\d+)\^\{(?P<exp>-?\d+)\}\}\$")
+
+
+class PowerFormatter(LogFormatterSciNotation):
+    """Matplotlib's log-axis labels (which ticks are labelled, and how) written as plain text with
+    Unicode superscripts, "10⁻³" and "2×10⁻³", instead of mathtext: the same labels, without the
+    mathtext parser and layout (about 15 % of a report's figure time)."""
+
+    def __call__(self, x, pos=None):
+        text = super().__call__(x, pos)
+        match = _MATHTEXT_POWER.fullmatch(text)
+        if match is None:
+            return text
+        coeff = f"{match['coeff']}×" if match["coeff"] else ""
+        return f"{'−' if match['sign'] else ''}{coeff}{match['base']}{match['exp'].translate(_SUPERSCRIPT)}"
+
+
+def _log_axis(axis) -> None:
+    """A log scale's default formatters (major: decades; minor: labelled when few decades are shown),
+    as :class:`PowerFormatter`."""
+    axis.set_major_formatter(PowerFormatter(base=10.0))
+    axis.set_minor_formatter(PowerFormatter(base=10.0, labelOnlyBase=False))
 
 
 def marker_size(i: int, n: int) -> float:
@@ -166,6 +193,7 @@ def _voltage_panel(ax, exact: Series, runs: list[Series]) -> None:
 
 def _difference_panel(ax, exact: Series, runs: list[Series]) -> None:
     ax.set_yscale("log")
+    _log_axis(ax.yaxis)
     drawn = False
     for i, run in enumerate(runs):
         if run.v is None or exact.v is None or run.v.shape != exact.v.shape:
@@ -264,6 +292,7 @@ def _log_dt_axis(ax, dts_ms: np.ndarray) -> None:
     """Log-log axes with the swept steps as the only x ticks, labelled in plain decimals (ms)."""
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _log_axis(ax.yaxis)
     ax.xaxis.set_minor_locator(NullLocator())
     if dts_ms.size:
         ax.set_xticks(dts_ms, [f"{d:g}" for d in dts_ms])

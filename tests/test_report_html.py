@@ -29,6 +29,7 @@ from comparisons.harness import run_comparison
 from models import backends
 from reports.dashboard import run_dashboard, worst
 from reports.html import human, render_html, render_report
+from reports import plots
 from reports.writers import atomic_directory, write_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -305,3 +306,23 @@ def test_dashboard_links_every_report(tmp_path, browser):
     assert not list(out.glob(".index.*"))  # the atomic write left no temporary file
     rows[1].find_element(By.TAG_NAME, "a").click()
     assert browser.title.startswith("failing cell")
+
+
+@pytest.mark.parametrize("low, high, decades, minor", [
+    (1e-6, 1.0, ["10⁻⁶", "10⁻⁵", "10⁻⁴", "10⁻³", "10⁻²", "10⁻¹", "10⁰"], []),
+    (2e-3, 8e-3, [], ["2×10⁻³", "3×10⁻³", "4×10⁻³", "6×10⁻³"]),
+])
+def test_log_axes_are_labelled_in_plain_text_with_superscripts(low, high, decades, minor):
+    """The tick labels matplotlib chooses for a log axis, as text ("10⁻³", "2×10⁻³"), never mathtext."""
+    fig = plots.new_figure(4, 3, left=0.2, right=0.95, top=0.95, bottom=0.1)
+    ax = fig.subplots()
+    ax.plot([1, 2], [low, high])
+    ax.set_yscale("log")
+    plots._log_axis(ax.yaxis)
+    ax.set_ylim(low, high)
+    fig.canvas.draw()
+    major = [t.get_text() for t in ax.yaxis.get_majorticklabels() if t.get_text()]
+    shown = [t.get_text() for t in ax.yaxis.get_minorticklabels() if t.get_text()]
+    assert [label for label in major if label in decades] == decades
+    assert shown == minor
+    assert not any("$" in label for label in major + shown)
