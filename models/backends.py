@@ -68,13 +68,21 @@ def available() -> list[str]:
     return [name for name in REGISTRY if is_available(name)]
 
 
+#: Backends already preloaded in this process (and so in every process forked from it).
+_PRELOADED: set[str] = set()
+
+
 def preload(name: str) -> None:
-    """Import a backend's simulator in this process (its adapter's ``preload()`` or ``LIBRARY``)."""
+    """Import a backend's simulator in this process (its adapter's ``preload()`` or ``LIBRARY``), once:
+    the harness asks before every batch, and an adapter's ``preload()`` may run warm-up simulations."""
+    if name in _PRELOADED:
+        return
     module = get(name)
     if hasattr(module, "preload"):
         module.preload()
     elif module.LIBRARY:
         importlib.import_module(module.LIBRARY)
+    _PRELOADED.add(name)
 
 
 def get(name: str, field: str = "simulation.backends") -> ModuleType:

@@ -167,3 +167,14 @@ def test_a_failing_population_call_fails_its_backend_once_and_nothing_else(monke
     assert outcome.exit_status() == 3
     assert {row[0] for row in outcome.fi_rows} == {"reference"}
     assert {row[0] for row in outcome.convergence_rows} == {"reference"}
+
+
+def test_a_backend_is_preloaded_once_per_process(monkeypatch):
+    """The harness asks for the simulators before every batch; an adapter's warm-up runs once."""
+    from models import reference_
+    calls = []
+    monkeypatch.setattr(backends, "_PRELOADED", set())
+    monkeypatch.setattr(reference_, "preload", lambda: calls.append(1))
+    run_comparison(small(["reference"]), timeout=60)
+    backends.preload("reference")
+    assert calls == [1]
