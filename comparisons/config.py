@@ -7,7 +7,7 @@ The section and key names below are a public contract; every section but ``[neur
     duration = "500 ms"                # default 500 ms; must be a whole number of steps
     backends = ["reference", "brian2", "nengo"]   # default: every installed backend
     method = "exact"                   # "exact" (default) or "euler": the integrator asked of every backend
-    timeout = "600 s"                  # per-backend time limit
+    timeout = "600 s"                  # time limit of each backend run
 
     [[stimulus]]                       # default: a supra- and a subthreshold step (see DEFAULT_STIMULI)
     name = "step300"
