@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backends", help="comma-separated backends (default: the file's, or all installed)")
     run.add_argument("--force", action="store_true", help="replace a non-empty output directory")
     run.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
-    run.add_argument("--timeout", type=float, help="per-backend time limit in seconds (overrides the file)")
+    run.add_argument("--timeout", type=float, help="time limit of each backend run in seconds (overrides the file)")
     run.set_defaults(func=_cmd_run)
     sub.add_parser("presets", help="list the shipped presets").set_defaults(func=_cmd_presets)
     report = sub.add_parser("report", help="run every shipped preset and write the dashboard")
