@@ -30,7 +30,7 @@ from reference import closed_forms as cf
 from reference.conventions import Conventions
 from reference.engine import simulate
 
-from . import attribution
+from . import attribution, forkserver
 from . import variants as model_variants
 from . import metrics as M
 from . import tolerances as T
@@ -206,12 +206,17 @@ class Runner:
                     self.tick(jobs[i].progress)
                 done.append(_timed(fn, args))
         else:
+            server = forkserver.SERVER
+            served = server.names if server is not None and server.wait() else frozenset()
             for name in dict.fromkeys(job.backend for job in jobs):
-                backends.preload(name)
+                if name not in served:  # those the fork server has loaded are never imported here
+                    backends.preload(name)
             gc.freeze()  # the simulators just imported too (see frozen_heap; run_comparison gives them back)
+            sequences = self._sequences(jobs, groups)
             done = call_all(calls, self.timeout, self.workers,
                             done=lambda g: [self.tick(jobs[i].progress) for i in groups[g]],
-                            sequences=self._sequences(jobs, groups))
+                            sequences=sequences, server=server if served else None,
+                            remote=[jobs[groups[seq[0]][0]].backend in served for seq in sequences])
         outcomes: list = [None] * len(jobs)
         for group, result in zip(groups, done):
             for i, one in zip(group, _split(result, [jobs[i] for i in group])):

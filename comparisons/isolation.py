@@ -89,13 +89,18 @@ class _Running:
     """A child running a sequence of calls one after the other; each call has its own time limit,
     counted from the end of the previous one."""
 
-    def __init__(self, calls: list, indices: list[int], timeout: float):
+    def __init__(self, calls: list, indices: list[int], timeout: float, server=None):
         fn = calls[indices[0]][0]
         self.name = getattr(fn, "__module__", "backend").rsplit(".", 1)[-1].rstrip("_")
         self.timeout, self.pending = timeout, list(indices)
+        self.start = time.perf_counter()
+        if server is not None:  # forked by a fork server (comparisons.forkserver)
+            from .forkserver import RemoteProcess
+            self.conn, pid = server.start({i: calls[i] for i in indices}, list(indices))
+            self.proc = RemoteProcess(pid)
+            return
         self.conn, child = _CONTEXT.Pipe(duplex=False)
         self.proc = _CONTEXT.Process(target=_child, args=(child, calls, list(indices)), daemon=True)
-        self.start = time.perf_counter()
         self.proc.start()
         child.close()
 
@@ -109,9 +114,10 @@ class _Running:
         index = self.pending.pop(0)
         try:
             payload = pickle.loads(self.conn.recv_bytes())
-        except EOFError:
+        except (EOFError, ConnectionError):
             self.proc.join(5)
-            failure = BackendFailure(self.name, f"the simulator process died (exit code {self.proc.exitcode})")
+            code = "" if self.proc.exitcode is None else f" (exit code {self.proc.exitcode})"
+            failure = BackendFailure(self.name, f"the simulator process died{code}")
             return index, self._end(error=failure), self._abandon()
         if payload[0] == "ok":
             outcome = Outcome(value=payload[1])
@@ -149,31 +155,36 @@ class _Running:
 
 
 def call_all(calls: list, timeout: float, workers: int | None = None, done=None,
-             sequences: list[list[int]] | None = None) -> list[Outcome]:
+             sequences: list[list[int]] | None = None, server=None,
+             remote: list[bool] | None = None) -> list[Outcome]:
     """``[fn(*args) for fn, args in calls]`` in child processes, at most ``workers`` (default
     :func:`default_workers`) at a time, each call with its own ``timeout`` (s); the outcomes in the order
     of ``calls``. ``sequences`` (default: every call alone) lists the calls that share one child, run
     in the order given, and the order in which the children start: a fork costs about 20 ms of CPU
     with the simulators loaded, so the calls of one backend can share it. A call that crashes its child
     or runs out of time fails alone; the calls after it in its sequence start again in a new child.
-    ``done(index)`` is called as each call finishes. An interrupt kills every running child before it
-    propagates."""
+    ``done(index)`` is called as each call finishes. The sequences flagged in ``remote`` are forked by
+    ``server`` (a :class:`comparisons.forkserver.ForkServer`) instead of this process. An interrupt kills
+    every running child before it propagates."""
     workers = max(1, workers or default_workers())
     outcomes: list = [None] * len(calls)
-    queue = [list(seq) for seq in (sequences if sequences is not None else [[i] for i in range(len(calls))])]
-    if sorted(i for seq in queue for i in seq) != list(range(len(calls))):
+    sequences = sequences if sequences is not None else [[i] for i in range(len(calls))]
+    remote = remote if remote is not None and server is not None else [False] * len(sequences)
+    queue = [(list(seq), far) for seq, far in zip(sequences, remote)]
+    if sorted(i for seq, _ in queue for i in seq) != list(range(len(calls))):
         raise ValueError("call_all: sequences must name every call exactly once")
-    running: dict = {}                                # connection -> _Running
+    running: dict = {}                                # connection -> (_Running, remote)
     try:
         while queue or running:
             while queue and len(running) < workers:
-                job = _Running(calls, queue.pop(0), timeout)
-                running[job.conn] = job
+                seq, far = queue.pop(0)
+                job = _Running(calls, seq, timeout, server if far else None)
+                running[job.conn] = (job, far)
             now = time.perf_counter()
-            ready = wait(list(running), timeout=max(0.0, min(j.deadline for j in running.values()) - now))
+            ready = wait(list(running), timeout=max(0.0, min(j.deadline for j, _ in running.values()) - now))
             now = time.perf_counter()
             for conn in list(running):
-                job = running[conn]
+                job, far = running[conn]
                 if conn in ready:
                     index, outcome, rest = job.receive()
                 elif now >= job.deadline:
@@ -184,11 +195,11 @@ def call_all(calls: list, timeout: float, workers: int | None = None, done=None,
                 if not job.pending:
                     del running[conn]
                 if rest:
-                    queue.insert(0, rest)
+                    queue.insert(0, (rest, far))
                 if done is not None:
                     done(index)
     finally:
-        for job in running.values():
+        for job, _ in running.values():
             job.kill()
     return outcomes
 

@@ -76,11 +76,17 @@ def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
     out = Path(out)
     workers = min(len(presets), os.cpu_count() or 1)
     if workers > 1:  # presets are independent: one forked process per core
+        from comparisons import forkserver
         from comparisons.isolation import frozen_heap
-        preload()
-        with frozen_heap():  # the preset processes inherit these objects: out of every cyclic GC pass
-            results = _forked_map(lambda preset: run_one(preset, out / preset, None, True, quiet), presets,
-                                  workers)
+        try:
+            preload()
+            with frozen_heap():  # the preset processes inherit these objects: out of every cyclic GC pass
+                results = _forked_map(lambda preset: run_one(preset, out / preset, None, True, quiet), presets,
+                                      workers)
+        finally:
+            if forkserver.SERVER is not None:
+                forkserver.SERVER.close()
+                forkserver.SERVER = None
     else:
         results = [run_one(preset, out / preset, None, True, quiet) for preset in presets]
     rows = [summarise(preset, status, manifest, out / preset)
@@ -90,18 +96,28 @@ def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
 
 
 def preload() -> None:
-    """Import every installed simulator and the libraries of the metrics and plots once, here, so that
-    the forked preset processes inherit them instead of each paying the imports (several seconds each
-    for Brian2, torch and Rockpool). A simulator that fails to import is left to its run to report."""
+    """Import every installed simulator and the libraries of the metrics and plots once, so that the
+    forked preset processes inherit them instead of each paying the imports (several seconds each for
+    Brian2 and torch). The torch-based simulators are imported by a fork server
+    (:mod:`comparisons.forkserver`), started first, on the other core while this process imports the
+    rest; their runs are forked from it. A simulator that fails to import is left to its run to report."""
     from models import backends
-    from comparisons import metrics
+    from comparisons import forkserver, metrics
     from . import plots  # noqa: F401 - matplotlib
+    served = [name for name in forkserver.SERVED if backends.is_available(name)]
+    if served and forkserver.SERVER is None:
+        forkserver.SERVER = forkserver.ForkServer(served)
     metrics.preload()
     for name in backends.available():
+        if name in served:
+            continue
         try:
             backends.preload(name)
         except Exception:  # noqa: BLE001 - reported by the run that needs it
             pass
+    if forkserver.SERVER is not None and not forkserver.SERVER.wait():
+        forkserver.SERVER.close()  # it could not load them: the runs fork here and import them themselves
+        forkserver.SERVER = None
 
 
 def worst(statuses: list[int]) -> int:

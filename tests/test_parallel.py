@@ -152,3 +152,65 @@ def test_isolated_runs_give_what_runs_in_this_process_give(tmp_path):
     assert not isolated.failures and not here.failures
     assert repr(isolated.metric_rows) == repr(here.metric_rows) and len(here.metric_rows) > 100
     assert isolated.fi_rows == here.fi_rows and isolated.convergence_rows == here.convergence_rows
+
+
+def parent_pid() -> int:
+    return os.getppid()
+
+
+@pytest.fixture
+def server():
+    from comparisons.forkserver import ForkServer
+    started = ForkServer(["reference"])
+    assert started.wait()
+    yield started
+    started.close()
+    assert not Path(started.directory).exists()
+
+
+def test_a_fork_server_forks_the_runs_it_is_given_and_isolates_them(server):
+    """Remote sequences run in workers forked by the server (their parent is the server), with the same
+    outcomes and isolation as local children: a crash or a hang fails that call alone and the rest of
+    its sequence starts again in a new worker."""
+    calls = [(parent_pid, ()), (crash, ()), (pid_after, ()), (hang, ()), (divmod, (7, 2)), (parent_pid, ())]
+    outcomes = call_all(calls, timeout=1.0, workers=2, sequences=[[0, 1, 2], [3, 4], [5]], server=server,
+                        remote=[True, True, False])
+    assert outcomes[0].get() == server.pid
+    with pytest.raises(BackendFailure, match="died"):
+        outcomes[1].get()
+    assert outcomes[2].get() not in (os.getpid(), server.pid)
+    with pytest.raises(BackendFailure, match="timed out after 1 s"):
+        outcomes[3].get()
+    assert outcomes[4].get() == (3, 1)
+    assert outcomes[5].get() == os.getpid()  # not flagged remote: forked here
+
+
+def test_a_fork_server_that_cannot_load_its_backends_says_so():
+    from comparisons.forkserver import ForkServer
+    failed = ForkServer(["no such backend"])
+    assert failed.wait() is False
+    failed.close()
+
+
+def test_runs_forked_by_the_server_give_the_rows_of_runs_forked_here(tmp_path, monkeypatch):
+    from comparisons import forkserver
+    from comparisons.config import load_comparison
+    path = tmp_path / "small.toml"
+    path.write_text(Path(__file__).resolve().parent.parent.joinpath("models/presets/euler_tutorial.toml")
+                    .read_text() + small_sections(backends=["reference", "snntorch", "rockpool"]))
+    comparison = load_comparison(path)
+    here = run_comparison(comparison, timeout=120)
+    started = forkserver.ForkServer(["snntorch", "rockpool"])
+    monkeypatch.setattr(forkserver, "SERVER", started)
+    starts = []
+    original = forkserver.ForkServer.start
+    monkeypatch.setattr(forkserver.ForkServer, "start",
+                        lambda self, calls, indices: starts.append(sorted(indices)) or original(self, calls, indices))
+    try:
+        served = run_comparison(comparison, timeout=120)
+    finally:
+        started.close()
+    assert len(starts) == 3  # rockpool's stimuli, then rockpool's and snnTorch's sweeps
+    assert not served.failures
+    assert repr(served.metric_rows) == repr(here.metric_rows) and served.fi_rows == here.fi_rows
+    assert served.convergence_rows == here.convergence_rows
