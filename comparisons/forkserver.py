@@ -97,7 +97,7 @@ def _serve(names, address: str, ready: int) -> None:
             for name in sorted(names):
                 backends.preload(name)
             gc.freeze()
-            listener = Listener(address, family="AF_UNIX")
+            listener = Listener(address, family="AF_UNIX", backlog=64)
         except BaseException:  # noqa: BLE001 - the runs then fork locally
             os.write(ready, b"0")
             raise

@@ -180,7 +180,8 @@ class Runner:
     With a ``timeout`` the calls run in forked children (:func:`comparisons.isolation.call_all`), those of
     one backend one after the other in the same child, each with its own time limit, ``workers``
     children at a time (default: one per core), the simulators imported once in this process first so
-    that the children inherit them; without one, in this process one after the other.
+    that the children inherit them (those a fork server has imported, :mod:`comparisons.forkserver`, are
+    forked by it instead); without one, in this process one after the other.
 
     ``together=True`` gives the jobs of a backend with ``run_population`` (see :mod:`models.backends`)
     to it in one call, as one population: for a simulator whose cost is per call and nearly independent

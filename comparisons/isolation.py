@@ -96,9 +96,12 @@ class _Running:
         self.start = time.perf_counter()
         if server is not None:  # forked by a fork server (comparisons.forkserver)
             from .forkserver import RemoteProcess
-            self.conn, pid = server.start({i: calls[i] for i in indices}, list(indices))
-            self.proc = RemoteProcess(pid)
-            return
+            try:
+                self.conn, pid = server.start({i: calls[i] for i in indices}, list(indices))
+                self.proc = RemoteProcess(pid)
+                return
+            except (OSError, EOFError):  # the server is gone: fork here (the child imports what it needs)
+                pass
         self.conn, child = _CONTEXT.Pipe(duplex=False)
         self.proc = _CONTEXT.Process(target=_child, args=(child, calls, list(indices)), daemon=True)
         self.proc.start()

@@ -214,3 +214,9 @@ def test_runs_forked_by_the_server_give_the_rows_of_runs_forked_here(tmp_path, m
     assert not served.failures
     assert repr(served.metric_rows) == repr(here.metric_rows) and served.fi_rows == here.fi_rows
     assert served.convergence_rows == here.convergence_rows
+
+
+def test_runs_meant_for_a_server_that_is_gone_fork_here(server):
+    server.close()
+    outcomes = call_all([(parent_pid, ())], timeout=10, server=server, remote=[True])
+    assert outcomes[0].get() == os.getpid()
