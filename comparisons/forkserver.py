@@ -25,18 +25,10 @@ import tempfile
 import time
 from multiprocessing.connection import Client, Listener
 
+from models.processes import die_with_parent
+
 #: The simulators a report's fork server imports: the torch-based ones.
 SERVED = ("snntorch", "rockpool")
-
-
-def _die_with_parent() -> None:
-    """Linux: SIGKILL when the parent process dies."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 class ForkServer:
@@ -91,7 +83,7 @@ def _serve(names, address: str, ready: int) -> None:
 
     code = 0
     try:
-        _die_with_parent()
+        die_with_parent()
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             for name in sorted(names):
@@ -108,7 +100,7 @@ def _serve(names, address: str, ready: int) -> None:
             conn = listener.accept()
             if os.fork() == 0:  # a worker: never returns
                 listener.close()
-                _die_with_parent()
+                die_with_parent()
                 calls, indices = pickle.loads(conn.recv_bytes())
                 conn.send_bytes(pickle.dumps(os.getpid()))
                 _child(conn, calls, indices)

@@ -271,7 +271,6 @@ class Runner:
         return run
 
 
-
 def _timed(fn, args) -> CallOutcome:
     """``fn(*args)`` in this process, its value or exception and its wall seconds."""
     start = time.perf_counter()
@@ -293,6 +292,7 @@ def _split(done: CallOutcome, group: list[Job]) -> list[CallOutcome]:
     shares = sizes / sizes.sum() if sizes.sum() > 0 else np.full(len(group), 1.0 / len(group))
     return [CallOutcome(value=value, seconds=done.seconds * float(share))
             for value, share in zip(done.value, shares)]
+
 
 def run_comparison(comparison: Comparison, progress=None, timeout: float | None = None,
                    workers: int | None = None) -> Outcome:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 from models import backends
+from models.processes import available_cores
 from models.errors import BackendFailure, NotRepresentable
 
 _CONTEXT = mp.get_context("fork")
@@ -68,7 +69,7 @@ def frozen_heap():
 
 def default_workers() -> int:
     """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return available_cores()
 
 
 @dataclass

@@ -93,6 +93,7 @@ from brian2.core.base import BrianObjectException
 
 from .drive import Drive
 from .errors import BackendFailure, NotRepresentable
+from .processes import die_with_parent
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
 
@@ -229,14 +230,14 @@ def cython_available() -> bool:
 
 def preload() -> None:
     """Prepare this process for runs forked from it: decide once whether Cython can compile (about 2 s
-    in every new process), and run the plain cell for ten steps with each method, so that the children
-    inherit Brian2's caches (symbolic solutions, loaded compiled modules) instead of rebuilding them
-    (0.1-0.3 s per run)."""
-    from .spec import warm_up_cell
+    in every new process), and run the textbook preset's cell for ten steps with each method, so that
+    the children inherit Brian2's caches (symbolic solutions, loaded compiled modules) instead of
+    rebuilding them (0.1-0.3 s per run)."""
+    from .loading import load_spec
     cython_available()
-    drive = Drive.constant([3e-10], 1e-4, 10)
+    cell, drive = load_spec("textbook"), Drive.constant([3e-10], 1e-4, 10)
     for method in METHODS:
-        run(warm_up_cell(), drive, RunSettings(dt=1e-4, n_steps=10, method=method, record_v=True))
+        run(cell, drive, RunSettings(dt=1e-4, n_steps=10, method=method, record_v=True))
 
 
 def resolved_target(settings: RunSettings, drive: Drive) -> str:
@@ -322,8 +323,6 @@ def _random_state():
         device.set_random_state(saved)
 
 
-
-
 def _prefs_for(target: str) -> dict:
     prefs = {"codegen.target": target}
     if target == "cython":
@@ -368,7 +367,7 @@ def _standalone(spec: LIFSpec, drive: Drive, settings: RunSettings):
         code = 0
         try:
             os.close(read)
-            _die_with_parent()
+            die_with_parent()  # a run killed at its time limit takes its build along
             payload = _standalone_child(spec, drive, settings)
         except BaseException as exc:  # noqa: BLE001 - sent back as the reason
             payload = f"{type(exc).__name__}: {exc}".strip()
@@ -386,17 +385,6 @@ def _standalone(spec: LIFSpec, drive: Drive, settings: RunSettings):
     if isinstance(outcome, str):
         raise BackendFailure(NAME, f"cpp_standalone: {outcome}")
     return outcome
-
-
-def _die_with_parent() -> None:
-    """Linux: ask for SIGKILL when the parent dies (a run killed at its time limit takes its build along)."""
-    import ctypes
-    import signal
-
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def _build_dir(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Path:

@@ -258,8 +258,6 @@ class _SpikeOutput:
         return np.full(self.n, self.values[n] if n < self.values.size else 0.0)
 
 
-
-
 class _DriveOutput:
     """Node output: the normalised input ``input_scale * I[k]`` (shape (N,)) for Nengo step ``k + 1``.
 

@@ -85,10 +85,6 @@ def version() -> str:
     return importlib.metadata.version("nest-simulator")
 
 
-
-
-
-
 def _whole(ratio: float) -> bool:
     return abs(ratio - round(ratio)) <= GRID_EPS * max(1.0, abs(ratio))
 

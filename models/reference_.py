@@ -35,8 +35,8 @@ def version() -> str:
 def preload() -> None:
     """Load the compiled kernels (numba's cache) with a ten-step run, so that runs forked from this
     process do not each load them again (about 0.3 s per process)."""
-    from .spec import warm_up_cell
-    run(warm_up_cell(), Drive.constant([3e-10], 1e-4, 10), RunSettings(dt=1e-4, n_steps=10, record_v=True))
+    from .loading import load_spec
+    run(load_spec("textbook"), Drive.constant([3e-10], 1e-4, 10), RunSettings(dt=1e-4, n_steps=10, record_v=True))
 
 
 def representable(spec: LIFSpec, settings: RunSettings):

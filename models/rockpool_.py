@@ -78,8 +78,6 @@ def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     return None
 
 
-
-
 def parameters(spec: LIFSpec, dt: float) -> dict:
     """Rockpool's numbers: ``tau_mem`` (s), ``threshold`` (V), ``dt`` (s), initial ``vmem`` (V), and the
     bias ``offset + gain I`` (V per step, V/A per step); for variant cells also ``tau_syn`` (s), the input

@@ -81,8 +81,6 @@ def version() -> str:
     return importlib.metadata.version("snntorch")
 
 
-
-
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     """``None`` for ``t_ref = 0``; snnTorch has no refractory period."""
     model = settings.choice("model", MODELS, DEFAULT_MODEL, NAME)
@@ -94,8 +92,6 @@ def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
         return ("the Lapicque option is mapped for the plain cell only (reset to zero, no synapse); use "
                 "model 'leaky'")
     return None
-
-
 
 
 def leaky_parameters(spec: LIFSpec, dt: float) -> dict:
@@ -249,7 +245,6 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     t = np.arange(drive.n_steps + 1) * drive.dt
     return Result(t=t, v=trace, spike_neuron=neuron_idx, spike_time=steps * drive.dt,
                   n_neurons=drive.n_neurons, meta=metadata(spec, drive, model, numbers, stored_beta))
-
 
 
 def run_population(spec: LIFSpec, workloads: list) -> list[Result]:

@@ -412,10 +412,3 @@ def spec_fields() -> tuple[str, ...]:
 
 __all__ = ["LIFSpec", "SpikeInput", "membrane", "NEURON_FIELDS", "PLAUSIBLE", "MEMBRANE_RTOL", "RESETS",
            "VARIANT_DEFAULTS", "spec_fields"]
-
-
-
-def warm_up_cell() -> LIFSpec:
-    """A plain textbook cell (tau_m 20 ms, t_ref 2 ms) for the few-step runs that load a simulator's
-    compiled code before worker processes are forked (the adapters' ``preload()``)."""
-    return LIFSpec(name="warm-up", tau_m=0.02, E_L=-0.07, V_th=-0.05, V_reset=-0.065, R=1e8, t_ref=0.002)

@@ -40,12 +40,12 @@ sorted by neuron, each neuron's spikes in the order the definition emits them (t
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from models.drive import Drive
+from models.processes import available_cores
 from models.spec import LIFSpec
 
 from .conventions import Conventions
@@ -151,7 +151,7 @@ def simulate_fast(spec: LIFSpec, drive: Drive, conventions: Conventions, record_
 def _default_chunks(n: int) -> int:
     # the chunks run in Python threads (the kernels release the GIL); asking numba for its thread count
     # would start numba's OpenMP layer, whose runtime clashes with NEST's (segfault in ResetKernel)
-    return max(1, min(len(os.sched_getaffinity(0)), n // MIN_NEURONS_PER_THREAD))
+    return max(1, min(available_cores(), n // MIN_NEURONS_PER_THREAD))
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:

@@ -22,6 +22,8 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from urllib.parse import quote
 
+from models.processes import available_cores
+
 from . import html
 
 #: Exit statuses ordered from best to worst (see :mod:`comparisons.cli`).
@@ -74,7 +76,7 @@ def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
         The worst exit status of the presets (3 > 1 > 0); 0 for no preset.
     """
     out = Path(out)
-    workers = min(len(presets), os.cpu_count() or 1)
+    workers = min(len(presets), available_cores())
     if workers > 1:  # presets are independent: one forked process per core
         from comparisons import forkserver
         from comparisons.isolation import frozen_heap

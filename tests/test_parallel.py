@@ -220,3 +220,41 @@ def test_runs_meant_for_a_server_that_is_gone_fork_here(server):
     server.close()
     outcomes = call_all([(parent_pid, ())], timeout=10, server=server, remote=[True])
     assert outcomes[0].get() == os.getpid()
+
+
+def _gone(pid: int) -> bool:
+    """The process has ended (no longer exists, or only its exit status is left to collect)."""
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] in ("Z", "X")
+    except (FileNotFoundError, IndexError):
+        return True
+
+
+def test_a_child_that_asks_to_die_with_its_parent_does():
+    """die_with_parent(): the worker of a process that exits is killed with it (the fork server's workers
+    and Brian2's standalone builds rely on it)."""
+    from models.processes import die_with_parent
+    asked_read, asked_write = os.pipe()
+    pid_read, pid_write = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        try:
+            grandchild = os.fork()
+            if grandchild == 0:
+                die_with_parent()
+                os.write(asked_write, b"r")
+                time.sleep(60)
+                os._exit(0)
+            os.read(asked_read, 1)  # the grandchild has asked
+            os.write(pid_write, str(grandchild).encode().ljust(16))
+        finally:
+            os._exit(0)
+    for fd in (asked_read, asked_write, pid_write):
+        os.close(fd)
+    grandchild = int(os.read(pid_read, 16).decode())
+    os.close(pid_read)
+    os.waitpid(middle, 0)
+    end = time.monotonic() + 10
+    while not _gone(grandchild) and time.monotonic() < end:
+        time.sleep(0.01)
+    assert _gone(grandchild)
