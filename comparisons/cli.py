@@ -25,6 +25,8 @@ from models.errors import UserInputError
 from models.files import preset_names
 from models.loading import load_spec
 
+from . import verdicts
+
 EXIT_OK, EXIT_FAILED_VERDICT, EXIT_BAD_INPUT, EXIT_BACKEND_FAILED = 0, 1, 2, 3
 DEFAULT_OUT = Path("reports") / "out"
 
@@ -91,12 +93,13 @@ def run_one(source, out: Path | None, backends: list[str] | None, force: bool, q
 
 def _summary(outcome, out: Path) -> None:
     rows = outcome.metric_rows
-    failed = [r for r in rows if r[7] == "False"]
-    judged = [r for r in rows if r[7]]
+    failed = verdicts.failed(rows)
+    judged = [r for r in rows if r.is_verdict]
     print(f"{outcome.comparison.spec.name}: {len(judged) - len(failed)} of {len(judged)} verdicts pass "
           f"-> {out}/report.html", file=sys.stderr)
     for r in failed[:10]:
-        print(f"  FAIL {r[0]} {r[1]} vs {r[2]}: {r[3]} = {r[4]:.6g} {r[5]} > tolerance {r[6]:.6g}",
+        print(f"  FAIL {r.stimulus} {r.backend} vs {r.reference}: {r.metric} = {r.value:.6g} {r.unit} > "
+              f"tolerance {r.tolerance:.6g}",
               file=sys.stderr)
     for name, why in outcome.failures.items():
         print(f"  BACKEND FAILED {name}: {why}", file=sys.stderr)

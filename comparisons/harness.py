@@ -30,15 +30,16 @@ from reference import closed_forms as cf
 from reference.conventions import Conventions
 from reference.engine import simulate
 
-from . import attribution, forkserver
+from . import attribution, contract, forkserver
 from . import variants as model_variants
 from . import metrics as M
 from . import tolerances as T
+from . import verdicts
 from .config import Comparison
 from .isolation import Outcome as CallOutcome
 from .isolation import call_all, frozen_heap, require_finite
 
-METRIC_COLUMNS = ["stimulus", "backend", "reference", "metric", "value", "unit", "tolerance", "passed"]
+METRIC_COLUMNS = verdicts.COLUMNS
 CLOSED_FORM = "closed_form"
 #: Half-width of the window around spikes excluded from "subthreshold" trace metrics: the refractory
 #: period plus two steps, where two correct backends legitimately differ.
@@ -86,7 +87,7 @@ class Outcome:
 
     @property
     def metrics(self) -> pd.DataFrame:
-        return pd.DataFrame(self.metric_rows, columns=METRIC_COLUMNS)
+        return verdicts.frame(self.metric_rows)
 
     @property
     def fi(self) -> pd.DataFrame:
@@ -99,7 +100,7 @@ class Outcome:
                                      "trace_bound_V"])
 
     def verdicts_pass(self) -> bool:
-        return all(row[7] != "False" for row in self.metric_rows)
+        return verdicts.all_pass(self.metric_rows)
 
     def exit_status(self) -> int:
         """0 every verdict passes; 1 some verdict failed; 3 a backend failed."""
@@ -389,6 +390,10 @@ def _fi_results(c: Comparison, variant: Variant, outcome: Outcome, run: Run) -> 
     rates = M.stationary_rates(run.result.spike_trains(), fi.duration)
     for current, rate, exact_rate in zip(currents, rates, analytic):
         outcome.fi_rows.append([name, fi.dt, float(current), float(rate), float(exact_rate)])
+    drive = Drive.constant(currents, fi.dt, fi.n_steps)
+    settings = settings_for(c, name, fi.dt, fi.n_steps, False)
+    outcome.metric_rows.extend(contract.contract_rows("fi_curve", name, variant.spec, drive, settings,
+                                                      run.result))
     _fi_metrics(c, variant.spec, name, currents, rates, analytic, outcome)
 
 
@@ -411,13 +416,15 @@ def _convergence_jobs(c: Comparison, variant: Variant, names: list[str]) -> dict
 def _convergence_results(c: Comparison, variant: Variant, outcome: Outcome, runner: Runner, name: str,
                          jobs: list[Job], done: list) -> None:
     """The error at each dt in order, up to the first failed run; metrics only for a complete study."""
-    errors = []
+    errors, rows = [], []
     for job, result in zip(jobs, done):
         run = runner.record(job, result)
         if run.result is None:
             break
         errors.append(_convergence_point(c, variant.spec, name, job.drive.dt, run.result))
+        rows.append(contract.contract_rows("convergence", name, variant.spec, job.drive, job.settings, run.result))
     if len(errors) == len(c.convergence.dts):
+        outcome.metric_rows.extend(contract.merge(rows))
         _convergence_metrics(c, name, errors, outcome)
 
 
@@ -425,14 +432,7 @@ def _convergence_results(c: Comparison, variant: Variant, outcome: Outcome, runn
 
 def _row(outcome, stimulus, backend, reference, metric, value, unit, tolerance=None):
     """Append one metric row; ``tolerance`` None means an informational row (no verdict)."""
-    value = float(value)
-    if tolerance is None:
-        passed = ""
-        tol = ""
-    else:
-        passed = str(bool(np.isfinite(value) and abs(value) <= tolerance))
-        tol = float(tolerance)
-    outcome.metric_rows.append([stimulus, backend, reference, metric, value, unit, tol, passed])
+    outcome.metric_rows.append(verdicts.row(stimulus, backend, reference, metric, value, unit, tolerance))
 
 
 def _override(c: Comparison, metric: str, default: float) -> float:
@@ -486,6 +486,10 @@ def _stimulus_metrics(c: Comparison, variant: Variant, stim, drive: Drive, outco
         if run is not None and run.result is not None:
             results[name] = run.result
             bounds[name] = _bounds(c, spec, name, drive, exact)
+    for name in variant.backends:
+        if name in results:
+            settings = settings_for(c, name, drive.dt, drive.n_steps, True)
+            outcome.metric_rows.extend(contract.contract_rows(label, name, spec, drive, settings, results[name]))
     pairs = [(name, CLOSED_FORM) for name in results if name != CLOSED_FORM]
     if "reference" in results:
         pairs += [(name, "reference") for name in results if name not in (CLOSED_FORM, "reference")]

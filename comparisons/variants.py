@@ -63,6 +63,8 @@ from reference import closed_forms as cf
 
 from . import metrics as M
 from . import tolerances as T
+from . import verdicts
+from .verdicts import row
 from .isolation import execute
 
 CLOSED_FORM = "closed_form"
@@ -159,18 +161,7 @@ class VariantResult:
 
     @property
     def metrics(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=["stimulus", "backend", "reference", "metric", "value", "unit",
-                                                "tolerance", "passed"])
-
-
-def row(stimulus: str, backend: str, reference: str, metric: str, value, unit: str, tolerance=None) -> list:
-    """One metric row; ``tolerance`` None makes it informational. A verdict passes when ``|value| <=
-    tolerance`` (the harness's rule)."""
-    value = float(value)
-    if tolerance is None:
-        return [stimulus, backend, reference, metric, value, unit, "", ""]
-    passed = bool(np.isfinite(value) and abs(value) <= tolerance)
-    return [stimulus, backend, reference, metric, value, unit, float(tolerance), str(passed)]
+        return verdicts.frame(self.rows)
 
 
 # ----------------------------------------------------------------------------------------------- running

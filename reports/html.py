@@ -160,7 +160,7 @@ def _cell(value) -> str:
 def context(outcome, digest: str) -> dict:
     """Everything the template shows, as plain values (strings, numbers, lists, dicts)."""
     c = outcome.comparison
-    rows = [MetricRow.of(r) for r in outcome.metric_rows]
+    rows = [MetricRow.of(r.cells()) for r in outcome.metric_rows]
     return {
         "variant_tables": variant_tables(outcome),
         "spec": c.spec,
@@ -242,7 +242,7 @@ def totals(rows: list[MetricRow]) -> dict:
 def backend_order(outcome) -> list[str]:
     """The comparison's backends in its order, then any other name the outcome mentions."""
     names = list(outcome.comparison.backends)
-    for name in list(outcome.metadata) + [r[1] for r in outcome.metric_rows]:
+    for name in list(outcome.metadata) + [r.backend for r in outcome.metric_rows]:
         if name not in names:
             names.append(name)
     return names
@@ -480,7 +480,7 @@ def convergence_figure(outcome) -> str | None:
 
 def _order(outcome, backend: str, metric: str, stderr_metric: str):
     """(order, stderr) from the convergence metric rows; stderr NaN when not given; None without order."""
-    found = {r[3]: float(r[4]) for r in outcome.metric_rows if r[1] == backend and r[3] in (metric, stderr_metric)}
+    found = {r.metric: r.value for r in outcome.metric_rows if r.backend == backend and r.metric in (metric, stderr_metric)}
     if metric not in found:
         return None
     return found[metric], found.get(stderr_metric, math.nan)

@@ -102,7 +102,7 @@ def _label(stimulus: str, variant: str) -> str:
 def tables(outcome) -> dict[str, str]:
     """Every CSV file's text."""
     return {
-        "metrics.csv": csv_text(COLUMNS["metrics.csv"], outcome.metric_rows),
+        "metrics.csv": csv_text(COLUMNS["metrics.csv"], (r.cells() for r in outcome.metric_rows)),
         "fi_curve.csv": csv_text(COLUMNS["fi_curve.csv"], outcome.fi_rows),
         "traces.csv": trace_text(outcome),
         "spikes.csv": csv_text(COLUMNS["spikes.csv"], spike_rows(outcome)),

@@ -23,7 +23,7 @@ def small(backend_names, spec_name="textbook"):
 
 def verdicts(outcome):
     df = outcome.metrics
-    return df[df.passed != ""]
+    return df[df.passed.notna()]
 
 
 def test_reference_against_itself_is_zero_and_passes(monkeypatch):
@@ -39,7 +39,7 @@ def test_reference_against_itself_is_zero_and_passes(monkeypatch):
     # Elephant's dynamic programme sums costs in floats: a few ulps per spike for identical trains
     count = float(pair[pair.metric == "spike_count"].value.max())
     assert np.all(pair[pair.metric == "victor_purpura"].value <= 4 * np.finfo(float).eps * max(count, 1))
-    assert outcome.exit_status() == 0 and (verdicts(outcome).passed == "True").all()
+    assert outcome.exit_status() == 0 and (verdicts(outcome).passed.eq(True)).all()
 
 
 @pytest.fixture
@@ -52,11 +52,11 @@ def test_wrong_threshold_fails_the_right_verdicts_with_the_right_sizes(shifted):
     outcome = run_comparison(c)
     df = verdicts(outcome)
     mine = df[df.backend == "shifted"]
-    failed = set(mine[mine.passed == "False"].metric)
+    failed = set(mine[mine.passed.eq(False)].metric)
     assert {"first_spike_latency_diff", "fi_worst_bound_ratio", "convergence_isi_bound_ratio"} <= failed
     # below threshold nothing differs: the subthreshold stimulus and the pre-spike traces all pass
-    assert (mine[mine.stimulus == "step_sub"].passed == "True").all()
-    assert (mine[mine.metric == "trace_max_abs_prespike"].passed == "True").all()
+    assert (mine[mine.stimulus == "step_sub"].passed.eq(True)).all()
+    assert (mine[mine.metric == "trace_max_abs_prespike"].passed.eq(True)).all()
     # the latency error is the closed-form latency shift of a 1 mV higher threshold, within one step
     spec = c.spec
     stim = c.stimuli[0]
@@ -67,7 +67,7 @@ def test_wrong_threshold_fails_the_right_verdicts_with_the_right_sizes(shifted):
     assert abs(float(row.value.iloc[0]) - shift) <= c.dt
     assert outcome.exit_status() == 1
     # the reference itself still passes everything
-    assert (df[df.backend == "reference"].passed == "True").all()
+    assert (df[df.backend == "reference"].passed.eq(True)).all()
 
 
 def test_textbook_on_the_three_core_backends_passes_every_default_verdict():
@@ -78,7 +78,7 @@ def test_textbook_on_the_three_core_backends_passes_every_default_verdict():
     assert {"trace_max_abs_prespike", "first_spike_latency_diff", "spike_count_diff", "fi_worst_bound_ratio",
             "rheobase_error", "fi_saturation_excess", "convergence_isi_bound_ratio",
             "convergence_trace_bound_ratio"} <= set(df.metric)
-    failing = df[df.passed != "True"]
+    failing = df[df.passed.ne(True)]
     assert failing.empty, failing.to_string()
     assert outcome.exit_status() == 0
 
@@ -109,7 +109,7 @@ def test_euler_method_convergence_is_first_order():
     orders = df[df.metric == "convergence_trace_order"]
     assert set(orders.backend) == {"reference", "brian2"}
     assert np.all(np.abs(orders.value - 1.0) < 0.1)
-    assert (verdicts(outcome).passed == "True").all(), verdicts(outcome)[verdicts(outcome).passed != "True"]
+    assert (verdicts(outcome).passed.eq(True)).all(), verdicts(outcome)[verdicts(outcome).passed.ne(True)]
 
 
 @pytest.mark.parametrize("seed_cell, family", [("neuromatch_noise", "noise"), ("rockpool_synaptic", "psp")])
@@ -126,9 +126,9 @@ def test_model_variants_are_compared_in_their_own_rows_next_to_the_plain_part(se
     assert "without" in outcome.variants[0].note
     df = outcome.metrics
     own = df[df.stimulus.str.startswith(family)]
-    assert len(own) and (own.passed != "").any(), "the variant comparison has verdict rows"
+    assert len(own) and own.passed.notna().any(), "the variant comparison has verdict rows"
     assert outcome.variant_tables and all(len(t) for t in outcome.variant_tables.values())
-    assert (verdicts(outcome).passed == "True").all(), verdicts(outcome)[verdicts(outcome).passed != "True"]
+    assert (verdicts(outcome).passed.eq(True)).all(), verdicts(outcome)[verdicts(outcome).passed.ne(True)]
 
 
 def test_a_population_backend_gets_its_sweeps_in_one_call_with_the_same_rows(monkeypatch):

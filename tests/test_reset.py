@@ -102,8 +102,8 @@ def test_reference_difference_shrinks_first_order():
     dts = [4e-4, 2e-4, 1e-4, 5e-5, 2.5e-5]
     result = variants.reset_comparison(cell(t_ref=0.002), ["reference"], dts, duration=1.0)
     df = result.metrics
-    judged = df[df.passed != ""]
-    assert (judged.passed == "True").all(), judged.to_string()
+    judged = df[df.passed.notna()]
+    assert (judged.passed.eq(True)).all(), judged.to_string()
     assert set(judged.metric) == {"reset_rate_difference_bound_ratio"} and len(judged) == len(dts)
     assert len(df[df.metric == "reset_difference_order"]) == 1
     mean = df[df.metric == "reset_rate_difference_mean"].value.to_numpy()
@@ -123,8 +123,8 @@ def test_backends_side_by_side():
     result = variants.reset_comparison(cell(t_ref=0.002), names, [4e-4, 2e-4, 1e-4], duration=0.5,
                                        currents=cell().rheobase * np.linspace(1.2, 2.0, 11))
     df = result.metrics
-    judged = df[df.passed != ""]
-    assert (judged.passed == "True").all(), judged.to_string()
+    judged = df[df.passed.notna()]
+    assert (judged.passed.eq(True)).all(), judged.to_string()
     assert set(judged.backend) == {"reference", "brian2", "snntorch"}
     assert set(df[df.backend == "snntorch"].stimulus) >= {"reset dt=0.1 ms [t_ref=0]"}
     assert "resets by subtraction" in result.refused["reset: rockpool"]
@@ -142,8 +142,9 @@ def test_metric_rows_for_the_harness():
     document = tomllib.loads(text + extra)
     document["neuron"]["reset"] = "subtract"
     rows = variants.metric_rows(comparison_from_document(document))
-    assert rows and all(len(r) == 8 for r in rows)
-    for stimulus, backend, reference, metric, value, unit, tolerance, passed in rows:
-        assert isinstance(value, float) and unit
-        assert (tolerance == "" and passed == "") or (isinstance(tolerance, float) and passed in ("True", "False"))
-    assert all(r[7] != "False" for r in rows)
+    assert rows and all(len(r.cells()) == 8 for r in rows)
+    for r in rows:
+        assert isinstance(r.value, float) and r.unit
+        assert (r.tolerance is None and r.passed is None) or (isinstance(r.tolerance, float)
+                                                               and isinstance(r.passed, bool))
+    assert all(r.passed is not False for r in rows)
