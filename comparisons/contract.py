@@ -29,7 +29,10 @@ Verdicts (``reference`` column ``twin:<name>``):
     ``tau delta/(V_inf - V_th)`` when ``v0`` moves by ``delta``.
 
 Informational: ``contract_first_differing_spike`` (s), the time of the first spike step where the two
-disagree (written only when they do), so that a failure names the step.
+disagree (written only when they do), so that a failure names the step; ``contract_rounding_sensitive_neurons``,
+the neurons left out of both verdicts because rounding decides their spikes (:func:`rounding_sensitive`;
+written only when there are any -- a drive exactly at the rheobase). A run whose every neuron is such has
+informational rows only.
 """
 
 from __future__ import annotations
@@ -66,9 +69,8 @@ def spike_steps(times: np.ndarray, dt: float, stamp: str) -> np.ndarray:
     return np.rint(times / dt).astype(np.int64)
 
 
-def differing_spikes(neuron_a, steps_a, neuron_b, steps_b, n_steps: int) -> tuple[int, int | None, int | None]:
-    """``(count, neuron, step)``: how many spikes differ between two populations' (neuron, step) multisets,
-    and the earliest step where they differ (with its neuron; ``None`` when they agree)."""
+def _differences(neuron_a, steps_a, neuron_b, steps_b, n_steps: int):
+    """The (neuron, step) keys whose spike counts differ between two populations, and by how much."""
     width = n_steps + 2
     keys_a = np.asarray(neuron_a, dtype=np.int64) * width + np.asarray(steps_a, dtype=np.int64)
     keys_b = np.asarray(neuron_b, dtype=np.int64) * width + np.asarray(steps_b, dtype=np.int64)
@@ -76,12 +78,35 @@ def differing_spikes(neuron_a, steps_a, neuron_b, steps_b, n_steps: int) -> tupl
     count_a = np.bincount(np.searchsorted(keys, keys_a), minlength=keys.size)
     count_b = np.bincount(np.searchsorted(keys, keys_b), minlength=keys.size)
     differ = count_a != count_b
-    n = int(np.sum(np.abs(count_a - count_b)))
-    if not differ.any():
-        return n, None, None
-    bad = keys[differ]
-    first = bad[np.argmin(bad % width)]
-    return n, int(first // width), int(first % width)
+    return keys[differ], np.abs(count_a - count_b)[differ], width
+
+
+def differing_spikes(neuron_a, steps_a, neuron_b, steps_b, n_steps: int,
+                     ignore=()) -> tuple[int, int | None, int | None]:
+    """``(count, neuron, step)``: how many spikes differ between two populations' (neuron, step) multisets,
+    and the earliest step where they differ (with its neuron; ``None`` when they agree). Neurons in
+    ``ignore`` are left out."""
+    keys, counts, width = _differences(neuron_a, steps_a, neuron_b, steps_b, n_steps)
+    keep = ~np.isin(keys // width, np.asarray(list(ignore), dtype=np.int64))
+    keys, counts = keys[keep], counts[keep]
+    if not keys.size:
+        return 0, None, None
+    first = keys[np.argmin(keys % width)]
+    return int(counts.sum()), int(first // width), int(first % width)
+
+
+def rounding_sensitive(spec: LIFSpec, drive: Drive, twin: twins.Twin) -> np.ndarray:
+    """Neurons whose spikes rounding can decide: the twin run with the threshold ``delta`` lower and
+    ``delta`` higher (the contract's voltage tolerance) puts their spikes in different steps. A constant
+    drive at the rheobase is one: ``V`` approaches ``V_th`` within a few ulps, and whether and when it
+    crosses depends on each simulator's frame. Such a neuron's differences are no evidence either way."""
+    delta = VOLTAGE_RTOL * (spec.V_th - spec.V_reset)
+    stamp = twin.conventions_for(spec).spike_stamp
+    _, n_lo, t_lo = twin.simulate(spec.replace(V_th=spec.V_th - delta), drive, record_v=False)
+    _, n_hi, t_hi = twin.simulate(spec.replace(V_th=spec.V_th + delta), drive, record_v=False)
+    keys, _, width = _differences(n_lo, spike_steps(t_lo, drive.dt, stamp), n_hi,
+                                  spike_steps(t_hi, drive.dt, stamp), drive.n_steps)
+    return np.unique(keys // width)
 
 
 def contract_rows(label: str, backend: str, spec: LIFSpec, drive: Drive, settings: RunSettings,
@@ -98,14 +123,19 @@ def contract_rows(label: str, backend: str, spec: LIFSpec, drive: Drive, setting
     dt = drive.dt
     mine = spike_steps(result.spike_time, dt, stamp)
     theirs = spike_steps(time, dt, stamp)
-    n, which, step = differing_spikes(result.spike_neuron, mine, neuron, theirs, drive.n_steps)
-    rows = [row(label, backend, ref, "contract_spike_steps", n, "1", 0.0)]
+    sensitive = rounding_sensitive(spec, drive, twin)
+    n, which, step = differing_spikes(result.spike_neuron, mine, neuron, theirs, drive.n_steps, sensitive)
+    decided = sensitive.size < drive.n_neurons
+    rows = [row(label, backend, ref, "contract_spike_steps", n, "1", 0.0 if decided else None)]
+    if sensitive.size:
+        rows.append(row(label, backend, ref, "contract_rounding_sensitive_neurons", sensitive.size, "1"))
     if step is not None:
         rows.append(row(label, backend, ref, "contract_first_differing_spike", step * dt, "s"))
     if record_v:
         delta = VOLTAGE_RTOL * (spec.V_th - spec.V_reset)
-        err = float(np.max(np.abs(result.v - v))) if v.size else 0.0
-        rows.append(row(label, backend, ref, "contract_voltage_max_abs", err, "V", delta))
+        keep = np.setdiff1d(np.arange(drive.n_neurons), sensitive)
+        err = float(np.max(np.abs(result.v[:, keep] - v[:, keep]))) if v.size and keep.size else 0.0
+        rows.append(row(label, backend, ref, "contract_voltage_max_abs", err, "V", delta if decided else None))
     if stamp == "crossing" and n == 0 and time.size:
         rows.append(row(label, backend, ref, "contract_spike_time_bound_ratio",
                         _crossing_ratio(spec, drive, result.spike_time, neuron, time, theirs), "1", 1.0))
@@ -133,11 +163,12 @@ def merge(studies: list[list[Row]]) -> list[Row]:
             old = merged.get(r.metric)
             if old is None:
                 merged[r.metric] = r
-            elif r.metric == "contract_spike_steps":
+            elif r.metric in ("contract_spike_steps", "contract_rounding_sensitive_neurons"):
+                tolerance = r.tolerance if old.tolerance is None else old.tolerance
                 merged[r.metric] = row(r.stimulus, r.backend, r.reference, r.metric, old.value + r.value, r.unit,
-                                       r.tolerance)
+                                       tolerance)
             elif r.metric != "contract_first_differing_spike" and r.value > old.value:
                 merged[r.metric] = r
-    order = ("contract_spike_steps", "contract_first_differing_spike", "contract_voltage_max_abs",
-             "contract_spike_time_bound_ratio")
+    order = ("contract_spike_steps", "contract_rounding_sensitive_neurons", "contract_first_differing_spike",
+             "contract_voltage_max_abs", "contract_spike_time_bound_ratio")
     return [merged[m] for m in order if m in merged]

@@ -28,7 +28,7 @@ from models.result import Result, RunSettings
 from models.spec import LIFSpec
 from reference import closed_forms as cf
 from reference.conventions import Conventions
-from reference.engine import simulate
+from reference.engine import hold_steps, simulate
 
 from . import attribution, contract, forkserver
 from . import variants as model_variants
@@ -486,6 +486,7 @@ def _stimulus_metrics(c: Comparison, variant: Variant, stim, drive: Drive, outco
         if run is not None and run.result is not None:
             results[name] = run.result
             bounds[name] = _bounds(c, spec, name, drive, exact)
+    _ground_truth(c, label, spec, drive, exact, outcome)
     for name in variant.backends:
         if name in results:
             settings = settings_for(c, name, drive.dt, drive.n_steps, True)
@@ -495,6 +496,26 @@ def _stimulus_metrics(c: Comparison, variant: Variant, stim, drive: Drive, outco
         pairs += [(name, "reference") for name in results if name not in (CLOSED_FORM, "reference")]
     for name, ref in pairs:
         _pair_metrics(c, spec, label, stim, drive, name, ref, results, bounds, outcome)
+
+
+def _ground_truth(c, label, spec, drive, exact, outcome) -> None:
+    """The closed form itself checked in every run: its spike times against the analytic solution of the
+    same sampled input, segment by segment (:func:`reference.closed_forms.piecewise_spike_times`, code
+    independent of the engine that builds the closed form's trace), within
+    :func:`comparisons.tolerances.crossing_time_bounds`."""
+    truth = cf.piecewise_spike_times(spec, drive.column(0), drive.dt)
+    mine = exact.spike_trains()[0]
+    _row(outcome, label, CLOSED_FORM, "analytic", "closed_form_spike_count_diff", abs(mine.size - truth.size),
+         "1", _override(c, "closed_form_spike_count_diff", 0.0))
+    n = min(mine.size, truth.size)
+    if n:
+        segment = np.clip(np.ceil(truth[:n] / drive.dt - contract.STEP_EPS).astype(int) - 1, 0, drive.n_steps - 1)
+        margins = spec.E_L + spec.R * drive.column(0)[segment] - spec.V_th
+        v_scale = float(np.max(np.abs(exact.v))) if exact.v is not None else abs(spec.V_reset)
+        bound = T.crossing_time_bounds(spec, margins, truth[:n], drive.n_steps, v_scale)
+        _row(outcome, label, CLOSED_FORM, "analytic", "closed_form_spike_time_bound_ratio",
+             float(np.max(np.abs(mine[:n] - truth[:n]) / bound)), "1",
+             _override(c, "closed_form_spike_time_bound_ratio", 1.0))
 
 
 def _pair_metrics(c, spec, label, stim, drive, name, ref, results, bounds, outcome) -> None:
@@ -517,9 +538,14 @@ def _pair_metrics(c, spec, label, stim, drive, name, ref, results, bounds, outco
     exact_train = results[CLOSED_FORM].spike_trains()[0]
     isi_min = float(np.min(np.diff(exact_train))) if exact_train.size > 1 else math.inf
     kind = _pair_kind(name, ref)
-    count_tol = T.count_bound(kind, exact_train.size, ba.per_isi + bb.per_isi, isi_min)
+    per_isi = ba.per_isi + bb.per_isi
+    count_tol = T.count_bound(kind, exact_train.size, per_isi, isi_min)
     diff = float(ta.size - tb.size)
-    verdict = stim.piecewise_constant
+    short = int(np.sum(~T.resolvable(np.diff(exact_train), per_isi))) if kind != "exact" else 0
+    if ref == CLOSED_FORM and stim.piecewise_constant:
+        _row(outcome, label, name, ref, "isi_beyond_resolution", short, "1",
+             _override(c, "isi_beyond_resolution", 0.0))
+    verdict = stim.piecewise_constant and short == 0
     _row(outcome, label, name, ref, "spike_count", ta.size, "1")
     _row(outcome, label, name, ref, "spike_count_diff", abs(diff), "1",
          _override(c, "spike_count_diff", count_tol) if verdict else None)
@@ -544,14 +570,21 @@ def _fi_metrics(c, spec, name, currents, rates, analytic, outcome) -> None:
     per_isi = np.array([T.isi_bound(kind, c.method, fi.dt, spec, float(tf), int(max(n - 1, 1)), fi.duration)
                         for tf, n in zip(t_free, n_exact)])
     isi = np.where(resolved, cf.isi(spec, currents), np.inf)
+    beyond = resolved & ~T.resolvable(isi, per_isi)
+    resolved &= ~beyond
     bound = T.rate_bound(isi, per_isi)
     err = np.abs(rates - analytic)
-    for metric, value, unit in M.fi_metrics(currents[resolved], rates[resolved], analytic[resolved]).itertuples(index=False):
-        _row(outcome, "fi_curve", name, CLOSED_FORM, metric, value, unit)
+    if resolved.any():
+        for metric, value, unit in M.fi_metrics(currents[resolved], rates[resolved],
+                                                analytic[resolved]).itertuples(index=False):
+            _row(outcome, "fi_curve", name, CLOSED_FORM, metric, value, unit)
     ratio = float(np.max(err[resolved] / bound[resolved])) if resolved.any() else 0.0
     _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_worst_bound_ratio", ratio, "1",
          _override(c, "fi_worst_bound_ratio", 1.0))
     _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_unresolved_currents", int(np.sum(~resolved)), "1")
+    _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_currents_beyond_resolution", int(np.sum(beyond)), "1",
+         _override(c, "fi_currents_beyond_resolution", 0.0))
+    _fi_grid_interval(c, spec, name, currents, rates, n_exact, outcome)
     step = (fi.I_max - fi.I_min) / (fi.num - 1)
     if fi.I_min <= spec.rheobase < fi.I_max:
         found = M.rheobase_found(currents, rates)
@@ -565,6 +598,26 @@ def _fi_metrics(c, spec, name, currents, rates, analytic, outcome) -> None:
         _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_saturation_excess",
              float(np.max(np.maximum(rates - 1.0 / spec.t_ref, 0.0))), "Hz",
              _override(c, "fi_saturation_excess", 0.0))
+
+
+def _fi_grid_interval(c, spec, name, currents, rates, n_exact, outcome) -> None:
+    """For a backend whose written rule locks spikes to the grid and resets to a value: every measured
+    mean ISI inside the exact interval of its rule, :func:`comparisons.tolerances.grid_isi_interval` (a
+    one-sided bound around the closed form, whose sign the rule decides)."""
+    fi = c.fi
+    twin = contract.twin_of(name, settings_for(c, name, fi.dt, fi.n_steps, False))
+    if twin is None:
+        return
+    rule = twin.conventions_for(spec)
+    if rule.crossing != "grid" or rule.reset != "value":
+        return
+    fired = (n_exact >= 3) & (rates > 0)
+    hold = hold_steps(spec.t_ref, fi.dt, rule.refractory)
+    lo, hi = T.grid_isi_interval(spec, cf.free_time(spec, currents[fired]), fi.dt, hold, rule.integrator)
+    slack = T.time_rounding(fi.duration, fi.n_steps)
+    _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_isi_grid_interval_ratio",
+         verdicts.interval_ratio(1.0 / rates[fired], lo - slack, hi + slack), "1",
+         _override(c, "fi_isi_grid_interval_ratio", 1.0))
 
 
 def _convergence_point(c, spec, name, dt, result):

@@ -187,3 +187,68 @@ TOLERANCES: dict[str, Tolerance] = {t.metric: t for t in (
               "1: exact integrators stay within rounding at every dt",
               "exact integration has no truncation error for piecewise-constant input"),
 )}
+
+
+# ------------------------------------------------------------------------------------- honest bounds
+
+def crossing_time_bounds(spec: LIFSpec, margins: np.ndarray, times: np.ndarray, n_steps: int,
+                         v_scale: float) -> np.ndarray:
+    """Largest difference (s) between two exact solvers' spike times, spike by spike.
+
+    Each solver's voltage carries at most ``delta = rounding(n_steps, v_scale)`` of rounding; the crossing
+    time ``tau ln((V_inf - v0)/(V_inf - V_th))`` moves by at most ``tau delta/(V_inf - V_th)`` when ``v0``
+    moves by ``delta`` (``margins`` = ``V_inf - V_th`` of the segment of each spike). A spike starts the
+    refractory clock of the next, so the shifts add up: spike ``j`` may move by the sum over spikes
+    ``<= j``, for each of the two solvers, plus 64 ulps of its time.
+    """
+    delta = rounding(n_steps, v_scale)
+    per_spike = spec.tau_m * delta / np.maximum(np.asarray(margins, dtype=float), np.finfo(float).tiny)
+    return 2 * np.cumsum(per_spike) + ROUNDING_ULPS * np.spacing(np.abs(np.asarray(times, dtype=float)))
+
+
+def grid_isi_interval(spec: LIFSpec, t_free: np.ndarray, dt: float, hold: int, integrator: str
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``[lo, hi]`` (s) of the ISI of a grid-locked rule under constant current: ``hold`` whole steps held
+    after the spike step, then ``m`` free steps until the update that crosses. The free steps reach the
+    exact trajectory at ``lambda m dt`` (``lambda = 1`` for exact integration; forward Euler is the exact
+    relaxation at warped time, :func:`euler_warp`), so the crossing update is the first ``m`` with
+    ``lambda m dt > T_free`` (``>``) or ``>=`` it: ``m dt`` lies in ``[T_free/lambda, T_free/lambda + dt]``
+    whatever the threshold test, and ``ISI = hold dt + m dt`` in ``[hold dt + T_free/lambda, + dt]``.
+    Every constant-current ISI after the first spike is the same (the state after each reset is), so the
+    measured mean ISI lies in this interval; its sign is known (a ``steps`` rule with ``t_ref`` a whole
+    number of steps never fires before the exact ISI, Brian2's ``timestep`` rule never after it)."""
+    warp = euler_warp(dt, spec.tau_m) if integrator == "euler" else 1.0
+    lo = hold * dt + np.asarray(t_free, dtype=float) / warp
+    return lo, lo + dt
+
+
+def resolvable(isi_exact, per_isi) -> np.ndarray:
+    """Whether an exact interval can be resolved within its timing class's error ``per_isi``: the rate
+    bound ``e/(ISI (ISI - e))`` is below the rate itself only for ``ISI > 2 e``. A shorter interval (e.g.
+    one below a step, where a grid rule fires at most once per step) cannot be checked at this dt: a
+    verdict there is a failure ("beyond resolution"), never a pass."""
+    return np.asarray(isi_exact, dtype=float) > 2 * np.asarray(per_isi, dtype=float)
+
+
+TOLERANCES.update({t.metric: t for t in (
+    Tolerance("contract_spike_steps", None, "1", "0 spikes in another step than the backend's twin",
+              "grid-locked spikes carry no rounding: a simulator that follows its written rule reproduces its "
+              "twin's steps exactly"),
+    Tolerance("contract_voltage_max_abs", VOLTAGE, "V", "1e-12 (V_th - V_reset)",
+              "a few ulps per step in the simulator's own frame, contracted by exp(-dt/tau): ~4e-15 V"),
+    Tolerance("closed_form_spike_count_diff", None, "1", "0",
+              "the closed form and the analytic segment-by-segment solution solve the same equation exactly"),
+    Tolerance("closed_form_spike_time_bound_ratio", None, "1",
+              "1: |t - t_analytic| <= 2 sum_j tau delta/(V_inf - V_th) + 64 ulp(t)",
+              "rounding delta of the voltage moves an exact crossing by tau delta/(V_inf - V_th), and every "
+              "spike restarts the refractory clock"),
+    Tolerance("fi_isi_grid_interval_ratio", None, "1",
+              "1: mean ISI in [hold dt + T_free/lambda, hold dt + T_free/lambda + dt]",
+              "a grid rule's constant-current ISI is hold steps plus the first free step that crosses"),
+    Tolerance("fi_currents_beyond_resolution", None, "1", "0 currents with ISI <= 2 e_isi",
+              "the rate bound e/(ISI (ISI - e)) exceeds the rate itself: such a current cannot be validated "
+              "at this dt"),
+    Tolerance("isi_beyond_resolution", None, "1", "0 exact intervals <= 2 e_isi",
+              "a spike count cannot be bounded when the exact interval is shorter than twice the per-interval "
+              "error (e.g. below one step for a grid rule)"),
+)})

@@ -22,6 +22,8 @@ Grid predictions for constant input, spikes locked to the grid (``n_ref = round(
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from models.spec import LIFSpec
@@ -80,6 +82,40 @@ def spike_times(spec: LIFSpec, current: float, duration: float) -> np.ndarray:
         return np.empty(0)
     n = int(np.floor((duration - first) / float(isi(spec, current)))) + 1
     return first + float(isi(spec, current)) * np.arange(n)
+
+
+def piecewise_spike_times(spec: LIFSpec, samples, dt: float) -> np.ndarray:
+    """Exact spike times (s) under the sampled current ``samples`` (A), sample ``k`` held on ``(t_k, t_k+1]``,
+    from ``V_init``: the analytic solution, segment by segment, written from the formulas above alone.
+
+    On a segment of constant current the membrane follows :func:`subthreshold`; it reaches the threshold
+    after :func:`time_to_threshold`; a spike resets it to ``V_reset`` and holds it there for ``t_ref``,
+    after which it is free again -- within the same segment if time remains. Runs of equal samples form one
+    segment. This is the ground truth the harness checks the closed-form traces against
+    (:func:`comparisons.harness.closed_form` builds them with the reference engine, a different code path):
+    for one constant current it gives ``latency + j ISI`` exactly as :func:`spike_times`.
+    """
+    current = np.asarray(samples, dtype=float)
+    n = current.size
+    edges = np.concatenate(([0], np.flatnonzero(np.diff(current) != 0) + 1, [n])).tolist()
+    tau, v_th, v_reset, t_ref = spec.tau_m, spec.V_th, spec.V_reset, spec.t_ref
+    v_inf_of = (spec.E_L + spec.R * current[edges[:-1]]).tolist()
+    v, free_at, spikes = spec.V_init, 0.0, []
+    for a, b, vi in zip(edges[:-1], edges[1:], v_inf_of):   # scalars: the formulas of the module docstring
+        t, end = a * dt, b * dt
+        while True:
+            if free_at > t:                       # refractory: V held at V_reset until free_at
+                if free_at >= end:
+                    break
+                t, v = free_at, v_reset
+            crossing = t + tau * math.log((vi - v) / (vi - v_th)) if vi > v_th else math.inf
+            if crossing <= end:
+                spikes.append(crossing)
+                t, v, free_at = crossing, v_reset, crossing + t_ref
+                continue
+            v = vi + (v - vi) * math.exp(-(end - t) / tau)
+            break
+    return np.asarray(spikes, dtype=float)
 
 
 def grid_isi(spec: LIFSpec, current, dt: float, rule: str = "reference"):

@@ -63,7 +63,7 @@ METADATA_ROWS = (
 #: Metadata fields that are not numerical rules (never flagged as a difference between backends).
 NOT_RULES = ("version", "notes")
 
-FAMILIES = ("trace", "spikes", "rate", "f-I", "convergence")
+FAMILIES = ("contract", "trace", "spikes", "rate", "f-I", "convergence")
 EXIT_MEANING = {0: "every verdict passes", 1: "some verdict failed", 3: "a backend failed"}
 
 
@@ -120,7 +120,10 @@ def human(value, unit: str = "1", digits: int = 4) -> str:
 
 
 def metric_family(metric: str) -> str:
-    """The verdict family of a metric: trace, spikes, rate, f-I or convergence."""
+    """The verdict family of a metric: contract (a backend against its own twin, and the closed form against
+    the analytic solution), trace, spikes, rate, f-I or convergence."""
+    if metric.startswith(("contract_", "closed_form_")):
+        return "contract"
     if metric.startswith(("fi_", "rheobase")):
         return "f-I"
     if metric.startswith("convergence"):
@@ -310,6 +313,10 @@ def backend_status(outcome) -> list[dict]:
             if ran:
                 text += f" — ran the substitute {', '.join(ran)} instead"
             out.append({"backend": name, "css": "warn", "status": "not representable", "text": text})
+        elif name == "closed_form":
+            out.append({"backend": name, "css": "pass", "status": "ground truth",
+                        "text": "the exact solution of the sampled input, checked against the analytic "
+                                "solution segment by segment"})
         else:
             out.append({"backend": name, "css": "pass", "status": "ran", "text": ""})
     return out

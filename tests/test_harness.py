@@ -74,7 +74,7 @@ def test_textbook_on_the_three_core_backends_passes_every_default_verdict():
     c = load_comparison("textbook", ["reference", "brian2", "nengo"])
     outcome = run_comparison(c)
     df = verdicts(outcome)
-    assert set(df.backend) == {"reference", "brian2", "nengo"}
+    assert set(df.backend) == {"reference", "brian2", "nengo", "closed_form"}
     assert {"trace_max_abs_prespike", "first_spike_latency_diff", "spike_count_diff", "fi_worst_bound_ratio",
             "rheobase_error", "fi_saturation_excess", "convergence_isi_bound_ratio",
             "convergence_trace_bound_ratio"} <= set(df.metric)

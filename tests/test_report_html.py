@@ -28,7 +28,7 @@ from comparisons.config import load_comparison
 from comparisons.harness import run_comparison
 from models import backends
 from reports.dashboard import run_dashboard, worst
-from reports.html import human, render_html, render_report
+from reports.html import FAMILIES, human, render_html, render_report
 from reports import plots
 from reports.writers import atomic_directory, write_all
 
@@ -216,9 +216,11 @@ def test_failing_verdicts_listed_with_error_and_tolerance(report, page):
     # the summary puts the latency among the spike metrics of each backend
     summary = {r.find_element(By.TAG_NAME, "th").text: [td.text for td in r.find_elements(By.TAG_NAME, "td")]
                for r in page["driver"].find_elements(By.CSS_SELECTOR, "table.summary tbody tr")}
-    assert set(summary) == {"reference", "brian2", "nengo"}
-    for cells in summary.values():
-        assert "fail" in cells[1] and "fail" not in cells[0]
+    assert set(summary) == {"reference", "brian2", "nengo", "closed_form"}
+    spikes, trace = FAMILIES.index("spikes"), FAMILIES.index("trace")
+    for name, cells in summary.items():
+        if name != "closed_form":  # the ground truth has contract verdicts only
+            assert "fail" in cells[spikes] and "fail" not in cells[trace]
 
 
 def test_backend_conventions_shown(report, page):
@@ -256,7 +258,7 @@ def test_failed_backend_reported_with_its_message(tmp_path, monkeypatch, browser
     assert browser.find_element(By.CSS_SELECTOR, ".banner").text.startswith("BACKEND FAILED")
     rows = {r.find_element(By.TAG_NAME, "td").text: r.text
             for r in browser.find_elements(By.CSS_SELECTOR, "#status tbody tr")}
-    assert set(rows) == {"reference", "raises"}
+    assert set(rows) == {"reference", "raises", "closed_form"}
     assert "failed" in rows["raises"] and "simulated crash inside the simulator" in rows["raises"]
     assert "ran" in rows["reference"]
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
