@@ -28,7 +28,8 @@ always involves two differing fields, since both end points are valid). The grou
 make every coalition valid; a group is switched as one (e.g. Nengo vs Brian2: ``crossing + refractory`` is
 one player, ``spike_stamp`` another).
 
-Default workload: a constant current of 1.5 x rheobase from ``V_init`` (:data:`RHEOBASE_FACTOR`), on the
+Default workload: a constant current of 1.5 x rheobase from ``V_init`` (:data:`RHEOBASE_FACTOR`; "x rheobase"
+as :func:`reference.closed_forms.relative_current`, above the rheobase for a self-oscillating cell too), on the
 comparison's ``dt`` and duration; one neuron, spikes and trace.
 """
 
@@ -43,6 +44,7 @@ import numpy as np
 from models.drive import Drive
 from models.result import RunSettings
 from models.spec import LIFSpec
+from reference import closed_forms as cf
 from reference.conventions import CHOICES, TITLES, Conventions, explain, violations
 from reference.engine import simulate
 from reference.twins import Twin, of_backend
@@ -247,7 +249,7 @@ def negligible(value: float, m: MeasureAttribution) -> bool:
 
 def default_drive(spec: LIFSpec, dt: float, n_steps: int) -> Drive:
     """The default workload: :data:`RHEOBASE_FACTOR` x rheobase, constant, one neuron."""
-    return Drive.constant([RHEOBASE_FACTOR * spec.rheobase], dt, n_steps)
+    return Drive.constant([float(cf.relative_current(spec, RHEOBASE_FACTOR))], dt, n_steps)
 
 
 def run_conventions(spec: LIFSpec, drive: Drive, conventions: Conventions) -> Run:
@@ -299,7 +301,9 @@ def attribute_conventions(spec: LIFSpec, test: Conventions, base: Conventions, d
                                        tuple(Contribution(p.label, c) for p, c in zip(group, contributions)),
                                        float(sum(contributions)) - value[full], value)
     current = float(drive.column(0)[0]) if drive.n_neurons == 1 else math.nan
-    workload = (f"constant {current * 1e12:.6g} pA ({current / spec.rheobase:.3g} x rheobase), "
+    relative = (f"{current / spec.rheobase:.3g} x rheobase" if spec.rheobase > 0 else
+                f"rheobase {spec.rheobase * 1e12:.6g} pA {(current - spec.rheobase) * 1e12:+.6g} pA")
+    workload = (f"constant {current * 1e12:.6g} pA ({relative}), "
                 f"{drive.n_steps} steps of {drive.dt * 1e3:g} ms")
     return Attribution(test_name, base_name, test, base, group, out, workload, len(runs))
 

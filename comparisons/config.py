@@ -3,7 +3,7 @@
 The section and key names below are a public contract; every section but ``[neuron]`` has defaults::
 
     [simulation]
-    dt = "0.1 ms"                      # default 0.1 ms
+    dt = "0.1 ms"                      # default 0.1 ms (or the largest 0.1 ms/k the cell accepts, below)
     duration = "500 ms"                # default 500 ms; must be a whole number of steps
     backends = ["reference", "brian2", "nengo"]   # default: every installed backend
     method = "exact"                   # "exact" (default) or "euler": the integrator asked of every backend
@@ -16,13 +16,13 @@ The section and key names below are a public contract; every section but ``[neur
     start = "100 ms"
     stop = "400 ms"
 
-    [fi_curve]                         # default: 0 .. 3 x rheobase, 31 currents, 2 s
+    [fi_curve]                         # default: 0 .. 3 x rheobase, 31 currents, 2 s (see below)
     I_min = "0 pA"
     I_max = "500 pA"
     num = 51
     duration = "2 s"
 
-    [convergence]                      # default: the five dts below, at 1.5 x rheobase, for the closed
+    [convergence]                      # default: the five dts below, at "1.5 x rheobase", for the closed
     dt = ["0.4 ms", "0.2 ms", "0.1 ms", "0.05 ms", "0.025 ms"]
     current = "300 pA"
     duration = "500 ms"                # form's first spike and ten intervals (default_convergence_duration)
@@ -32,6 +32,23 @@ The section and key names below are a public contract; every section but ``[neur
 
 Forward Euler with ``dt > tau_m / 10`` is refused (the seed tutorials' own accuracy caveat; Euler's
 first-order error term ``dt/(2 tau_m)`` would exceed 5 %); an exact integrator accepts any ``dt < tau_m``.
+A refractory period of at least one step must be a whole number of steps; a shorter one (``0 < t_ref <
+dt``) is accepted, and each backend says through ``representable()`` whether it honours it (Nengo does
+not, nengo#1427; the grid rules hold ``round(t_ref/dt)`` steps, which the tolerances account for).
+
+Defaults are made to fit the cell, so that an error only ever names a field the user wrote:
+
+- currents "``f`` x rheobase" are :func:`reference.closed_forms.relative_current`: ``f`` times the
+  rheobase when it is positive; for a self-oscillating cell (``E_L >= V_th``, rheobase ``<= 0``: it fires
+  with no input) ``rheobase + (f - 1) (V_th - V_reset)/R``, so "1.5 x" is still above the rheobase and
+  "0.75 x" below it. The default stimuli (1.5 x and 0.75 x), the f-I range (0 x .. 3 x, i.e. from below
+  the rheobase to above it) and the convergence current (1.5 x) use it. When only one end of the f-I
+  range is given and the other's default lies on its wrong side, the missing end is the given one
+  moved by the default range's width (3 current scales).
+- ``simulation.dt`` is 0.1 ms, or, when the cell refuses it (a refractory period that is not a whole
+  number of 0.1 ms steps, a membrane too fast for it), the largest ``0.1 ms / k`` it accepts; the default
+  convergence dts are ``d, d/2, ..., d/16`` with ``d`` = 0.4 ms or the largest ``0.4 ms / k`` the cell
+  accepts in the same way.
 """
 
 from __future__ import annotations
@@ -65,6 +82,13 @@ METHODS = ("exact", "euler")
 CONVERGENCE_ISIS = 10
 #: Convergence duration (s) when the study's current does not make the cell fire.
 FALLBACK_CONVERGENCE_DURATION = 0.5
+#: The default time step and the default convergence dts (as written in a file); both divided by the
+#: smallest k <= MAX_DEFAULT_DIVISOR that the cell accepts (see the module docstring).
+DEFAULT_DT = "0.1 ms"
+DEFAULT_CONVERGENCE_DTS = ("0.4 ms", "0.2 ms", "0.1 ms", "0.05 ms", "0.025 ms")
+MAX_DEFAULT_DIVISOR = 1000
+#: Width of the default f-I range, in current scales (0 x .. 3 x rheobase).
+FI_WIDTH = 3.0
 #: Labels the harness uses for its own metric rows.
 RESERVED_STIMULUS_NAMES = ("fi_curve", "convergence")
 
@@ -121,10 +145,15 @@ class Comparison:
 
 def default_stimuli(spec: LIFSpec, duration: float) -> tuple[Stimulus, ...]:
     """A suprathreshold step (1.5 x rheobase) and a subthreshold one (0.75 x rheobase), from 20 % to 80 %
-    of the run: the two regimes every LIF comparison needs."""
+    of the run: the two regimes every LIF comparison needs. "x rheobase" is
+    :func:`reference.closed_forms.relative_current`: for a self-oscillating cell (rheobase <= 0) the steps
+    are ``rheobase + 0.5 (V_th - V_reset)/R`` and ``rheobase - 0.25 (V_th - V_reset)/R``, still one above and
+    one below the rheobase."""
+    from reference import closed_forms as cf
+
     start, stop = 0.2 * duration, 0.8 * duration
-    return (Step("step_supra", amplitude=1.5 * spec.rheobase, start=start, stop=stop),
-            Step("step_sub", amplitude=0.75 * spec.rheobase, start=start, stop=stop))
+    return (Step("step_supra", amplitude=float(cf.relative_current(spec, 1.5)), start=start, stop=stop),
+            Step("step_sub", amplitude=float(cf.relative_current(spec, 0.75)), start=start, stop=stop))
 
 
 def load_comparison(path_or_preset: str | Path, backend_override: list[str] | None = None) -> Comparison:
@@ -142,15 +171,18 @@ def load_comparison(path_or_preset: str | Path, backend_override: list[str] | No
 def comparison_from_document(doc: dict, backend_override: list[str] | None = None) -> Comparison:
     spec = spec_from_document(doc)
     sim = _table(doc, "simulation", SIMULATION_KEYS)
-    dt = _positive_time(sim, "simulation", "dt", "0.1 ms")
-    duration = _positive_time(sim, "simulation", "duration", "500 ms")
-    _require_grid(duration, dt, "simulation.duration", sim.get("duration", "500 ms"))
     method = sim.get("method", "exact")
     if method not in METHODS:
         raise ComparisonError("simulation.method", f"expected one of: {', '.join(METHODS)}", str(method))
+    duration = _positive_time(sim, "simulation", "duration", "500 ms")
+    if "dt" in sim:
+        dt = _positive_time(sim, "simulation", "dt", None)
+    else:
+        dt = default_dt(spec, method, duration)
+    _require_grid(duration, dt, "simulation.duration", sim.get("duration", "500 ms"))
     timeout = _positive_time(sim, "simulation", "timeout", "600 s")
     names = _backends(sim.get("backends"), backend_override)
-    _check_step(spec, dt, method, "simulation.dt", sim.get("dt", "0.1 ms"))
+    _check_step(spec, dt, method, "simulation.dt", sim.get("dt", f"{dt!r} s (the default)"))
     stimuli = _stimuli(doc.get("stimulus"), spec, duration)
     fi = _fi_curve(_table(doc, "fi_curve", FI_KEYS), spec, dt, method)
     conv = _convergence(_table(doc, "convergence", CONVERGENCE_KEYS), spec, method)
@@ -186,18 +218,50 @@ def _require_grid(duration, dt, field, raw) -> None:
         raise ComparisonError(field, f"must be a whole number of steps of {dt!r} s ({steps:.6g} steps)", raw)
 
 
-def _check_step(spec: LIFSpec, dt: float, method: str, field: str, raw) -> None:
+def _step_problem(spec: LIFSpec, dt: float, method: str) -> tuple[str, str] | None:
+    """Why the cell refuses the time step ``dt`` with ``method`` (a field suffix and the requirement), or
+    None. A refractory period shorter than one step is accepted (see the module docstring)."""
     if dt >= spec.tau_m:
-        raise ComparisonError(field, f"must be shorter than neuron.tau_m ({spec.tau_m!r} s)", raw)
+        return "", f"must be shorter than neuron.tau_m ({spec.tau_m!r} s)"
     if method == "euler" and dt > spec.tau_m / 10:
-        raise ComparisonError(field, f"must be at most tau_m/10 = {spec.tau_m / 10!r} s for forward Euler "
-                                     "(first-order error dt/(2 tau_m) > 5 %); use method = \"exact\" or a "
-                                     "smaller dt", raw)
-    if spec.t_ref > 0 and spec.t_ref < dt:
-        raise ComparisonError(field, f"must not exceed neuron.t_ref ({spec.t_ref!r} s): grid-locked "
-                                     "backends cannot honour a refractory period shorter than one step", raw)
-    if spec.t_ref > 0:
-        _require_grid(spec.t_ref, dt, field + " (t_ref must be a whole number of steps)", raw)
+        return "", (f"must be at most tau_m/10 = {spec.tau_m / 10!r} s for forward Euler (first-order error "
+                    "dt/(2 tau_m) > 5 %); use method = \"exact\" or a smaller dt")
+    if spec.t_ref >= dt and not _on_grid(spec.t_ref, dt):
+        return (" (t_ref must be a whole number of steps)",
+                f"must be a whole number of steps of {dt!r} s ({spec.t_ref / dt:.6g} steps)")
+    return None
+
+
+def _check_step(spec: LIFSpec, dt: float, method: str, field: str, raw) -> None:
+    problem = _step_problem(spec, dt, method)
+    if problem is not None:
+        raise ComparisonError(field + problem[0], problem[1], raw)
+
+
+def _default_steps(spec: LIFSpec, method: str, texts, duration: float | None) -> tuple[float, ...]:
+    """The steps ``texts`` each divided by the smallest ``k`` (up to :data:`MAX_DEFAULT_DIVISOR`) such that
+    the cell accepts every one (and the first divides ``duration`` when given); the steps as written when
+    none does (the error then shows the default). ``k = 1`` gives the parsed values bit for bit."""
+    base = [parse_quantity(text, TIME, "default") for text in texts]
+    for k in range(1, MAX_DEFAULT_DIVISOR + 1):
+        steps = tuple(b / k for b in base)
+        if all(_step_problem(spec, dt, method) is None for dt in steps) and \
+                (duration is None or _on_grid(duration, steps[0])):
+            return steps
+    return tuple(base)
+
+
+def default_dt(spec: LIFSpec, method: str, duration: float) -> float:
+    """The default ``simulation.dt``: 0.1 ms, or the largest ``0.1 ms / k`` that the cell accepts and that
+    divides ``duration``."""
+    return _default_steps(spec, method, (DEFAULT_DT,), duration)[0]
+
+
+def default_convergence_dts(spec: LIFSpec, method: str) -> tuple[float, ...]:
+    """The default dts of a convergence study: 0.4, 0.2, 0.1, 0.05, 0.025 ms, or the same halvings of the
+    largest ``0.4 ms / k`` that the cell accepts at every one of them (e.g. 0.2 ms .. 12.5 us for
+    t_ref = 1 ms, which is not a whole number of 0.4 ms steps)."""
+    return _default_steps(spec, method, DEFAULT_CONVERGENCE_DTS, None)
 
 
 def _backends(value, override) -> tuple[str, ...]:
@@ -233,8 +297,15 @@ def _stimuli(value, spec, duration) -> tuple[Stimulus, ...]:
 
 
 def _fi_curve(table, spec, dt, method) -> FICurve:
-    i_min = _current(table, "fi_curve", "I_min", "0 A", 0.0)
-    i_max = _current(table, "fi_curve", "I_max", None, 3.0 * spec.rheobase)
+    from reference import closed_forms as cf
+
+    i_min = _current(table, "fi_curve", "I_min", None, float(cf.relative_current(spec, 0.0)))
+    i_max = _current(table, "fi_curve", "I_max", None, float(cf.relative_current(spec, FI_WIDTH)))
+    width = FI_WIDTH * cf.current_scale(spec)
+    if "I_max" not in table and not i_min < i_max:
+        i_max = i_min + width      # the default end moves with the given one (module docstring)
+    if "I_min" not in table and not i_min < i_max:
+        i_min = i_max - width
     num = table.get("num", 31)
     if isinstance(num, bool) or not isinstance(num, int) or num < 2:
         raise ComparisonError("fi_curve.num", "must be an integer of at least 2", repr(num))
@@ -259,17 +330,23 @@ def _current(table, section, key, default, fallback) -> float:
 
 
 def _convergence(table, spec, method) -> Convergence:
-    raw = table.get("dt", ["0.4 ms", "0.2 ms", "0.1 ms", "0.05 ms", "0.025 ms"])
+    if "dt" in table:
+        raw = table["dt"]
+    else:
+        raw = [f"{dt!r} s (a default)" for dt in default_convergence_dts(spec, method)]
     if not isinstance(raw, list) or len(raw) < 3:
         raise ComparisonError("convergence.dt", "expected a list of at least 3 time steps", repr(raw)[:60])
-    dts = tuple(parse_quantity(v, TIME, f"convergence.dt[{i}]") for i, v in enumerate(raw))
+    dts = tuple(parse_quantity(v, TIME, f"convergence.dt[{i}]") for i, v in enumerate(raw)) if "dt" in table \
+        else default_convergence_dts(spec, method)
     for i, (dt, text) in enumerate(zip(dts, raw)):
         if not (math.isfinite(dt) and dt > 0):
             raise ComparisonError(f"convergence.dt[{i}]", "must be a positive time", text)
         _check_step(spec, dt, method, f"convergence.dt[{i}]", text)
     if len(set(dts)) != len(dts):
         raise ComparisonError("convergence.dt", "must not repeat a time step", repr(raw)[:60])
-    current = _current(table, "convergence", "current", None, 1.5 * spec.rheobase)
+    from reference import closed_forms as cf
+
+    current = _current(table, "convergence", "current", None, float(cf.relative_current(spec, 1.5)))
     if "duration" in table:
         duration = _positive_time(table, "convergence", "duration", None)
         shown = table["duration"]

@@ -88,12 +88,29 @@ def trace_bound(method: str, dt: float, spec: LIFSpec, n_steps: int, v_scale: fl
     return rounding(n_steps, v_scale)
 
 
+def refractory_rounding(spec: LIFSpec, dt: float) -> float:
+    """``|round(t_ref/dt) dt - t_ref|`` (s) for ``0 < t_ref < dt``, else 0: how far the reference's held
+    dead time is from the refractory period (one of at least one step is a whole number of steps)."""
+    if 0 < spec.t_ref < dt:
+        return abs(round(spec.t_ref / dt) * dt - spec.t_ref)
+    return 0.0
+
+
 def isi_bound(kind: str, method: str, dt: float, spec: LIFSpec, t_free: float, n_isi: int = 1,
-              duration: float = 1.0) -> float:
+              duration: float = 1.0, refractory: bool = True) -> float:
     """Largest error (s) of one ISI (or of the mean ISI over ``n_isi`` intervals for ``phase``).
 
-    grid: one step, plus Euler's earlier arrival ``T_free (1 - 1/lambda)``; phase: one step spread over
-    the ``n_isi`` intervals between the first and last spike; exact: rounding.
+    grid: one step, plus Euler's earlier arrival ``T_free (1 - 1/lambda)``, plus the refractory rounding
+    ``|round(t_ref/dt) dt - t_ref|``; phase: one step spread over the ``n_isi`` intervals between the first
+    and last spike; exact: rounding.
+
+    The grid rules' constant-input ISI is ``D + dt m`` with ``D`` the held dead time and ``dt m`` the first
+    grid point at or after the free time ``T_free``: ``dt m - T_free`` lies in ``[0, dt]``. Brian2 holds
+    ``D = t_ref - dt`` (``0`` for ``t_ref < dt``), NEST ``D = t_ref``, so their error ``D - t_ref + [0, dt]``
+    stays within one step; the reference holds ``D = round(t_ref/dt) dt``, which differs from ``t_ref``
+    only for a refractory period shorter than one step (``0 < t_ref < dt``, longer ones are whole numbers
+    of steps), by up to half a step (:func:`refractory_rounding`; ``refractory=False`` leaves it out, for a
+    first spike, which no refractory period precedes).
     """
     if kind == "exact":
         return time_rounding(duration, int(round(duration / dt)))
@@ -102,7 +119,7 @@ def isi_bound(kind: str, method: str, dt: float, spec: LIFSpec, t_free: float, n
     euler = t_free * (1.0 - 1.0 / euler_warp(dt, spec.tau_m)) if method == "euler" else 0.0
     if kind == "linear":  # Euler + linear interpolation: O(dt) from Euler, O(dt^2) from interpolation
         return euler + dt * dt / spec.tau_m + time_rounding(duration, int(round(duration / dt)))
-    return dt + euler
+    return dt + euler + (refractory_rounding(spec, dt) if refractory else 0.0)
 
 
 def first_spike_bound(kind: str, method: str, dt: float, spec: LIFSpec, latency: float,
@@ -110,7 +127,7 @@ def first_spike_bound(kind: str, method: str, dt: float, spec: LIFSpec, latency:
     """Largest error (s) of the first spike time: as one ISI of free time ``latency``."""
     if kind == "phase":
         return dt
-    return isi_bound(kind, method, dt, spec, latency, 1, duration)
+    return isi_bound(kind, method, dt, spec, latency, 1, duration, refractory=False)
 
 
 def count_bound(kind: str, n_exact: int, per_isi: float, isi_min: float) -> int:
@@ -130,19 +147,38 @@ def rate_bound(isi: np.ndarray, per_isi: np.ndarray) -> np.ndarray:
     return per_isi / (isi * np.maximum(isi - per_isi, 1e-300))
 
 
+#: Most doublings of the bracket in :func:`effective_rheobase` (from one current scale to beyond 1e300 A).
+MAX_DOUBLINGS = 1100
+
+
 def effective_rheobase(spec: LIFSpec, duration: float, n_spikes: int = 2) -> float:
     """The smallest constant current (A) that fires ``n_spikes`` times within ``duration`` from V_init:
-    ``latency(I) + (n - 1) ISI(I) = duration``. Tends to the rheobase for long sweeps."""
-    def excess(current):
+    ``latency(I) + (n - 1) ISI(I) = duration``. Tends to the rheobase for long sweeps.
+
+    Any sign of the rheobase: the search runs on ``I = rheobase + x current_scale`` (``x > 0``, see
+    :func:`reference.closed_forms.current_scale`), where the left side falls monotonically from infinity
+    (``x -> 0``) to ``(n - 1) t_ref`` (``x -> inf``). So the bracket's upper end, doubled in ``x``, always
+    ends the search when ``(n - 1) t_ref < duration``; otherwise no current fires ``n`` times within
+    ``duration`` and the result is ``inf``.
+    """
+    if (n_spikes - 1) * spec.t_ref >= duration:
+        return math.inf
+    rh, scale = spec.rheobase, cf.current_scale(spec)
+
+    def excess(x):
+        current = rh + x * scale
         return float(cf.first_spike_latency(spec, current)) + (n_spikes - 1) * float(cf.isi(spec, current)) \
             - duration
-    lo = spec.rheobase * (1 + 1e-12)
-    hi = spec.rheobase * 2 + 1e-30
-    while excess(hi) > 0:
+    lo, hi = 1e-12, 1.0
+    for _ in range(MAX_DOUBLINGS):
+        if excess(hi) <= 0:
+            break
         hi *= 2
+    else:
+        return math.inf
     if excess(lo) <= 0:
-        return lo
-    return brentq(excess, lo, hi, xtol=spec.rheobase * 1e-12, rtol=1e-12)
+        return rh + lo * scale
+    return rh + scale * brentq(excess, lo, hi, xtol=1e-12, rtol=1e-12)
 
 
 @dataclass(frozen=True)
@@ -171,7 +207,8 @@ TOLERANCES: dict[str, Tolerance] = {t.metric: t for t in (
               "the mean rate is the count over the duration"),
     Tolerance("fi_worst_bound_ratio", None, "1",
               "1: every current within e/(ISI (ISI - e)) of the closed-form rate",
-              "each mean ISI within e_isi of the exact ISI (grid: dt; phase: dt/(n-1); exact: rounding)"),
+              "each mean ISI within e_isi of the exact ISI (grid: dt, + |round(t_ref/dt) dt - t_ref| for "
+              "0 < t_ref < dt; phase: dt/(n-1); exact: rounding)"),
     Tolerance("rheobase_error", CURRENT, "A",
               "one current step + (I_eff - rheobase), I_eff firing twice within the sweep's duration",
               "a sweep resolves the rheobase to its current step; a finite run needs latency + ISI <= T"),

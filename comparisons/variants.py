@@ -89,6 +89,8 @@ FREE_BURN_IN_TAU, FREE_SPACING_TAU, FREE_SAMPLES = 5.0, 2.0, 20
 #: Mean rate (Hz) the noise comparison aims at when no current is given (moderate: enough intervals,
 #: far from saturation).
 NOISE_TARGET_RATE = 10.0
+#: Most widenings of :func:`noise_current`'s bracket (each doubles it: 2**200 times 20 free-membrane sds).
+MAX_WIDENINGS = 200
 
 #: The seed tutorials' variant cells as specification documents (TOML text). They are not presets: the
 #: harness's plain-LIF sections (closed-form traces, f-I curve, convergence) do not model the additions.
@@ -319,19 +321,32 @@ def noise_cell(spec: LIFSpec) -> LIFSpec:
 
 
 def noise_current(spec: LIFSpec, dt: float, rate: float = NOISE_TARGET_RATE) -> float:
-    """Mean current (A) at which the grid-corrected Siegert rate of the exact chain is ``rate`` (Hz)."""
+    """Mean current (A) at which the grid-corrected Siegert rate of the exact chain is ``rate`` (Hz).
+
+    The rate rises monotonically with the current from 0 to the saturation ``1/dead`` (dead = the grid's
+    ``round(t_ref/dt) dt``), whatever the sign of the rheobase; a target at or beyond the saturation is
+    replaced by half of it, so the bracket's widening (doubling, at most :data:`MAX_WIDENINGS` times)
+    always ends."""
     from scipy.optimize import brentq
 
     cell = noise_cell(spec)
     dead = round(cell.t_ref / dt) * dt
+    if dead > 0 and rate * dead >= 1.0:
+        rate = 0.5 / dead
 
     def excess(current):
         return cf.grid_rate(cell, current, dt, "zoh", dead) - rate
     lo, hi = cell.rheobase - 10 * cell.free_sd / cell.R, cell.rheobase + 10 * cell.free_sd / cell.R
-    while excess(hi) < 0:
-        hi += (hi - lo)
-    while excess(lo) > 0:
-        lo -= (hi - lo)
+    for _ in range(MAX_WIDENINGS):
+        if excess(hi) >= 0 and excess(lo) <= 0:
+            break
+        width = hi - lo
+        if excess(hi) < 0:
+            hi += width
+        else:
+            lo -= width
+    else:
+        raise ValueError(f"noise_current: no current in [{lo!r}, {hi!r}] A fires at {rate!r} Hz")
     return float(brentq(excess, lo, hi, xtol=1e-6 * abs(cell.free_sd / cell.R) + 1e-30))
 
 
@@ -476,8 +491,9 @@ def _free_variance(out, cell, names, dt, method, current, n_free, timeout) -> li
 # ------------------------------------------------------------------------------------------------ reset
 
 def reset_currents(spec: LIFSpec, num: int = 21) -> np.ndarray:
-    """Constant currents (A) of the reset comparison: 1.2 to 2 times the rheobase."""
-    return spec.rheobase * np.linspace(1.2, 2.0, num)
+    """Constant currents (A) of the reset comparison: 1.2 to 2 times the rheobase (as
+    :func:`reference.closed_forms.relative_current`: above the rheobase for any sign of it)."""
+    return cf.relative_current(spec, np.linspace(1.2, 2.0, num))
 
 
 def reset_bound(spec: LIFSpec, currents, dt: float, method: str) -> np.ndarray:

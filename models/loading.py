@@ -11,7 +11,7 @@ Format (every quantity a string with units; the ``[neuron]`` key names are a pub
     V_reset = "-65 mV"
     R = "100 Mohm"
     t_ref = "2 ms"         # required: write "0 ms" for none
-    V_init = "-70 mV"      # optional, defaults to E_L
+    V_init = "-70 mV"      # optional, defaults to E_L (V_reset when E_L >= V_th)
     # optional model variants (absent: the plain LIF)
     reset = "subtract"     # "value" (default) or "subtract"
     tau_syn = "5 ms"       # exponential synaptic current (needed by [spike_input])

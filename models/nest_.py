@@ -11,6 +11,7 @@ Model (NEST's units: mV, ms, pF, pA; ``y = V - E_L``, ``h = dt``, ``P33 = exp(-h
                        it ends is integrated only for its free part
 
 Options (``RunSettings.options``): ``model`` = ``"iaf_psc_delta"`` (default) or ``"iaf_psc_delta_ps"``.
+Every model integrates exactly: ``method = "euler"`` is not representable (:data:`REASON_EULER`).
 
 Model variants (:attr:`models.spec.LIFSpec.features`; plain cells run exactly as below):
 
@@ -76,6 +77,10 @@ SYNAPTIC_MODEL = "iaf_psc_exp"
 MAX_RNG_SEED = 2**31 - 1
 
 REASON_SUBTRACT = "NEST's iaf_psc models reset to V_reset; there is no reset by subtraction"
+#: ``method = "euler"``: every model this adapter drives propagates exactly, to within rounding of the exact
+#: solution; running it anyway would report an exact result as Euler's and fail Euler's order check.
+REASON_EULER = ("NEST {model} integrates exactly (exact propagators, Rotter & Diesmann 1999); it has no "
+                "forward-Euler integrator for method = \"euler\"")
 REASON_EARLY_SPIKE = ("an input spike arrives at t_0 or t_1: NEST delivers a generator spike at t one step "
                       "later (t + dt) and refuses generator times <= 0")
 
@@ -92,6 +97,8 @@ def _whole(ratio: float) -> bool:
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     """``None`` when NEST simulates ``spec`` at ``settings.dt`` exactly as specified, else why not."""
     model, dt = settings.choice("model", MODELS, DEFAULT_MODEL, NAME), settings.dt
+    if settings.method == "euler":
+        return REASON_EULER.format(model=neuron_model(spec, settings))
     if not _whole(dt / TIC):
         return f"NEST's resolution must be a whole number of tics (1 us); dt = {dt * MS!r} ms is not"
     if model == "iaf_psc_delta_ps" and spec.t_ref < dt * (1 - GRID_EPS):

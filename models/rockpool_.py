@@ -21,6 +21,7 @@ Differences from the specification, all documented in the result's metadata:
   documented difference (see :data:`RESET`).
 - several spikes per step (``n > 1``) when the drive is strong; all are stamped at the step's end.
 - no refractory period: specifications with ``t_ref > 0`` are not representable.
+- exact integration only: ``method = "euler"`` is not representable (:data:`REASON_EULER`).
 
 Rockpool draws its noise from numpy's global generator even when ``noise_std = 0``; the generator's
 state is saved and restored around each run.
@@ -56,6 +57,10 @@ NAME = "rockpool"
 LIBRARY = "rockpool"
 
 REASON_REFRACTORY = "Rockpool has no refractory period"
+#: ``method = "euler"``: Rockpool's LIF decays with exp(-dt/tau) (exact for the held input of a step); run
+#: anyway, its exact result would be reported as Euler's and fail Euler's order check.
+REASON_EULER = ("Rockpool's LIF integrates exactly (V *= exp(-dt/tau_mem) each step); it has no "
+                "forward-Euler integrator for method = \"euler\"")
 
 #: How Rockpool's reset differs from the specification's (metadata and reports).
 RESET = ("by subtraction: V <- V - n (V_th - V_reset) with n = floor((V - V_reset)/(V_th - V_reset)) "
@@ -72,7 +77,10 @@ def version() -> str:
 
 
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
-    """``None`` for ``t_ref = 0`` (the subtractive reset is a documented difference, not a refusal)."""
+    """``None`` for ``t_ref = 0`` and the exact method (the subtractive reset is a documented difference,
+    not a refusal)."""
+    if settings.method == "euler":
+        return REASON_EULER
     if spec.t_ref > 0:
         return f"{REASON_REFRACTORY} (t_ref = {spec.t_ref * 1e3:g} ms)"
     return None

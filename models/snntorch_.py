@@ -24,6 +24,8 @@ defaults are float32)::
 
 Options (``RunSettings.options``): ``model`` = ``"leaky"`` (default) or ``"lapicque"``.
 snnTorch has no refractory period: specifications with ``t_ref > 0`` are not representable.
+``method = "euler"`` is representable with Lapicque (forward Euler) and, for a cell with a synapse, with
+Synaptic's Euler factors (below); Leaky integrates exactly and refuses it (:data:`REASON_EULER`).
 
 Model variants (:attr:`models.spec.LIFSpec.features`; plain cells run exactly as above):
 
@@ -66,6 +68,11 @@ DEFAULT_MODEL = "leaky"
 
 REASON_REFRACTORY = "snnTorch has no refractory period"
 REASON_NOISE = "snnTorch's neurons have no noise term (white-noise current)"
+#: ``method = "euler"`` with the Leaky model: Leaky steps with beta = exp(-dt/tau) (exact); run anyway, its
+#: exact result would be reported as Euler's and fail Euler's order check. Lapicque IS forward Euler, and
+#: Synaptic takes Euler's factors (see the module docstring).
+REASON_EULER = ("snnTorch's Leaky integrates exactly (beta = exp(-dt/tau)); it has no forward-Euler step for "
+                "method = \"euler\" (the Lapicque model, option model = \"lapicque\", is forward Euler)")
 
 #: Measured with snnTorch 1.0 / torch 2.x: the spike tensor is float32 (Heaviside's ``.float()`` times the
 #: float32 ``graded_spikes_factor``), and torch's promotion lets a 1-d float32 tensor win over a 0-d float64
@@ -82,8 +89,11 @@ def version() -> str:
 
 
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
-    """``None`` for ``t_ref = 0``; snnTorch has no refractory period."""
+    """``None`` for ``t_ref = 0``; snnTorch has no refractory period. With ``method = "euler"`` only
+    Lapicque (forward Euler) and, for a cell with a synapse, Synaptic with Euler's factors; Leaky is exact."""
     model = settings.choice("model", MODELS, DEFAULT_MODEL, NAME)
+    if settings.method == "euler" and model == "leaky" and spec.tau_syn is None:
+        return REASON_EULER
     if spec.t_ref > 0:
         return f"{REASON_REFRACTORY} (t_ref = {spec.t_ref * 1e3:g} ms)"
     if spec.sigma > 0:

@@ -157,7 +157,8 @@ class LIFSpec:
     t_ref : float
         Absolute refractory period (s), >= 0.
     V_init : float or None
-        Initial membrane potential (V), < V_th; ``None`` means E_L.
+        Initial membrane potential (V), < V_th; ``None`` means E_L, or V_reset for a self-oscillating
+        cell (``E_L >= V_th``, rheobase <= 0), whose rest would lie at or above the threshold.
     description : str
         Free text: where the numbers come from.
     reset : str
@@ -190,7 +191,7 @@ class LIFSpec:
 
     def __post_init__(self):
         if self.V_init is None:
-            object.__setattr__(self, "V_init", self.E_L)
+            object.__setattr__(self, "V_init", self.E_L if self.E_L < self.V_th else self.V_reset)
         for name in NUMERIC_FIELDS:
             object.__setattr__(self, name, float(getattr(self, name)))
         if self.tau_syn is not None:

@@ -8,7 +8,10 @@ ch. 1.3; Tuckwell 1988):
   ``V_inf > V_th``, else infinite
 - first-spike latency from ``V0``: ``tau_m ln((V_inf - V0)/(V_inf - V_th))``
 - ISI ``= t_ref + T_free``, rate ``= 1/ISI`` (0 at or below rheobase), saturating at ``1/t_ref``
-- rheobase ``= (V_th - E_L)/R``
+- rheobase ``= (V_th - E_L)/R``; negative for a self-oscillating cell (``E_L > V_th``: it fires with no
+  input, and a negative current down to the rheobase still leaves ``V_inf > V_th``). Every formula above
+  holds for any sign of ``I`` and of the rheobase: only ``V_inf > V_th`` matters, and ``V0 < V_th``
+  (``V_init`` and ``V_reset`` are below threshold by validation) keeps every logarithm's argument above 1
 
 Grid predictions for constant input, spikes locked to the grid (``n_ref = round(t_ref/dt)``):
 
@@ -37,6 +40,25 @@ def v_inf(spec: LIFSpec, current):
 def rheobase(spec: LIFSpec) -> float:
     """Smallest constant current (A) that reaches threshold in infinite time."""
     return spec.rheobase
+
+
+def current_scale(spec: LIFSpec) -> float:
+    """A current (A) on the cell's own scale, positive for every cell: the rheobase when it is positive,
+    else ``(V_th - V_reset)/R`` (the current that moves the steady state by the reset-to-threshold
+    distance; the rheobase itself is 0 or negative, no scale, for a cell with ``E_L >= V_th``)."""
+    rh = spec.rheobase
+    return rh if rh > 0 else (spec.V_th - spec.V_reset) / spec.R
+
+
+def relative_current(spec: LIFSpec, factor):
+    """The current (A) "``factor`` x rheobase": exactly ``factor * rheobase`` for a positive rheobase and,
+    for any cell, ``rheobase + (factor - 1) current_scale``: above the rheobase for ``factor > 1``, below it
+    for ``factor < 1``, whatever the sign of the rheobase (a self-oscillating cell fires at 0 A and below)."""
+    rh = spec.rheobase
+    factor = np.asarray(factor, dtype=float) if np.ndim(factor) else float(factor)
+    if rh > 0:
+        return factor * rh
+    return rh + (factor - 1.0) * current_scale(spec)
 
 
 def subthreshold(spec: LIFSpec, t, current, v0=None):
