@@ -9,8 +9,11 @@
     runs every shipped preset into DIR/<preset>/ and writes DIR/index.html (the dashboard).
 
 Exit status: 0 every verdict passes; 1 the run completed and some verdict failed; 2 bad input (one line on
-stderr naming file, field, expectation and value; nothing written); 3 a backend failed (the report is
-written and says which and why); 130/143 interrupted by SIGINT/SIGTERM (nothing written).
+stderr naming file, field, expectation and value; nothing written), also for an output place that must
+not or cannot be written (see :mod:`reports.destination`) and for a report that could not be written (a
+full disk: the earlier report stays); 3 a backend failed (the report is written and says which and why);
+130/143 interrupted by SIGINT/SIGTERM (the one line says whether the earlier report is untouched or the
+new one is in place).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import sys
 from pathlib import Path
 
 from models.errors import UserInputError
-from models.files import preset_names
+from models.files import preset_names, resolve
+from reports import destination
+from reports.destination import Destination
 from models.loading import load_spec
 
 from . import verdicts
@@ -64,28 +69,30 @@ def _progress(quiet: bool):
     return tick, bar.close
 
 
-def run_one(source, out: Path | None, backends: list[str] | None, force: bool, quiet: bool,
+def run_one(source, out, backends: list[str] | None, force: bool, quiet: bool,
             timeout: float | None = None):
-    """Run one comparison into ``out``; returns (exit status, manifest)."""
+    """Run one comparison into ``out`` (a path; None: the default place); returns (exit status,
+    manifest). The output place is checked and locked before any simulation (:mod:`reports.destination`)."""
     from comparisons.config import load_comparison
-    from reports.writers import atomic_directory, prepare_destination, write_all
+    from reports.writers import write_all
 
     if timeout is not None and not timeout > 0:
         raise UserInputError("--timeout", "must be a positive number of seconds", timeout)
     comparison = load_comparison(source, backends)
     out = out if out is not None else DEFAULT_OUT / safe_name(comparison.spec.name)
-    prepare_destination(out, force)
-    from comparisons.harness import run_comparison
-    from comparisons.isolation import frozen_heap
-    from reports.html import render_report
-    tick, close = _progress(quiet)
-    with frozen_heap():  # the report's figures too: see frozen_heap
-        try:
-            outcome = run_comparison(comparison, progress=tick, timeout=timeout or comparison.timeout)
-        finally:
-            close()
-        with atomic_directory(out, force) as tmp:
-            manifest = render_report(outcome, tmp, write_all)
+    log = None if quiet else lambda note: print(f"note: --out: {note}", file=sys.stderr)
+    with Destination(out, force, [comparison.source], log=log) as place:
+        from comparisons.harness import run_comparison
+        from comparisons.isolation import frozen_heap
+        from reports.html import render_report
+        tick, close = _progress(quiet)
+        with frozen_heap():  # the report's figures too: see frozen_heap
+            try:
+                outcome = run_comparison(comparison, progress=tick, timeout=timeout or comparison.timeout)
+            finally:
+                close()
+            with place.staging() as tmp:
+                manifest = render_report(outcome, tmp, write_all)
     if not quiet:
         _summary(outcome, out)
     return outcome.exit_status(), manifest
@@ -109,8 +116,7 @@ def _cmd_run(args) -> int:
     backends = [b.strip() for b in args.backends.split(",")] if args.backends is not None else None
     if backends is not None and not all(backends):
         raise UserInputError("--backends", "expected a comma-separated list of backend names", args.backends)
-    status, _ = run_one(args.source, Path(args.out) if args.out else None, backends, args.force, args.quiet,
-                        args.timeout)
+    status, _ = run_one(args.source, args.out, backends, args.force, args.quiet, args.timeout)
     return status
 
 
@@ -122,8 +128,14 @@ def _cmd_presets(args) -> int:
 
 
 def _cmd_report(args) -> int:
+    """Every check before the first simulation: the presets exist, the dashboard's directory can be
+    written and no run holds it, and each preset's directory is empty or an earlier report."""
     from reports.dashboard import run_dashboard
-    return run_dashboard(Path(args.out), args.presets or preset_names(), args.quiet, run_one)
+    presets = args.presets or preset_names()
+    with Destination(args.out, True, into=True) as place:
+        for preset in presets:
+            Destination(place.path / preset, True, [resolve(preset)]).check()
+        return run_dashboard(place.path, presets, args.quiet, run_one)
 
 
 def _cmd_bench(args) -> int:
@@ -140,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("source", metavar="FILE_OR_PRESET")
     run.add_argument("--out", help="output directory (default reports/out/<name>)")
     run.add_argument("--backends", help="comma-separated backends (default: the file's, or all installed)")
-    run.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    run.add_argument("--force", action="store_true",
+                     help="replace an earlier report of this suite (nothing else) at --out")
     run.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
     run.add_argument("--timeout", type=float, help="time limit of each backend run in seconds (overrides the file)")
     run.set_defaults(func=_cmd_run)
@@ -157,14 +170,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _on_sigterm(signum, frame):
+def _on_signal(signum, frame):
+    if destination.defer(signum):  # the output is being swapped: delivered again when that is done
+        return
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise Interrupted(signum)
+
+
+def _interrupt_note(args) -> str:
+    if args.command == "report":
+        return ("dashboard index not written; each preset's directory holds its earlier report or its new "
+                "one, complete")
+    return destination.interrupt_note()
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = {signum: signal.signal(signum, _on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         return args.func(args)
     except UserInputError as exc:
@@ -173,10 +197,11 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted: nothing written", file=sys.stderr)
+        print(f"interrupted: {_interrupt_note(args)}", file=sys.stderr)
         return 128 + signal.SIGINT
     except Interrupted as exc:
-        print("terminated: nothing written", file=sys.stderr)
+        print(f"terminated: {_interrupt_note(args)}", file=sys.stderr)
         return 128 + exc.signum
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

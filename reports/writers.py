@@ -5,8 +5,9 @@ independent of locale and library versions), rows in a fixed order, so the same 
 byte-identical CSV files. Only the manifest's ``created`` field (and the hashes of files that embed it)
 changes between runs.
 
-Atomicity: everything is written into a hidden temporary directory next to the destination and renamed
-into place when complete; an interrupted run leaves nothing behind and never touches an earlier report.
+Atomicity: everything is written into a hidden temporary directory next to the destination and exchanged
+with it when complete (:mod:`reports.destination`): the destination always holds either the earlier
+report or the new one, and leftovers of an interrupted run are removed by the next run into it.
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ import io
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
@@ -29,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import UserInputError
 from models.loading import spec_to_document
+
+from .destination import Destination
 
 #: The columns of each CSV file (public contract).
 COLUMNS = {
@@ -185,50 +185,17 @@ def manifest(outcome, files: dict[str, bytes]) -> dict:
     }
 
 
-def prepare_destination(out: Path, force: bool) -> None:
-    """Refuse an output path that is a file, a non-empty directory (without ``force``) or not writable."""
-    if out.exists() and not out.is_dir():
-        raise UserInputError("--out", "expected a directory, not an existing file", str(out))
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise UserInputError("--out", "exists and is not empty (use --force to replace it)", str(out))
-    parent = _existing_parent(out)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserInputError("--out", f"is not writable (no write permission on {parent})", str(out))
-
-
-def _existing_parent(path: Path) -> Path:
-    path = path.absolute()
-    for candidate in [path.parent, *path.parent.parents]:
-        if candidate.exists():
-            if not candidate.is_dir():
-                raise UserInputError("--out", f"has a file where a directory is needed ({candidate})", str(path))
-            return candidate
-    return Path("/")
+def prepare_destination(out, force: bool, inputs=()) -> None:
+    """Refuse an output place the suite must not write (see :mod:`reports.destination`); writes nothing."""
+    Destination(out, force, inputs).check()
 
 
 @contextmanager
-def atomic_directory(out: Path, force: bool):
-    """Yield a temporary directory; on success it replaces ``out`` in one rename, else it vanishes."""
-    out = out.absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a report is as readable as any new directory
-    try:
+def atomic_directory(out, force: bool, inputs=()):
+    """Yield a temporary directory; on success it replaces ``out`` in one exchange, else it vanishes.
+    The output place is checked, locked and cleaned of leftovers first (:mod:`reports.destination`)."""
+    with Destination(out, force, inputs) as destination, destination.staging() as tmp:
         yield tmp
-        if out.exists():
-            if not force and any(out.iterdir()):
-                raise UserInputError("--out", "appeared and is not empty during the run", str(out))
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.rename(out, old / "previous")
-            os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def data_files(outcome) -> dict[str, bytes]:

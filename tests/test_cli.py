@@ -125,14 +125,15 @@ def test_interrupted_run_leaves_nothing_and_keeps_the_previous_report(tmp_path, 
     out = tmp_path / "out"
     out.mkdir()
     (out / "report.html").write_text("previous report")
+    (out / "manifest.json").write_text('{"suite": "lif-crosscheck", "files": {"report.html": ""}}')
     proc = run_in_child(["run", str(comparison_file(tmp_path)), "--out", str(out), "--force", "--quiet",
                          "--backends", "reference,hangs", "--timeout", "600"])
     wait_for_lasting_child(proc.pid)  # the isolated run of the hanging backend
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signum, err
-    assert "nothing written" in err and "Traceback" not in err
-    assert [p.name for p in out.iterdir()] == ["report.html"]
+    assert err.endswith(f"nothing written, the earlier report in {out} is untouched\n") and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "report.html"]
     assert (out / "report.html").read_text() == "previous report"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp.toml", "out"], "no stray temporary directory"
 
