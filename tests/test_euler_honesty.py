@@ -91,5 +91,5 @@ def test_euler_comparison_on_every_backend_exits_0_listing_the_exact_ones(tmp_pa
         assert "euler" in refused[name].lower()
     rows = (out / "metrics.csv").read_text().splitlines()
     backends_with_rows = {line.split(",")[1] for line in rows[1:]}
-    assert backends_with_rows == {"reference", "brian2"}
+    assert backends_with_rows == {"reference", "brian2", "closed_form"}
     assert any(",convergence_order_deviation," in line and line.endswith(",True") for line in rows)

@@ -5,6 +5,7 @@ LIFX_PAUSE_AT hook), refusals before any simulation, and a full disk."""
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -158,7 +159,7 @@ def test_force_replaces_an_earlier_report_and_an_empty_directory(tmp_path):
         stop.set()
         poller.join()
     assert done.returncode == 0, done.stderr
-    assert "13 of 13 verdicts pass" in done.stderr and len(seen) > 10
+    assert re.search(r"(\d+) of \1 verdicts pass", done.stderr) and len(seen) > 10
     assert is_new_report(out)
     assert json.loads((out / "manifest.json").read_text())["created"] >= first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp.toml", "out"]

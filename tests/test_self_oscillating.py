@@ -59,8 +59,8 @@ RUNNER = textwrap.dedent('''\
     from comparisons.harness import run_comparison
     outcome = run_comparison(load_comparison(sys.argv[1]), timeout=120)
     df = outcome.metrics
-    verdicts = df[df.passed != ""]
-    print("ROWS", len(verdicts), "FAILED", int((verdicts.passed == "False").sum()),
+    verdicts = df[df.passed.notna()]
+    print("ROWS", len(verdicts), "FAILED", int(verdicts.passed.eq(False).sum()),
           "BACKENDS", ",".join(sorted(set(verdicts.backend))), "EXIT", outcome.exit_status())
     print("METRICS", ",".join(sorted(set(verdicts.metric))))
     ''')
@@ -87,7 +87,7 @@ def test_issue_cell_with_its_f_i_range_finishes_with_verdicts(tmp_path):
     search used to double a negative bound forever."""
     text = CELL + FI + SHORT + 'backends = ["reference", "brian2", "nengo"]\n'
     out = run_in_child(tmp_path, text)
-    assert out["backends"] == ["brian2", "nengo", "reference"]
+    assert out["backends"] == ["brian2", "closed_form", "nengo", "reference"]
     assert "rheobase_error" in out["metrics"] and "fi_worst_bound_ratio" in out["metrics"]
     assert out["rows"] > 20 and out["failed"] == 0 and out["exit"] == 0
 
@@ -107,7 +107,7 @@ def test_issue_cell_without_f_i_section_is_accepted_and_runs(tmp_path):
     # the largest 0.4 ms / k with t_ref = 1 ms a whole number of steps: k = 2
     assert c.convergence.dts == pytest.approx((2e-4, 1e-4, 5e-5, 2.5e-5, 1.25e-5), rel=1e-12)
     out = run_in_child(tmp_path, text)
-    assert out["backends"] == ["brian2", "nengo", "reference"]
+    assert out["backends"] == ["brian2", "closed_form", "nengo", "reference"]
     assert {"convergence_isi_bound_ratio", "rheobase_error", "first_spike_latency_diff"} <= set(out["metrics"])
     assert out["failed"] == 0 and out["exit"] == 0
 
@@ -257,9 +257,9 @@ def test_refractory_period_below_dt_lists_nengo_and_runs_the_substitute(tmp_path
     assert labels[""] == ("reference", "brian2")
     assert set(labels["t_ref=0"]) == {"reference", "brian2", "snntorch"}
     df = outcome.metrics
-    verdicts = df[df.passed != ""]
-    assert set(verdicts.backend) == {"reference", "brian2", "snntorch"}
-    assert (verdicts.passed == "True").all(), verdicts[verdicts.passed != "True"]
+    verdicts = df[df.passed.notna()]
+    assert set(verdicts.backend) == {"reference", "brian2", "snntorch", "closed_form"}
+    assert verdicts.passed.eq(True).all(), verdicts[verdicts.passed.ne(True)]
     assert outcome.exit_status() == 0
 
 
