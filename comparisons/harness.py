@@ -330,6 +330,7 @@ def _run(comparison: Comparison, progress, timeout: float | None, workers: int |
     done = done[len(deferred):]
     for variant in outcome.variants:
         _stimuli_results(comparison, variant, outcome, [runs[id(job)] for job in stimuli[variant.label]])
+    _fi_ground_truth(comparison, main.spec, outcome)
     for job, result in zip(fi_jobs, done):
         _fi_results(comparison, main, outcome, runner.record(job, result))
     done = done[len(fi_jobs):]
@@ -395,6 +396,22 @@ def _fi_results(c: Comparison, variant: Variant, outcome: Outcome, run: Run) -> 
     outcome.metric_rows.extend(contract.contract_rows("fi_curve", name, variant.spec, drive, settings,
                                                       run.result))
     _fi_metrics(c, variant.spec, name, currents, rates, analytic, outcome)
+
+
+def _fi_ground_truth(c: Comparison, spec: LIFSpec, outcome: Outcome) -> None:
+    """The closed-form f-I curve checked like the closed-form traces: the rate ``1/(t_ref + T_free)`` the
+    verdicts use, against the intervals of the analytic segment-by-segment solution
+    (:func:`reference.closed_forms.piecewise_spike_times`) of each constant current over the sweep."""
+    fi = c.fi
+    currents = fi.currents
+    errors = []
+    for current, rate in zip(currents, cf.rate(spec, currents)):
+        times = cf.piecewise_spike_times(spec, np.full(1, current), fi.duration)
+        if times.size >= 2:
+            errors.append(abs((times[-1] - times[0]) / (times.size - 1) - 1.0 / rate))
+    _row(outcome, "fi_curve", CLOSED_FORM, "analytic", "closed_form_fi_isi_max_abs",
+         max(errors, default=0.0), "s",
+         _override(c, "closed_form_fi_isi_max_abs", T.time_rounding(fi.duration, fi.n_steps)))
 
 
 def _convergence_jobs(c: Comparison, variant: Variant, names: list[str]) -> dict[str, list[Job]]:

@@ -279,6 +279,9 @@ TOLERANCES.update({t.metric: t for t in (
               "1: |t - t_analytic| <= 2 sum_j tau delta/(V_inf - V_th) + 64 ulp(t)",
               "rounding delta of the voltage moves an exact crossing by tau delta/(V_inf - V_th), and every "
               "spike restarts the refractory clock"),
+    Tolerance("closed_form_fi_isi_max_abs", TIME, "s", "64 eps (n+1) duration",
+              "the f-I rate 1/(t_ref + T_free) and the analytic solution's intervals are the same number up to "
+              "the rounding of the times"),
     Tolerance("fi_isi_grid_interval_ratio", None, "1",
               "1: mean ISI in [hold dt + T_free/lambda, hold dt + T_free/lambda + dt]",
               "a grid rule's constant-current ISI is hold steps plus the first free step that crosses"),

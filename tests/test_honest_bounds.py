@@ -133,3 +133,24 @@ def test_an_interval_shorter_than_a_step_is_never_a_pass():
     fi, = _rows(outcome, "fi_currents_beyond_resolution")
     assert fi.passed is False and fi.value >= 1
     assert outcome.exit_status() == 1
+
+
+def test_a_wrong_closed_form_rate_fails_the_f_i_ground_truth(monkeypatch):
+    """The analytic f-I rate with a refractory period one step too long (1/(t_ref + dt + T_free)): the
+    bound e/(ISI (ISI - e)) of a grid rule is as wide as that error, so only the ground truth sees it."""
+    real = cf.rate
+
+    def wrong(spec, current):
+        return real(spec.replace(t_ref=spec.t_ref + 1e-4), current)
+
+    monkeypatch.setattr(cf, "rate", wrong)
+    outcome = run_comparison(_comparison("textbook"))
+    row, = _rows(outcome, "closed_form_fi_isi_max_abs")
+    assert row.passed is False and row.value == pytest.approx(1e-4, rel=1e-6)
+
+
+def test_the_f_i_ground_truth_passes_on_every_preset():
+    for preset in ("textbook", "euler_tutorial", "neuromatch", "nengo_default", "snntorch_lapicque"):
+        outcome = run_comparison(_comparison(preset))
+        row, = _rows(outcome, "closed_form_fi_isi_max_abs")
+        assert row.passed is True, (preset, row)
