@@ -10,11 +10,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: report test extras browser bench clean
 
-$(CORE): requirements.txt
+$(CORE): requirements.txt requirements-test.txt
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt
+	# the checkout importable from any directory (what an editable install does, without building)
+	$(PY) -c 'import site, sys; open(site.getsitepackages()[0] + "/lif_crosscheck.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)"
 	touch $@
 
 # Optional simulators (NEST, snnTorch with the CPU build of torch, Rockpool).
@@ -38,7 +40,7 @@ test: $(CORE) $(EXTRAS) browser
 	$(PY) -m pytest
 
 bench: $(CORE) $(EXTRAS)
-	$(PY) -m comparisons bench --out reports/bench
+	$(PY) -m benchmarks --out reports/bench
 
 clean:
 	rm -rf $(VENV) .cache reports/latest reports/bench

@@ -1,0 +1,14 @@
+"""Stimuli, the harness, the metrics and verdicts, the command line and the Python API.
+
+``from comparisons import compare, load`` (:mod:`comparisons.api`); imported on first use, so that the
+command line's light commands do not import the simulators.
+"""
+
+__all__ = ["compare", "load"]
+
+
+def __getattr__(name):
+    if name in __all__:
+        from . import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'comparisons' has no attribute {name!r}")

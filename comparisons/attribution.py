@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.drive import Drive
-from models.result import RunSettings
 from models.spec import LIFSpec
 from reference import closed_forms as cf
 from reference.conventions import CHOICES, TITLES, Conventions, explain, violations
@@ -353,9 +352,10 @@ def for_outcome(comparison, outcome) -> list[Attribution]:
         variant = _shared_variant(outcome, test, base)
         if variant is None:
             continue
-        settings = RunSettings(comparison.dt, comparison.n_steps, comparison.method, False)
         try:
-            twin_test, twin_base = of_backend(test, settings), of_backend(base, settings)
+            twin_test, twin_base = (of_backend(comparison.module_name(name),
+                                               comparison.settings(name, comparison.dt, comparison.n_steps, False))
+                                    for name in (test, base))
         except ValueError:
             continue
         result = attribute(variant.spec, twin_test, twin_base, dt=comparison.dt, n_steps=comparison.n_steps)

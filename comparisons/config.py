@@ -61,6 +61,7 @@ from models import backends
 from models.errors import ComparisonError, UserInputError
 from models.files import check_keys, read_toml, require_table, resolve
 from models.loading import FILE_SECTIONS, spec_from_document
+from models.result import RunSettings
 from models.spec import LIFSpec
 from models.units import CURRENT, TIME, Kind, parse_quantity
 
@@ -74,7 +75,7 @@ GRID_RTOL = 1e-9
 MAX_NEURON_STEPS = 2e10
 MAX_TRACE_BYTES = 2 << 30  # 2 GiB of recorded voltage per run
 
-SIMULATION_KEYS = ("dt", "duration", "backends", "method", "timeout")
+SIMULATION_KEYS = ("dt", "duration", "backends", "method", "timeout", "options")
 FI_KEYS = ("I_min", "I_max", "num", "duration", "dt")
 CONVERGENCE_KEYS = ("dt", "current", "duration")
 METHODS = ("exact", "euler")
@@ -137,10 +138,24 @@ class Comparison:
     convergence: Convergence
     tolerances: dict = field(default_factory=dict)
     source: str = ""
+    #: backend name -> its options as sorted (key, value) pairs (``[simulation.options.<name>]``)
+    options: dict = field(default_factory=dict)
+    #: a named configuration of a simulator (``nest_ps``) -> the registered backend it runs (``nest``)
+    aliases: dict = field(default_factory=dict)
 
     @property
     def n_steps(self) -> int:
         return int(round(self.duration / self.dt))
+
+    def module_name(self, name: str) -> str:
+        """The registered backend that ``name`` runs (itself unless it is a named configuration)."""
+        return self.aliases.get(name, name)
+
+    def settings(self, name: str, dt: float, n_steps: int, record_v: bool) -> RunSettings:
+        """The :class:`~models.result.RunSettings` of backend ``name``: the comparison's method and the
+        backend's options."""
+        return RunSettings(dt=dt, n_steps=n_steps, method=self.method, record_v=record_v,
+                           options=self.options.get(name, ()))
 
 
 def default_stimuli(spec: LIFSpec, duration: float) -> tuple[Stimulus, ...]:
@@ -181,13 +196,15 @@ def comparison_from_document(doc: dict, backend_override: list[str] | None = Non
         dt = default_dt(spec, method, duration)
     _require_grid(duration, dt, "simulation.duration", sim.get("duration", "500 ms"))
     timeout = _positive_time(sim, "simulation", "timeout", "600 s")
-    names = _backends(sim.get("backends"), backend_override)
+    options, aliases = _options(sim.get("options", {}))
+    names = _backends(sim.get("backends"), backend_override, aliases)
     _check_step(spec, dt, method, "simulation.dt", sim.get("dt", f"{dt!r} s (the default)"))
     stimuli = _stimuli(doc.get("stimulus"), spec, duration)
     fi = _fi_curve(_table(doc, "fi_curve", FI_KEYS), spec, dt, method)
     conv = _convergence(_table(doc, "convergence", CONVERGENCE_KEYS), spec, method)
     tolerances = _tolerances(doc.get("tolerances", {}))
-    comparison = Comparison(spec, dt, duration, names, method, timeout, stimuli, fi, conv, tolerances)
+    comparison = Comparison(spec, dt, duration, names, method, timeout, stimuli, fi, conv, tolerances,
+                            options=options, aliases=aliases)
     _check_size(comparison)
     return comparison
 
@@ -264,17 +281,50 @@ def default_convergence_dts(spec: LIFSpec, method: str) -> tuple[float, ...]:
     return _default_steps(spec, method, DEFAULT_CONVERGENCE_DTS, None)
 
 
-def _backends(value, override) -> tuple[str, ...]:
+def _options(value) -> tuple[dict, dict]:
+    """``[simulation.options.<name>]`` tables: each backend's options, validated against the adapter's
+    ``OPTIONS`` (key -> allowed values, the default first), and named configurations -- a table whose name
+    is not a backend and whose ``backend`` key names the simulator it configures (``[simulation.options.
+    nest_ps] backend = "nest"``, then ``nest_ps`` in ``backends``)."""
+    table = require_table(value, "simulation.options")
+    options, aliases = {}, {}
+    for name, entries in table.items():
+        field = f"simulation.options.{name}"
+        entries = dict(require_table(entries, field))
+        base = entries.pop("backend", name)
+        if name in backends.REGISTRY and base != name:
+            raise ComparisonError(f"{field}.backend", f"is the backend {name!r} itself; a named configuration "
+                                                      "needs a name of its own", base)
+        if not isinstance(base, str) or base not in backends.REGISTRY:
+            raise ComparisonError(f"{field}.backend" if name != base else field,
+                                  f"expected a backend name (one of: {', '.join(backends.REGISTRY)}), or a "
+                                  "named configuration with backend = \"<one of them>\"", base)
+        allowed = getattr(backends.get(base, f"{field}.backend"), "OPTIONS", {})
+        if entries and not allowed:
+            raise ComparisonError(f"{field}.{next(iter(entries))}", f"{base} has no options", None)
+        check_keys(entries, tuple(allowed), field)
+        for key, given in entries.items():
+            if given not in allowed[key]:
+                raise ComparisonError(f"{field}.{key}", "expected one of: " + ", ".join(map(str, allowed[key])),
+                                      given)
+        options[name] = tuple(sorted(entries.items()))
+        if base != name:
+            aliases[name] = base
+    return options, aliases
+
+
+def _backends(value, override, aliases=None) -> tuple[str, ...]:
+    aliases = aliases or {}
     if override is not None:
         names, field = override, "--backends"
     elif value is None:
-        return tuple(backends.available())
+        return tuple(backends.available()) + tuple(aliases)
     else:
         names, field = value, "simulation.backends"
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             raise ComparisonError(field, "expected a non-empty list of backend names", repr(value))
     for name in names:
-        backends.get(name, field)  # unknown or not installed: one-line error listing the valid names
+        backends.get(aliases.get(name, name), field)  # unknown or not installed: one line listing the names
     if len(set(names)) != len(names):
         raise ComparisonError(field, "lists a backend twice", ",".join(names))
     return tuple(names)

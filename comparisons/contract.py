@@ -110,10 +110,11 @@ def rounding_sensitive(spec: LIFSpec, drive: Drive, twin: twins.Twin) -> np.ndar
 
 
 def contract_rows(label: str, backend: str, spec: LIFSpec, drive: Drive, settings: RunSettings,
-                  result: Result, twin: twins.Twin | None = None) -> list[Row]:
+                  result: Result, module: str | None = None) -> list[Row]:
     """The contract verdicts of one backend run (every neuron of ``result``) against its twin on the
-    same drive; none for a backend without a twin."""
-    twin = twin or twin_of(backend, settings)
+    same drive (``module``: the registered backend a named configuration runs); none for a backend without
+    a twin."""
+    twin = twin_of(module or backend, settings)
     if twin is None:
         return []
     record_v = result.v is not None

@@ -112,7 +112,14 @@ class Outcome:
 # ----------------------------------------------------------------------------------------------- running
 
 def settings_for(comparison: Comparison, backend: str, dt: float, n_steps: int, record_v: bool) -> RunSettings:
-    return RunSettings(dt=dt, n_steps=n_steps, method=comparison.method, record_v=record_v)
+    """The settings of ``backend``'s runs: the comparison's method and the backend's options."""
+    return comparison.settings(backend, dt, n_steps, record_v)
+
+
+def module_of(comparison: Comparison, name: str):
+    """The adapter module behind a backend name of the comparison (a named configuration runs its simulator's
+    adapter with its own options)."""
+    return backends.get(comparison.module_name(name))
 
 
 def closed_form(spec: LIFSpec, drive: Drive) -> Result:
@@ -146,16 +153,17 @@ def plan_variants(comparison: Comparison, outcome: Outcome) -> list[Variant]:
         note = ("the same cell without " + ", ".join(spec_features(comparison.spec)) + ": traces, spikes, "
                 "f-I and convergence are checked against the plain LIF's closed forms; the variants are "
                 "compared in their own section")
-    probe = settings_for(comparison, "", comparison.dt, comparison.n_steps, True)
     runnable, refused = [], {}
     for name in comparison.backends:
-        reason = backends.get(name).representable(spec, probe)
+        reason = module_of(comparison, name).representable(spec, settings_for(comparison, name, comparison.dt,
+                                                                              comparison.n_steps, True))
         (refused.__setitem__(name, reason) if reason else runnable.append(name))
     outcome.not_representable.update(refused)
     variants = [Variant(label, spec, tuple(runnable), note)]
     if refused and spec.t_ref > 0:
         sub = spec.replace(t_ref=0.0)
-        names = tuple(n for n in comparison.backends if backends.get(n).representable(sub, probe) is None)
+        names = tuple(n for n in comparison.backends if module_of(comparison, n).representable(
+            sub, settings_for(comparison, n, comparison.dt, comparison.n_steps, True)) is None)
         if any(n in refused for n in names):
             variants.append(Variant("t_ref=0", sub, names,
                                     "substitute: the same cell without refractory period, for the backends "
@@ -173,6 +181,11 @@ class Job:
     drive: Drive
     settings: RunSettings
     progress: str
+    module: str = ""   # the registered backend it runs, when ``backend`` is a named configuration
+
+    @property
+    def adapter(self) -> str:
+        return self.module or self.backend
 
 
 class Runner:
@@ -210,7 +223,7 @@ class Runner:
         else:
             server = forkserver.SERVER
             served = server.names if server is not None and server.wait() else frozenset()
-            for name in dict.fromkeys(job.backend for job in jobs):
+            for name in dict.fromkeys(job.adapter for job in jobs):
                 if name not in served:  # those the fork server has loaded are never imported here
                     backends.preload(name)
             gc.freeze()  # the simulators just imported too (see frozen_heap; run_comparison gives them back)
@@ -218,7 +231,7 @@ class Runner:
             done = call_all(calls, self.timeout, self.workers,
                             done=lambda g: [self.tick(jobs[i].progress) for i in groups[g]],
                             sequences=sequences, server=server if served else None,
-                            remote=[jobs[groups[seq[0]][0]].backend in served for seq in sequences])
+                            remote=[jobs[groups[seq[0]][0]].adapter in served for seq in sequences])
         outcomes: list = [None] * len(jobs)
         for group, result in zip(groups, done):
             for i, one in zip(group, _split(result, [jobs[i] for i in group])):
@@ -231,7 +244,7 @@ class Runner:
         together (in the order given), every other job alone."""
         groups: dict = {}
         for i, job in enumerate(jobs):
-            key = (job.backend, id(job.spec)) if hasattr(backends.get(job.backend), "run_population") else i
+            key = (job.backend, id(job.spec)) if hasattr(backends.get(job.adapter), "run_population") else i
             groups.setdefault(key, []).append(i)
         return list(groups.values())
 
@@ -248,7 +261,7 @@ class Runner:
 
     @staticmethod
     def _call(group: list[Job]) -> tuple:
-        module = backends.get(group[0].backend)
+        module = backends.get(group[0].adapter)
         if len(group) == 1:
             return module.run, (group[0].spec, group[0].drive, group[0].settings)
         return module.run_population, (group[0].spec, [(job.drive, job.settings) for job in group])
@@ -317,7 +330,7 @@ def _run(comparison: Comparison, progress, timeout: float | None, workers: int |
     stimuli = {variant.label: _stimuli_jobs(comparison, variant) for variant in outcome.variants}
     # a backend that takes every workload of a specification as one population gets the main variant's
     # stimuli with its f-I and convergence runs, in the second batch: one call instead of two
-    pooled = {name for name in main.backends if hasattr(backends.get(name), "run_population")}
+    pooled = {name for name in main.backends if hasattr(module_of(comparison, name), "run_population")}
     first = [job for variant in outcome.variants for job in stimuli[variant.label]
              if not (variant is main and job.backend in pooled)]
     runs = dict(zip(map(id, first), (runner.record(job, done) for job, done in zip(first, runner.run(first)))))
@@ -325,7 +338,16 @@ def _run(comparison: Comparison, progress, timeout: float | None, workers: int |
     deferred = [job for job in stimuli[main.label] if job.backend in pooled and job.backend in working]
     fi_jobs = _fi_jobs(comparison, main, working)
     conv_jobs = _convergence_jobs(comparison, main, working)
-    done = runner.run(deferred + fi_jobs + [job for jobs in conv_jobs.values() for job in jobs], together=True)
+    # a backend that runs only a substitute (snnTorch and Rockpool have no refractory period) gets the
+    # substitute's f-I curve and convergence study too: its contract is checked on the sweeps as well
+    extra = [(v, [n for n in v.backends if n not in main.backends and n not in outcome.failures])
+             for v in outcome.variants[1:]]
+    extra_fi = [(v, _fi_jobs(comparison, v, names)) for v, names in extra if names]
+    extra_conv = [(v, _convergence_jobs(comparison, v, names)) for v, names in extra if names]
+    sweeps = fi_jobs + [job for jobs in conv_jobs.values() for job in jobs]
+    sweeps += [job for _, jobs in extra_fi for job in jobs]
+    sweeps += [job for _, plan in extra_conv for jobs in plan.values() for job in jobs]
+    done = runner.run(deferred + sweeps, together=True)
     runs.update((id(job), runner.record(job, result)) for job, result in zip(deferred, done))
     done = done[len(deferred):]
     for variant in outcome.variants:
@@ -337,6 +359,15 @@ def _run(comparison: Comparison, progress, timeout: float | None, workers: int |
     for name, jobs in conv_jobs.items():
         _convergence_results(comparison, main, outcome, runner, name, jobs, done[:len(jobs)])
         done = done[len(jobs):]
+    for variant, jobs in extra_fi:
+        _fi_ground_truth(comparison, variant.spec, outcome, study_label("fi_curve", variant))
+        for job in jobs:
+            _fi_results(comparison, variant, outcome, runner.record(job, done[0]), main=False)
+            done = done[1:]
+    for variant, plan in extra_conv:
+        for name, jobs in plan.items():
+            _convergence_results(comparison, variant, outcome, runner, name, jobs, done[:len(jobs)], main=False)
+            done = done[len(jobs):]
     outcome.attribution = attribution.for_outcome(comparison, outcome)
     if not comparison.spec.is_plain:
         runner.tick("model variants")
@@ -346,6 +377,12 @@ def _run(comparison: Comparison, progress, timeout: float | None, workers: int |
         outcome.not_representable.update(extra.refused)
         outcome.failures.update(extra.failures)
     return outcome
+
+
+def study_label(base: str, variant: Variant) -> str:
+    """The label of a study of a variant: ``fi_curve`` for the given cell, ``fi_curve [t_ref=0]`` for a
+    substitute (the stimulus column of its metric rows)."""
+    return f"{base} [{variant.label}]" if variant.label else base
 
 
 def stimuli_drive(c: Comparison) -> Drive:
@@ -359,7 +396,7 @@ def _stimuli_jobs(c: Comparison, variant: Variant) -> list[Job]:
     simulator's set-up cost again)."""
     drive = stimuli_drive(c)
     return [Job(name, "stimuli", variant.spec, drive, settings_for(c, name, c.dt, c.n_steps, True),
-                f"stimuli: {name}") for name in variant.backends]
+                f"stimuli: {name}", c.module_name(name)) for name in variant.backends]
 
 
 def _stimuli_results(c: Comparison, variant: Variant, outcome: Outcome, population: list[Run]) -> None:
@@ -379,26 +416,30 @@ def _fi_jobs(c: Comparison, variant: Variant, names: list[str]) -> list[Job]:
     fi = c.fi
     drive = Drive.constant(fi.currents, fi.dt, fi.n_steps)
     return [Job(name, "fi_curve", variant.spec, drive, settings_for(c, name, fi.dt, fi.n_steps, False),
-                f"f-I curve: {name}") for name in names]
+                f"f-I curve: {name}", c.module_name(name)) for name in names]
 
 
-def _fi_results(c: Comparison, variant: Variant, outcome: Outcome, run: Run) -> None:
+def _fi_results(c: Comparison, variant: Variant, outcome: Outcome, run: Run, main: bool = True) -> None:
+    """The f-I rows of one backend: fi_curve.csv rows (backend ``name [label]`` for a substitute, the file
+    having no stimulus column) and the metric rows of study ``fi_curve`` (or ``fi_curve [label]``)."""
     if run.result is None:
         return
     fi, name = c.fi, run.backend
+    study = study_label("fi_curve", variant) if not main else "fi_curve"
     currents = fi.currents
     analytic = cf.rate(variant.spec, currents)
     rates = M.stationary_rates(run.result.spike_trains(), fi.duration)
     for current, rate, exact_rate in zip(currents, rates, analytic):
-        outcome.fi_rows.append([name, fi.dt, float(current), float(rate), float(exact_rate)])
+        outcome.fi_rows.append([name if main else f"{name} [{variant.label}]", fi.dt, float(current), float(rate),
+                                float(exact_rate)])
     drive = Drive.constant(currents, fi.dt, fi.n_steps)
     settings = settings_for(c, name, fi.dt, fi.n_steps, False)
-    outcome.metric_rows.extend(contract.contract_rows("fi_curve", name, variant.spec, drive, settings,
-                                                      run.result))
-    _fi_metrics(c, variant.spec, name, currents, rates, analytic, outcome)
+    outcome.metric_rows.extend(contract.contract_rows(study, name, variant.spec, drive, settings, run.result,
+                                                      c.module_name(name)))
+    _fi_metrics(c, variant.spec, name, currents, rates, analytic, outcome, study)
 
 
-def _fi_ground_truth(c: Comparison, spec: LIFSpec, outcome: Outcome) -> None:
+def _fi_ground_truth(c: Comparison, spec: LIFSpec, outcome: Outcome, study: str = "fi_curve") -> None:
     """The closed-form f-I curve checked like the closed-form traces: the rate ``1/(t_ref + T_free)`` the
     verdicts use, against the intervals of the analytic segment-by-segment solution
     (:func:`reference.closed_forms.piecewise_spike_times`) of each constant current over the sweep."""
@@ -409,7 +450,7 @@ def _fi_ground_truth(c: Comparison, spec: LIFSpec, outcome: Outcome) -> None:
         times = cf.piecewise_spike_times(spec, np.full(1, current), fi.duration)
         if times.size >= 2:
             errors.append(abs((times[-1] - times[0]) / (times.size - 1) - 1.0 / rate))
-    _row(outcome, "fi_curve", CLOSED_FORM, "analytic", "closed_form_fi_isi_max_abs",
+    _row(outcome, study, CLOSED_FORM, "analytic", "closed_form_fi_isi_max_abs",
          max(errors, default=0.0), "s",
          _override(c, "closed_form_fi_isi_max_abs", T.time_rounding(fi.duration, fi.n_steps)))
 
@@ -423,26 +464,31 @@ def _convergence_jobs(c: Comparison, variant: Variant, names: list[str]) -> dict
         for dt in conv.dts:
             n = int(round(conv.duration / dt))
             settings = settings_for(c, name, dt, n, True)
-            if backends.get(name).representable(spec, settings):
+            if module_of(c, name).representable(spec, settings):
                 break
             jobs.append(Job(name, "convergence", spec, Drive.constant([conv.current], dt, n), settings,
-                            f"convergence dt={dt * 1e3:g} ms: {name}"))
+                            f"convergence dt={dt * 1e3:g} ms: {name}", c.module_name(name)))
     return plan
 
 
 def _convergence_results(c: Comparison, variant: Variant, outcome: Outcome, runner: Runner, name: str,
-                         jobs: list[Job], done: list) -> None:
-    """The error at each dt in order, up to the first failed run; metrics only for a complete study."""
+                         jobs: list[Job], done: list, main: bool = True) -> None:
+    """The error at each dt in order, up to the first failed run; metrics only for a complete study
+    (labelled like :func:`_fi_results`)."""
+    study = study_label("convergence", variant) if not main else "convergence"
     errors, rows = [], []
     for job, result in zip(jobs, done):
         run = runner.record(job, result)
         if run.result is None:
             break
         errors.append(_convergence_point(c, variant.spec, name, job.drive.dt, run.result))
-        rows.append(contract.contract_rows("convergence", name, variant.spec, job.drive, job.settings, run.result))
+        rows.append(contract.contract_rows(study, name, variant.spec, job.drive, job.settings, run.result,
+                                           job.adapter))
     if len(errors) == len(c.convergence.dts):
         outcome.metric_rows.extend(contract.merge(rows))
-        _convergence_metrics(c, name, errors, outcome)
+        if not main:
+            errors = [(f"{name} [{variant.label}]",) + tuple(point[1:]) for point in errors]
+        _convergence_metrics(c, name, errors, outcome, study)
 
 
 # ----------------------------------------------------------------------------------------------- metrics
@@ -466,7 +512,7 @@ class Bounds:
 
 
 def _bounds(c: Comparison, spec: LIFSpec, backend: str, drive: Drive, exact: Result) -> Bounds:
-    kind = _kind(backend)
+    kind = _kind(c, backend)
     trains = exact.spike_trains()[0]
     v_scale = float(np.max(np.abs(exact.v))) if exact.v is not None else max(abs(spec.V_th), abs(spec.V_reset))
     v_inf = spec.E_L + spec.R * drive.column(0)
@@ -482,14 +528,19 @@ def _bounds(c: Comparison, spec: LIFSpec, backend: str, drive: Drive, exact: Res
 _RANK = {"exact": 0, "linear": 1, "phase": 2, "grid": 3}
 
 
-def _kind(backend: str) -> str:
-    """Timing class of a backend as the harness runs it (default options); the closed form is exact."""
-    return "exact" if backend == CLOSED_FORM else T.timing_class(backend)
+def _kind(c: Comparison, backend: str) -> str:
+    """Timing class of a backend as the comparison runs it (its method and options), from the conventions of
+    its twin (:func:`comparisons.tolerances.timing_class`); the closed form is exact, a backend without a
+    twin is taken as grid-locked."""
+    if backend == CLOSED_FORM:
+        return "exact"
+    twin = contract.twin_of(c.module_name(backend), settings_for(c, backend, c.dt, c.n_steps, True))
+    return T.timing_class(twin.conventions) if twin is not None else "grid"
 
 
-def _pair_kind(a: str, b: str) -> str:
+def _pair_kind(c: Comparison, a: str, b: str) -> str:
     """The coarser timing class of a pair: it decides how far their spike counts may differ."""
-    return max(_kind(a), _kind(b), key=_RANK.__getitem__)
+    return max(_kind(c, a), _kind(c, b), key=_RANK.__getitem__)
 
 
 def _stimulus_metrics(c: Comparison, variant: Variant, stim, drive: Drive, outcome: Outcome) -> None:
@@ -507,7 +558,8 @@ def _stimulus_metrics(c: Comparison, variant: Variant, stim, drive: Drive, outco
     for name in variant.backends:
         if name in results:
             settings = settings_for(c, name, drive.dt, drive.n_steps, True)
-            outcome.metric_rows.extend(contract.contract_rows(label, name, spec, drive, settings, results[name]))
+            outcome.metric_rows.extend(contract.contract_rows(label, name, spec, drive, settings, results[name],
+                                                              c.module_name(name)))
     pairs = [(name, CLOSED_FORM) for name in results if name != CLOSED_FORM]
     if "reference" in results:
         pairs += [(name, "reference") for name in results if name not in (CLOSED_FORM, "reference")]
@@ -554,7 +606,7 @@ def _pair_metrics(c, spec, label, stim, drive, name, ref, results, bounds, outco
          _override(c, "first_spike_latency_diff", ba.latency + bb.latency))
     exact_train = results[CLOSED_FORM].spike_trains()[0]
     isi_min = float(np.min(np.diff(exact_train))) if exact_train.size > 1 else math.inf
-    kind = _pair_kind(name, ref)
+    kind = _pair_kind(c, name, ref)
     per_isi = ba.per_isi + bb.per_isi
     count_tol = T.count_bound(kind, exact_train.size, per_isi, isi_min)
     diff = float(ta.size - tb.size)
@@ -578,9 +630,9 @@ def _pair_metrics(c, spec, label, stim, drive, name, ref, results, bounds, outco
     _row(outcome, label, name, ref, "victor_purpura", M.victor_purpura(ta, tb, 1.0 / dt, a.t[-1]), "1")
 
 
-def _fi_metrics(c, spec, name, currents, rates, analytic, outcome) -> None:
+def _fi_metrics(c, spec, name, currents, rates, analytic, outcome, study="fi_curve") -> None:
     fi = c.fi
-    kind = _kind(name)
+    kind = _kind(c, name)
     n_exact = np.array([cf.spike_times(spec, float(i), fi.duration).size for i in currents])
     resolved = n_exact >= 3
     t_free = np.where(resolved, cf.free_time(spec, currents), 0.0)
@@ -594,14 +646,14 @@ def _fi_metrics(c, spec, name, currents, rates, analytic, outcome) -> None:
     if resolved.any():
         for metric, value, unit in M.fi_metrics(currents[resolved], rates[resolved],
                                                 analytic[resolved]).itertuples(index=False):
-            _row(outcome, "fi_curve", name, CLOSED_FORM, metric, value, unit)
+            _row(outcome, study, name, CLOSED_FORM, metric, value, unit)
     ratio = float(np.max(err[resolved] / bound[resolved])) if resolved.any() else 0.0
-    _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_worst_bound_ratio", ratio, "1",
+    _row(outcome, study, name, CLOSED_FORM, "fi_worst_bound_ratio", ratio, "1",
          _override(c, "fi_worst_bound_ratio", 1.0))
-    _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_unresolved_currents", int(np.sum(~resolved)), "1")
-    _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_currents_beyond_resolution", int(np.sum(beyond)), "1",
+    _row(outcome, study, name, CLOSED_FORM, "fi_unresolved_currents", int(np.sum(~resolved)), "1")
+    _row(outcome, study, name, CLOSED_FORM, "fi_currents_beyond_resolution", int(np.sum(beyond)), "1",
          _override(c, "fi_currents_beyond_resolution", 0.0))
-    _fi_grid_interval(c, spec, name, currents, rates, n_exact, outcome)
+    _fi_grid_interval(c, spec, name, currents, rates, n_exact, outcome, study)
     step = (fi.I_max - fi.I_min) / (fi.num - 1)
     if fi.I_min <= spec.rheobase < fi.I_max:
         found = M.rheobase_found(currents, rates)
@@ -610,21 +662,21 @@ def _fi_metrics(c, spec, name, currents, rates, analytic, outcome) -> None:
         tol = step + (i_eff - spec.rheobase)
         # a sweep too short for any current to fire twice (i_eff infinite) cannot locate the rheobase:
         # the row is informational, never a pass against an infinite tolerance
-        _row(outcome, "fi_curve", name, CLOSED_FORM, "rheobase_error",
+        _row(outcome, study, name, CLOSED_FORM, "rheobase_error",
              abs(found - spec.rheobase) if np.isfinite(found) else math.inf, "A",
              _override(c, "rheobase_error", tol) if math.isfinite(tol) else c.tolerances.get("rheobase_error"))
     if spec.t_ref > 0:
-        _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_saturation_excess",
+        _row(outcome, study, name, CLOSED_FORM, "fi_saturation_excess",
              float(np.max(np.maximum(rates - 1.0 / spec.t_ref, 0.0))), "Hz",
              _override(c, "fi_saturation_excess", 0.0))
 
 
-def _fi_grid_interval(c, spec, name, currents, rates, n_exact, outcome) -> None:
+def _fi_grid_interval(c, spec, name, currents, rates, n_exact, outcome, study="fi_curve") -> None:
     """For a backend whose written rule locks spikes to the grid and resets to a value: every measured
     mean ISI inside the exact interval of its rule, :func:`comparisons.tolerances.grid_isi_interval` (a
     one-sided bound around the closed form, whose sign the rule decides)."""
     fi = c.fi
-    twin = contract.twin_of(name, settings_for(c, name, fi.dt, fi.n_steps, False))
+    twin = contract.twin_of(c.module_name(name), settings_for(c, name, fi.dt, fi.n_steps, False))
     if twin is None:
         return
     rule = twin.conventions_for(spec)
@@ -634,14 +686,14 @@ def _fi_grid_interval(c, spec, name, currents, rates, n_exact, outcome) -> None:
     hold = hold_steps(spec.t_ref, fi.dt, rule.refractory)
     lo, hi = T.grid_isi_interval(spec, cf.free_time(spec, currents[fired]), fi.dt, hold, rule.integrator)
     slack = T.time_rounding(fi.duration, fi.n_steps)
-    _row(outcome, "fi_curve", name, CLOSED_FORM, "fi_isi_grid_interval_ratio",
+    _row(outcome, study, name, CLOSED_FORM, "fi_isi_grid_interval_ratio",
          verdicts.interval_ratio(1.0 / rates[fired], lo - slack, hi + slack), "1",
          _override(c, "fi_isi_grid_interval_ratio", 1.0))
 
 
 def _convergence_point(c, spec, name, dt, result):
     conv = c.convergence
-    kind = _kind(name)
+    kind = _kind(c, name)
     train = result.spike_trains()[0]
     exact_isi = float(cf.isi(spec, conv.current))
     n = train.size
@@ -659,24 +711,24 @@ def _convergence_point(c, spec, name, dt, result):
     return name, dt, isi_err, isi_tol, trace_err, trace_tol
 
 
-def _convergence_metrics(c, name, points, outcome) -> None:
+def _convergence_metrics(c, name, points, outcome, study="convergence") -> None:
     outcome.convergence_rows.extend([list(p) for p in points])
     dts = np.array([p[1] for p in points])
     isi_err = np.array([p[2] for p in points])
     ratio = float(np.nanmax(isi_err / np.array([p[3] for p in points])))
-    _row(outcome, "convergence", name, CLOSED_FORM, "convergence_isi_bound_ratio", ratio, "1",
+    _row(outcome, study, name, CLOSED_FORM, "convergence_isi_bound_ratio", ratio, "1",
          _override(c, "convergence_isi_bound_ratio", 1.0))
     trace_err = np.array([p[4] for p in points])
     trace_tol = np.array([p[5] for p in points])
     if np.all(isi_err > 0) and np.all(np.isfinite(isi_err)):
         order, stderr = M.convergence_order(dts, isi_err)
-        _row(outcome, "convergence", name, CLOSED_FORM, "convergence_isi_order", order, "1")
-        _row(outcome, "convergence", name, CLOSED_FORM, "convergence_isi_order_stderr", stderr, "1")
+        _row(outcome, study, name, CLOSED_FORM, "convergence_isi_order", order, "1")
+        _row(outcome, study, name, CLOSED_FORM, "convergence_isi_order_stderr", stderr, "1")
     if c.method == "euler":
         order, stderr = M.convergence_order(dts, trace_err)
-        _row(outcome, "convergence", name, CLOSED_FORM, "convergence_trace_order", order, "1")
-        _row(outcome, "convergence", name, CLOSED_FORM, "convergence_order_deviation", abs(order - 1.0), "1",
+        _row(outcome, study, name, CLOSED_FORM, "convergence_trace_order", order, "1")
+        _row(outcome, study, name, CLOSED_FORM, "convergence_order_deviation", abs(order - 1.0), "1",
              _override(c, "convergence_order_deviation", max(0.1, 3 * stderr)))
     else:
-        _row(outcome, "convergence", name, CLOSED_FORM, "convergence_trace_bound_ratio",
+        _row(outcome, study, name, CLOSED_FORM, "convergence_trace_bound_ratio",
              float(np.max(trace_err / trace_tol)), "1", _override(c, "convergence_trace_bound_ratio", 1.0))

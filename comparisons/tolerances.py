@@ -1,6 +1,7 @@
 """Default tolerances: formulas of the numerics, written once, scaled by the run's own dt.
 
-Each backend falls into one *timing class* (:func:`timing_class`), from its documented rule:
+Each backend falls into one *timing class* (:func:`timing_class`), from the conventions of its documented
+rule (its twin, :mod:`reference.twins`, as the comparison runs it):
 
 ``grid``
     spikes locked to the grid, the refractory clock restarting on the grid (reference ``grid``, Brian2,
@@ -43,23 +44,15 @@ from reference import closed_forms as cf
 EPS = np.finfo(float).eps
 ROUNDING_ULPS = 64
 
-#: Timing class of each backend (and option); see the module docstring.
-TIMING = {
-    ("reference", "grid"): "grid",
-    ("reference", "linear"): "linear",
-    ("reference", "exact"): "exact",
-    ("brian2", None): "grid",
-    ("nengo", None): "phase",
-    ("nest", "iaf_psc_delta"): "grid",
-    ("nest", "iaf_psc_delta_ps"): "exact",
-    ("snntorch", None): "grid",
-    ("rockpool", None): "grid",
-}
-
-
-def timing_class(backend: str, option: str | None = None) -> str:
-    """The timing class of a backend (``option``: the reference's crossing or NEST's model)."""
-    return TIMING.get((backend, option)) or TIMING.get((backend, None)) or "grid"
+def timing_class(conventions) -> str:
+    """The timing class of a discrete rule (a :class:`reference.conventions.Conventions` record; see the
+    module docstring): spikes locked to the grid (``grid``), linearly interpolated crossings (``linear``),
+    exact crossings reported at the crossing (``exact``) or at the end of their step (``phase``)."""
+    if conventions.crossing == "grid":
+        return "grid"
+    if conventions.crossing == "linear":
+        return "linear"
+    return "exact" if conventions.spike_stamp == "crossing" else "phase"
 
 
 def euler_warp(dt: float, tau: float) -> float:

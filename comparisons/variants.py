@@ -579,7 +579,9 @@ def run_variant_comparisons(comparison, timeout: float | None = None, skip=()) -
     """Every comparison that applies to ``comparison.spec``: PSP with a synapse, statistics with noise,
     reset side by side with reset by subtraction (nothing for a plain cell). ``skip``: backends left out
     (e.g. those that already failed)."""
-    spec, names = comparison.spec, [n for n in comparison.backends if n not in skip]
+    # the variant studies run each simulator with its default options: named configurations are left out
+    spec = comparison.spec
+    names = [n for n in comparison.backends if n not in skip and n not in getattr(comparison, "aliases", {})]
     out = VariantResult()
     if spec.tau_syn is not None:
         out.extend(psp_comparison(spec, names, comparison.dt, comparison.method, timeout=timeout))

@@ -119,6 +119,8 @@ TARGETS = ("auto", "numpy", "cython", "cpp_standalone")
 
 #: Target when none is asked for: chosen per workload by :func:`choose_target`.
 DEFAULT_TARGET = "auto"
+#: Options a comparison file may set (``[simulation.options.brian2]``): key -> allowed values, default first.
+OPTIONS = {"target": TARGETS}
 
 
 @dataclass(frozen=True)

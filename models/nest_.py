@@ -57,6 +57,8 @@ LIBRARY = "nest"
 #: The neuron models this adapter drives (``RunSettings.options`` key ``model``).
 MODELS = ("iaf_psc_delta", "iaf_psc_delta_ps")
 DEFAULT_MODEL = "iaf_psc_delta"
+#: Options a comparison file may set (``[simulation.options.nest]``): key -> allowed values, default first.
+OPTIONS = {"model": MODELS}
 
 #: NEST's default tic (s): every time NEST handles is a whole number of tics (tics_per_ms = 1000).
 TIC = 1e-6

@@ -25,6 +25,9 @@ from .spec import LIFSpec
 
 NAME = "reference"
 LIBRARY = None  # pure numpy: always available
+#: Options a comparison file may set (``[simulation.options.reference]``): key -> allowed values, default
+#: first.
+OPTIONS = {"crossing": ("grid", "linear", "exact"), "threshold": (">", ">=")}
 
 
 def version() -> str:

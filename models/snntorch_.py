@@ -65,6 +65,8 @@ LIBRARY = "snntorch"
 
 MODELS = ("leaky", "lapicque")
 DEFAULT_MODEL = "leaky"
+#: Options a comparison file may set (``[simulation.options.snntorch]``): key -> allowed values, default first.
+OPTIONS = {"model": MODELS}
 
 REASON_REFRACTORY = "snnTorch has no refractory period"
 REASON_NOISE = "snnTorch's neurons have no noise term (white-noise current)"
@@ -88,6 +90,11 @@ def version() -> str:
     return importlib.metadata.version("snntorch")
 
 
+#: Why Lapicque refuses ``method = "exact"``.
+REASON_LAPICQUE_EXACT = ("snn.Lapicque integrates with forward Euler (it stores beta = exp(-dt/RC) but updates "
+                         "with 1 - dt/RC); method = \"exact\" asks for exact integration: use model \"leaky\"")
+
+
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     """``None`` for ``t_ref = 0``; snnTorch has no refractory period. With ``method = "euler"`` only
     Lapicque (forward Euler) and, for a cell with a synapse, Synaptic with Euler's factors; Leaky is exact."""
@@ -101,6 +108,8 @@ def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     if model == "lapicque" and not spec.is_plain:
         return ("the Lapicque option is mapped for the plain cell only (reset to zero, no synapse); use "
                 "model 'leaky'")
+    if model == "lapicque" and settings.method != "euler":
+        return REASON_LAPICQUE_EXACT
     return None
 
 

@@ -49,7 +49,7 @@ from models.processes import available_cores
 from models.spec import LIFSpec
 
 from .conventions import Conventions
-from .engine import MAX_SPIKES_PER_STEP, TIMER_EPS, Params, timed_drive
+from .params import MAX_SPIKES_PER_STEP, TIMER_EPS, Params, timed_drive
 
 try:
     import numba

@@ -25,7 +25,9 @@ def cell(textbook):
     return textbook.replace(t_ref=0.0)
 
 
-def settings(n_steps, model="leaky", dt=DT, record_v=True, method="exact"):
+def settings(n_steps, model="leaky", dt=DT, record_v=True, method=None):
+    """Lapicque is forward Euler and refuses method = "exact"; Leaky is exact."""
+    method = method or ("euler" if model == "lapicque" else "exact")
     return RunSettings(dt, n_steps, method=method, record_v=record_v).with_options(model=model)
 
 
