@@ -55,6 +55,7 @@ import numpy as np
 
 from .drive import Drive
 from .errors import BackendFailure, NotRepresentable
+from .propagators import p21
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
 
@@ -177,7 +178,6 @@ def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
 
 def synapse_ratio(spec: LIFSpec, dt: float) -> float:
     """``P21'/P21``: Nengo's PSP at grid points over the exact one (see the module docstring)."""
-    from reference.synaptic import p21
 
     held = spec.R * -math.expm1(-dt / spec.tau_m) * -math.expm1(-dt / spec.tau_syn) * spec.tau_syn / dt
     return held / p21(spec, dt)

@@ -50,6 +50,7 @@ import numpy as np
 
 from .drive import Drive
 from .errors import NotRepresentable
+from .propagators import p21
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
 
@@ -95,7 +96,6 @@ def parameters(spec: LIFSpec, dt: float) -> dict:
          "vmem": spec.V_init - spec.V_reset, "noise_std": 0.0,
          "offset": one_minus_a * (spec.E_L - spec.V_reset), "gain": one_minus_a * spec.R}
     if spec.tau_syn is not None:
-        from reference.synaptic import p21
         p.update(tau_syn=spec.tau_syn, input_gain=p21(spec, dt) / math.exp(-dt / spec.tau_syn))
     if spec.sigma > 0:
         p["noise_std"] = one_minus_a * spec.R * spec.sigma / dt

@@ -57,6 +57,7 @@ import numpy as np
 
 from .drive import Drive
 from .errors import NotRepresentable
+from .propagators import p21
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
 
@@ -341,7 +342,6 @@ def run_population(spec: LIFSpec, workloads: list) -> list[Result]:
 def synaptic_parameters(spec: LIFSpec, dt: float, integrator: str) -> dict:
     """Synaptic's numbers: ``alpha``, ``beta``, ``threshold`` (V), drive ``c_k = offset + gain I_k`` (V, V/A)
     and the synaptic coupling ``p_syn`` (V/A) of the jumps (see the module docstring)."""
-    from reference.synaptic import p21
 
     if integrator == "exact":
         one_minus_beta = -math.expm1(-dt / spec.tau_m)

@@ -24,7 +24,7 @@ from models.drive import Drive
 from models.spec import LIFSpec
 
 from .conventions import Conventions
-from .fast import simulate_fast, supports
+from . import fast as compiled
 from .params import MAX_SPIKES_PER_STEP, TIMER_EPS, Params, hold_steps, timed_drive  # noqa: F401 - re-exported
 
 def propagate(v, v_inf, d, tau: float, integrator: str):
@@ -152,8 +152,8 @@ def simulate(spec: LIFSpec, drive: Drive, conventions: Conventions, record_v: bo
         One entry per spike, sorted by neuron; each neuron's spikes in time order.
     """
     if fast:
-        if supports(conventions) is None:
-            return simulate_fast(spec, drive, conventions, record_v)
+        if compiled.supports(conventions) is None:
+            return compiled.simulate_fast(spec, drive, conventions, record_v)
     drive = timed_drive(drive, conventions)
     p = Params.of(spec, drive.dt, conventions)
     n, steps = drive.n_neurons, drive.n_steps

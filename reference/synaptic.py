@@ -44,21 +44,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.drive import Drive
+from models.propagators import p21, phi  # noqa: F401 - the shared propagator
 from models.spec import LIFSpec
 
 from .conventions import Conventions
 from .noise import NoiseStreams, increment_scale
-
-
-def phi(x: float) -> float:
-    """``(1 - exp(-x))/x`` with its limit 1 at ``x = 0`` (accurate for every ``x`` through ``expm1``)."""
-    return 1.0 if x == 0.0 else -math.expm1(-x) / x
-
-
-def p21(spec: LIFSpec, dt: float) -> float:
-    """Exact contribution (V/A) of the synaptic current at ``t_k`` to ``V(t_k+1)`` (module docstring)."""
-    x = dt * (1.0 / spec.tau_syn - 1.0 / spec.tau_m)
-    return spec.R * (dt / spec.tau_m) * math.exp(-dt / spec.tau_m) * phi(x)
 
 
 @dataclass(frozen=True)
