@@ -539,8 +539,10 @@ def _bounds(c: Comparison, spec: LIFSpec, backend: str, drive: Drive, exact: Res
     v_inf = spec.E_L + spec.R * drive.column(0)
     tv = abs(spec.V_init - v_inf[0]) + float(np.sum(np.abs(np.diff(v_inf))))
     trace = T.trace_bound(c.method, drive.dt, spec, drive.n_steps, v_scale, tv)
-    synapse = synaptic_trace_bound(spec, drive, model_variants.numerics(result).get("synapse")
-                                   if result is not None else None, v_scale)
+    # a run of a synaptic cell that declares no synaptic numerics is held to the exact bound: the claim
+    # of a backend that says nothing is the specification itself
+    declared = model_variants.numerics(result).get("synapse") if result is not None else None
+    synapse = synaptic_trace_bound(spec, drive, declared or "exact", v_scale)
     latency = trains[0] if trains.size else drive.duration
     free = float(np.max(np.diff(trains))) if trains.size > 1 else drive.duration
     return Bounds(None if synapse is None else trace + synapse,
@@ -558,7 +560,8 @@ def input_weight(spec: LIFSpec, drive: Drive) -> float:
 
 def synaptic_trace_bound(spec: LIFSpec, drive: Drive, synapse: str | None, v_scale: float) -> float | None:
     """The synaptic current's share (V) of a backend's prespike trace bound, from the synaptic numerics it
-    declares (``Result.extra["variant"]["synapse"]``); 0 without input spikes; None when it declares none.
+    declares (``Result.extra["variant"]["synapse"]``: ``"exact"``, ``"euler"``, ``"step-average"``); 0
+    without input spikes; None for numerics without a bound (the row is then informational).
 
     Both the exact solution and a backend's recurrences are linear in the input spikes, so the synaptic
     part of a trace is the superposition of one PSP per arrival (same grid arrival on both sides, the
