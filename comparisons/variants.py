@@ -97,59 +97,6 @@ REPORT_NEURONS, REPORT_NOISE_DURATION, REPORT_FREE_NEURONS = 200, 1.0, 200
 #: Most widenings of :func:`noise_current`'s bracket (each doubles it: 2**200 times 20 free-membrane sds).
 MAX_WIDENINGS = 200
 
-#: The seed tutorials' variant cells as specification documents (TOML text). They are not presets: the
-#: harness's plain-LIF sections (closed-form traces, f-I curve, convergence) do not model the additions.
-SEED_VARIANTS = {
-    "rockpool_synaptic": '''
-name = "rockpool_synaptic"
-description = """Rockpool's introduction to spiking neurons (seed 004): dimensionless LIF, tau_m = tau_s =
-10 ms, threshold 1 with reset by subtraction of the threshold, no refractory period, a synaptic current
-that jumps by 1 per input spike, random input spikes with probability 0.1 per 1 ms step (read here as a
-100 Hz Poisson train). Read in volts, amperes and ohms (R = 1 ohm)."""
-[neuron]
-tau_m = "10 ms"
-E_L = "0 V"
-V_th = "1 V"
-V_reset = "0 V"
-R = "1 ohm"
-t_ref = "0 ms"
-reset = "subtract"
-tau_syn = "10 ms"
-[spike_input]
-weight = "1 A"
-rate = "100 Hz"
-seed = 0
-''',
-    "neuromatch_noise": '''
-name = "neuromatch_noise"
-description = """The Neuromatch-style LIF notebook's cell (seed 003: V_th -55 mV, V_reset -75 mV, tau_m
-10 ms, g_L 10 nS, E_L -75 mV, t_ref 2 ms) with its Gaussian white-noise current. The notebook sets the
-noise amplitude with a widget; sigma = 2 pA s^0.5 is chosen here (free-membrane sd
-R sigma/sqrt(2 tau_m) = 1.41 mV); the current sample is mean + sigma xi/sqrt(dt), as in
-comparisons.stimuli.WhiteNoise."""
-[neuron]
-tau_m = "10 ms"
-g_L = "10 nS"
-E_L = "-75 mV"
-V_th = "-55 mV"
-V_reset = "-75 mV"
-V_init = "-75 mV"
-t_ref = "2 ms"
-sigma = "2 pA*s**0.5"
-noise_seed = 2020
-''',
-}
-
-
-def seed_variant(name: str) -> LIFSpec:
-    """One of :data:`SEED_VARIANTS` as a specification."""
-    import tomllib
-
-    from models.loading import spec_from_document
-
-    return spec_from_document(tomllib.loads(SEED_VARIANTS[name]))
-
-
 @dataclass
 class VariantResult:
     """Metric rows, tidy tables, refusals and failures of one or more variant comparisons."""
