@@ -298,7 +298,7 @@ def spec_rows(spec) -> list[dict]:
         if unit is None:
             text = str(value)
         elif isinstance(value, (list, tuple)):
-            text = ", ".join(human(x, unit) for x in value)
+            text = ", ".join(human(x, unit, 9) for x in value)   # input times exactly as given
         else:
             text = human(value, unit)
         rows.append({"field": key, "symbol": symbol, "value": text, "meaning": meaning, "derived": False})
