@@ -367,8 +367,11 @@ def for_outcome(comparison, outcome) -> list[Attribution]:
 
 
 def _shared_variant(outcome, test: str, base: str):
-    """The first specification run with both backends (the reference counts as run everywhere)."""
+    """The first specification run with both backends (the reference counts as run everywhere) that the
+    twins can simulate (no synaptic current, no noise)."""
     for variant in outcome.variants:
+        if variant.spec.tau_syn is not None or variant.spec.sigma > 0:
+            continue
         ran = set(variant.backends) - set(outcome.failures) | {"reference"}
         if test in ran and base in ran:
             return variant

@@ -33,6 +33,12 @@ disagree (written only when they do), so that a failure names the step; ``contra
 the neurons left out of both verdicts because rounding decides their spikes (:func:`rounding_sensitive`;
 written only when there are any -- a drive exactly at the rheobase). A run whose every neuron is such has
 informational rows only.
+
+Model variants: the twins write the plain LIF's rules and every rule's reset by subtraction
+(:data:`reference.twins.SUBTRACT_RULES`), so a cell with ``reset = "subtract"`` gets its contract
+verdicts. A cell with a synaptic current or noise has no written contract here (a twin refuses it,
+:meth:`reference.twins.Twin.simulate`): it gets no contract rows -- its traces are bounded against the
+exact solution instead (:func:`comparisons.harness.synaptic_trace_bound`), its noise statistically.
 """
 
 from __future__ import annotations
@@ -113,7 +119,9 @@ def contract_rows(label: str, backend: str, spec: LIFSpec, drive: Drive, setting
                   result: Result, module: str | None = None) -> list[Row]:
     """The contract verdicts of one backend run (every neuron of ``result``) against its twin on the
     same drive (``module``: the registered backend a named configuration runs); none for a backend without
-    a twin."""
+    a twin, or for a cell with a synaptic current or noise (the twins model neither; module docstring)."""
+    if spec.tau_syn is not None or spec.sigma > 0:
+        return []
     twin = twin_of(module or backend, settings)
     if twin is None:
         return []

@@ -272,6 +272,10 @@ TOLERANCES.update({t.metric: t for t in (
               "1: |t - t_analytic| <= 2 sum_j tau delta/(V_inf - V_th) + 64 ulp(t)",
               "rounding delta of the voltage moves an exact crossing by tau delta/(V_inf - V_th), and every "
               "spike restarts the refractory clock"),
+    Tolerance("closed_form_prespike_max_abs", VOLTAGE, "V",
+              "64 eps (n+1) max|V| + psp_tolerance('exact') at the total input weight",
+              "a synaptic cell's exact solution before its first spike is the plain held-input solution plus "
+              "one PSP per grid arrival (superposition), up to rounding and the propagator's cancellation"),
     Tolerance("closed_form_fi_isi_max_abs", TIME, "s", "64 eps (n+1) duration",
               "the f-I rate 1/(t_ref + T_free) and the analytic solution's intervals are the same number up to "
               "the rounding of the times"),

@@ -89,61 +89,13 @@ FREE_BURN_IN_TAU, FREE_SPACING_TAU, FREE_SAMPLES = 5.0, 2.0, 20
 #: Mean rate (Hz) the noise comparison aims at when no current is given (moderate: enough intervals,
 #: far from saturation).
 NOISE_TARGET_RATE = 10.0
+#: Size of the noise statistics in a comparison's report (:func:`run_variant_comparisons`): neurons and
+#: duration of the rate run, neurons of the free-membrane run. A cost choice, not a tolerance: every
+#: verdict's tolerance is its own confidence interval, which widens as 1/sqrt(N) (about 2000 intervals
+#: at 10 Hz; :func:`noise_comparison`'s defaults, 1000 neurons for 2 s, take minutes per report).
+REPORT_NEURONS, REPORT_NOISE_DURATION, REPORT_FREE_NEURONS = 200, 1.0, 200
 #: Most widenings of :func:`noise_current`'s bracket (each doubles it: 2**200 times 20 free-membrane sds).
 MAX_WIDENINGS = 200
-
-#: The seed tutorials' variant cells as specification documents (TOML text). They are not presets: the
-#: harness's plain-LIF sections (closed-form traces, f-I curve, convergence) do not model the additions.
-SEED_VARIANTS = {
-    "rockpool_synaptic": '''
-name = "rockpool_synaptic"
-description = """Rockpool's introduction to spiking neurons (seed 004): dimensionless LIF, tau_m = tau_s =
-10 ms, threshold 1 with reset by subtraction of the threshold, no refractory period, a synaptic current
-that jumps by 1 per input spike, random input spikes with probability 0.1 per 1 ms step (read here as a
-100 Hz Poisson train). Read in volts, amperes and ohms (R = 1 ohm)."""
-[neuron]
-tau_m = "10 ms"
-E_L = "0 V"
-V_th = "1 V"
-V_reset = "0 V"
-R = "1 ohm"
-t_ref = "0 ms"
-reset = "subtract"
-tau_syn = "10 ms"
-[spike_input]
-weight = "1 A"
-rate = "100 Hz"
-seed = 0
-''',
-    "neuromatch_noise": '''
-name = "neuromatch_noise"
-description = """The Neuromatch-style LIF notebook's cell (seed 003: V_th -55 mV, V_reset -75 mV, tau_m
-10 ms, g_L 10 nS, E_L -75 mV, t_ref 2 ms) with its Gaussian white-noise current. The notebook sets the
-noise amplitude with a widget; sigma = 2 pA s^0.5 is chosen here (free-membrane sd
-R sigma/sqrt(2 tau_m) = 1.41 mV); the current sample is mean + sigma xi/sqrt(dt), as in
-comparisons.stimuli.WhiteNoise."""
-[neuron]
-tau_m = "10 ms"
-g_L = "10 nS"
-E_L = "-75 mV"
-V_th = "-55 mV"
-V_reset = "-75 mV"
-V_init = "-75 mV"
-t_ref = "2 ms"
-sigma = "2 pA*s**0.5"
-noise_seed = 2020
-''',
-}
-
-
-def seed_variant(name: str) -> LIFSpec:
-    """One of :data:`SEED_VARIANTS` as a specification."""
-    import tomllib
-
-    from models.loading import spec_from_document
-
-    return spec_from_document(tomllib.loads(SEED_VARIANTS[name]))
-
 
 @dataclass
 class VariantResult:
@@ -505,6 +457,18 @@ def reset_bound(spec: LIFSpec, currents, dt: float, method: str) -> np.ndarray:
     return np.where(low > 0, 2 * dt / np.maximum(low, 1e-300) ** 2, np.inf)
 
 
+#: The reset comparison runs the coarsest dts of the convergence study, this many (the fewest an order
+#: fit takes): its bound ``2 dt/L^2`` holds at every dt and for any number of intervals (every interval of
+#: either rule lies within its interval of the module docstring, so their mean does), so finer dts and a
+#: longer run add cost (snnTorch pays ~250 us per step, Brian2 a compilation per dt), not evidence.
+RESET_DTS = 3
+
+
+def reset_dts(dts) -> list:
+    """The :data:`RESET_DTS` coarsest of ``dts``."""
+    return sorted(dts, reverse=True)[:RESET_DTS]
+
+
 def reset_comparison(spec: LIFSpec, names, dts, method: str = "exact", currents=None, duration: float = 1.0,
                      timeout: float | None = None) -> VariantResult:
     """Rates with reset to a value and by subtraction at each dt (see the module docstring)."""
@@ -586,10 +550,12 @@ def run_variant_comparisons(comparison, timeout: float | None = None, skip=()) -
     if spec.tau_syn is not None:
         out.extend(psp_comparison(spec, names, comparison.dt, comparison.method, timeout=timeout))
     if spec.sigma > 0:
-        out.extend(noise_comparison(spec, names, comparison.dt, comparison.method, timeout=timeout))
-    if spec.reset == "subtract":
-        out.extend(reset_comparison(spec, names, comparison.convergence.dts, comparison.method,
+        out.extend(noise_comparison(spec, names, comparison.dt, comparison.method, n_neurons=REPORT_NEURONS,
+                                    duration=REPORT_NOISE_DURATION, n_free=REPORT_FREE_NEURONS,
                                     timeout=timeout))
+    if spec.reset == "subtract":
+        out.extend(reset_comparison(spec, names, reset_dts(comparison.convergence.dts), comparison.method,
+                                    duration=comparison.convergence.duration, timeout=timeout))
     return out
 
 

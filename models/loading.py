@@ -59,6 +59,14 @@ def load_spec(path_or_preset: str | Path) -> LIFSpec:
         raise exc.with_source(str(path)) from None
 
 
+def plain_preset_names() -> list[str]:
+    """The shipped presets that are plain LIF cells (no synapse, noise or reset by subtraction), sorted:
+    the cells every simulator's plain mapping is tested on (the variant presets, e.g. ``rockpool_synaptic``,
+    have their own tests)."""
+    from .files import preset_names
+    return [name for name in preset_names() if load_spec(name).is_plain]
+
+
 def spec_from_document(doc: dict) -> LIFSpec:
     """Build the specification from a parsed TOML document (its ``name``, ``description``, ``[neuron]``)."""
     name = doc.get("name")

@@ -315,3 +315,18 @@ def held_psp_ratio(spec: LIFSpec, dt: float) -> float:
     the ratio is the same at every grid point."""
     held = spec.R * np.expm1(-dt / spec.tau_m) * np.expm1(-dt / spec.tau_syn) * spec.tau_syn / dt
     return float(held / psp(spec, 1.0, dt))
+
+
+def held_subthreshold(spec: LIFSpec, samples, dt: float) -> np.ndarray:
+    """``V(t_k)`` (V), ``k = 0 .. n``, under the sampled current ``samples`` (A, sample ``k`` held on
+    ``(t_k, t_k+1]``) from ``V_init``, ignoring the threshold: :func:`subthreshold` piece by piece,
+    ``V(t_k+1) = V_inf,k + (V(t_k) - V_inf,k) exp(-dt/tau_m)``. With :func:`psp` added per input spike it
+    is the analytic subthreshold solution of a synaptic cell (superposition: both equations are linear)."""
+    current = np.asarray(samples, dtype=float)
+    a = math.exp(-dt / spec.tau_m)
+    out = np.empty(current.size + 1)
+    v = out[0] = spec.V_init
+    for k, vi in enumerate((spec.E_L + spec.R * current).tolist()):
+        v = vi + (v - vi) * a
+        out[k + 1] = v
+    return out

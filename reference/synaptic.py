@@ -188,3 +188,136 @@ def simulate(spec: LIFSpec, drive: Drive, conventions: Conventions, record_v: bo
     spike_time = np.concatenate(times) if times else np.empty(0)
     order = np.argsort(spike_neuron, kind="stable")
     return trace, spike_neuron[order].astype(np.int64), spike_time[order], current
+
+
+# ------------------------------------------------------------------------------------- exact solution
+
+def exact_solution(spec: LIFSpec, drive: Drive, record_v: bool = True):
+    """The exact solution of a synaptic cell's equations for the sampled drive: the closed form of its
+    traces, with every threshold crossing found exactly inside its step.
+
+    Equations (SI), with ``V_inf = E_L + R I_k`` on the step ``(t_k, t_k+1]`` (zero-order hold of the drive)::
+
+        tau dV/dt     = -(V - E_L) + R (I_k + I_syn)
+        tau_s dI_syn/dt = -I_syn,   I_syn += weight at each input spike's grid point
+
+    **Input spikes.** A spike at time ``t`` acts at the grid point ``t_j``, ``j = floor(t/dt + 1/2)`` (the
+    nearest; :meth:`models.spec.SpikeInput.arrivals`, the rule of every adapter and of :func:`simulate`);
+    spikes at one grid point add their weights. **Within a step**, from ``V0`` and ``I0`` at its free start
+    ``s = 0``::
+
+        V(s) = V_inf + (V0 - V_inf) e^(-s/tau) + R I0 g(s)
+        g(s) = tau_s/(tau - tau_s) (e^(-s/tau) - e^(-s/tau_s))          (tau = tau_s: (s/tau) e^(-s/tau))
+             = e^(-s/tau) (-expm1(-s d))/(tau d),  d = 1/tau_s - 1/tau  (no cancellation as tau_s -> tau)
+
+    ``tau V'(s) = -(V(s) - V_inf) + R I0 e^(-s/tau_s)`` is a sum of two exponentials, so it has at most
+    one zero in the step and ``V`` at most one extremum: a crossing exists exactly when ``V`` at the end of
+    the step, or at an interior maximum, reaches ``V_th`` (a PSP can rise through the threshold and fall
+    back within one step; such a crossing is found too). The root is then bracketed between the start
+    (below threshold) and that point and found with :func:`scipy.optimize.brentq` to a few ulps of the
+    step. Without synaptic current on the piece (``I0 = 0``) the crossing is the exact inversion
+    ``tau ln((V_inf - V0)/(V_inf - V_th))`` of :func:`reference.closed_forms.piecewise_spike_times`.
+
+    **After a crossing** at ``t_c``: ``V = V_reset``, held until ``t_c + t_ref`` (a timer from the crossing);
+    ``I_syn`` keeps decaying and jumping; integration resumes for the free part of the step. Reset by
+    subtraction lands on ``V_reset`` too: with an exact crossing the reset happens where ``V = V_th``, so
+    ``V_th - (V_th - V_reset) = V_reset`` (every reset rule agrees; see :mod:`reference.conventions`).
+    Noise (``sigma``) is not part of this solution (no trace-by-trace closed form exists).
+
+    Returns
+    -------
+    v : ndarray (n_steps + 1, N) or None
+        ``V(t_k)`` (V) after any reset; ``v[0] = V_init``.
+    spike_neuron, spike_time : ndarray
+        One entry per crossing (exact times), sorted by neuron then time.
+    i_syn : ndarray (n_steps + 1,)
+        Synaptic current (A) at ``t_k`` before the spikes arriving at ``t_k`` (shared by all neurons).
+    """
+    from scipy.optimize import brentq
+
+    dt, steps, n = drive.dt, drive.n_steps, drive.n_neurons
+    tau, R = spec.tau_m, spec.R
+    tau_s = spec.tau_syn
+    arriving = jumps(spec, dt, steps) if tau_s is not None else np.zeros(steps)
+    d = 0.0 if tau_s is None else 1.0 / tau_s - 1.0 / tau
+
+    def g(s: float) -> float:
+        """``g(s)`` of the docstring (dimensionless): ``V - E_L`` per ``R I0`` of a synaptic current ``I0`` at 0."""
+        if tau_s is None:
+            return 0.0
+        return math.exp(-s / tau) * (s / tau if d == 0.0 else -math.expm1(-s * d) / (tau * d))
+
+    def voltage(s: float, v0: float, vi: float, i0: float) -> float:
+        return vi + (v0 - vi) * math.exp(-s / tau) + (R * i0 * g(s) if i0 != 0.0 else 0.0)
+
+    def slope(s: float, v0: float, vi: float, i0: float) -> float:
+        """``tau V'(s)``."""
+        return -(voltage(s, v0, vi, i0) - vi) + (R * i0 * math.exp(-s / tau_s) if i0 != 0.0 else 0.0)
+
+    def crossing(v0: float, vi: float, i0: float, length: float) -> float | None:
+        """Time (s) from the piece's start to the first ``V = V_th`` within ``(0, length]``, or None."""
+        th = spec.V_th
+        if i0 == 0.0:
+            if vi <= th:
+                return None
+            s = tau * math.log((vi - v0) / (vi - th))
+            return s if s <= length else None
+        end = voltage(length, v0, vi, i0)
+        if end >= th:
+            hi = length
+        else:
+            a, b = slope(0.0, v0, vi, i0), slope(length, v0, vi, i0)
+            if not (a > 0.0 > b):             # no interior maximum: monotone, or a minimum
+                return None
+            peak = brentq(slope, 0.0, length, args=(v0, vi, i0), xtol=4 * EPS_TIME * length, rtol=4 * EPS)
+            if voltage(peak, v0, vi, i0) < th:
+                return None
+            hi = peak
+        if v0 >= th:
+            return 0.0
+        return brentq(lambda s: voltage(s, v0, vi, i0) - th, 0.0, hi, xtol=4 * EPS_TIME * length,
+                      rtol=4 * EPS)
+
+    i_syn = np.zeros(steps + 1)
+    current = 0.0
+    for k in range(steps):
+        current += arriving[k]
+        i_syn[k + 1] = current * math.exp(-dt / tau_s) if tau_s is not None else 0.0
+        current = i_syn[k + 1]
+    trace = np.empty((steps + 1, n)) if record_v else None
+    neurons, times = [], []
+    for j in range(n):
+        column = drive.waveform[:, j if drive.waveform.shape[1] > 1 else 0] * drive.scale[j]
+        v, free_at = spec.V_init, 0.0
+        if record_v:
+            trace[0, j] = v
+        for k in range(steps):
+            t0, t1 = k * dt, (k + 1) * dt
+            vi = spec.E_L + R * float(column[k])
+            i_k = float(i_syn[k] + arriving[k])
+            t = t0
+            while True:
+                if free_at > t:                    # refractory: V held at V_reset until free_at
+                    if free_at >= t1:
+                        v = spec.V_reset
+                        break
+                    t, v = free_at, spec.V_reset
+                i0 = i_k * math.exp(-(t - t0) / tau_s) if tau_s is not None else 0.0
+                s = crossing(v, vi, i0, t1 - t)
+                if s is None:
+                    v = voltage(t1 - t, v, vi, i0)
+                    break
+                t = t + s
+                neurons.append(j)
+                times.append(t)
+                v, free_at = spec.V_reset, t + spec.t_ref
+                if spec.t_ref == 0.0 and s == 0.0:    # no progress possible: V_reset >= V_th cannot happen
+                    raise RuntimeError("exact_solution: a crossing without progress")
+            if record_v:
+                trace[k + 1, j] = v
+    return (trace, np.asarray(neurons, dtype=np.int64), np.asarray(times, dtype=float), i_syn)
+
+
+EPS = float(np.finfo(float).eps)
+#: Absolute resolution of a crossing time inside a step, relative to the step's length.
+EPS_TIME = EPS

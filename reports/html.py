@@ -268,10 +268,41 @@ def verdict_summary(rows: list[MetricRow], order: list[str]) -> list[dict]:
     return out
 
 
+#: Rows of the model variants' keys, shown when the specification gives them (field as in the file, symbol,
+#: SI unit or ``None`` for a word or an integer, meaning).
+VARIANT_SPEC_ROWS = (
+    ("reset", "reset", None, "reset rule: to V_reset, or subtracting V_th − V_reset"),
+    ("tau_syn", "τ_syn", "s", "synaptic current time constant"),
+    ("sigma", "σ", "A * s ** 0.5", "white-noise current density (free-membrane sd R σ / √(2 τ_m))"),
+    ("noise_seed", "noise seed", None, "seed of the noise"),
+    ("spike_input.weight", "w", "A", "jump of the synaptic current per input spike"),
+    ("spike_input.times", "t_in", "s", "input spike times (each acts at the grid point floor(t/dt + 1/2) dt; "
+                                       "repeated times add)"),
+    ("spike_input.rate", "ν_in", "Hz", "Poisson input rate"),
+    ("spike_input.seed", "input seed", None, "seed of the Poisson input"),
+)
+
+
 def spec_rows(spec) -> list[dict]:
+    """Every key of the specification, in human units: the plain cell's rows, then each model-variant key
+    the specification gives (:data:`VARIANT_SPEC_ROWS`)."""
     si = spec.to_si_dict()
-    return [{"field": key, "symbol": symbol, "value": human(si[key], unit), "meaning": meaning,
+    rows = [{"field": key, "symbol": symbol, "value": human(si[key], unit), "meaning": meaning,
              "derived": derived} for key, symbol, unit, meaning, derived in SPEC_ROWS]
+    flat = {key: value for key, value in si.items() if key != "spike_input"}
+    flat.update({f"spike_input.{key}": value for key, value in (si.get("spike_input") or {}).items()})
+    for key, symbol, unit, meaning in VARIANT_SPEC_ROWS:
+        if key not in flat:
+            continue
+        value = flat[key]
+        if unit is None:
+            text = str(value)
+        elif isinstance(value, (list, tuple)):
+            text = ", ".join(human(x, unit, 9) for x in value)   # input times exactly as given
+        else:
+            text = human(value, unit)
+        rows.append({"field": key, "symbol": symbol, "value": text, "meaning": meaning, "derived": False})
+    return rows
 
 
 def settings_rows(c) -> list[tuple[str, str]]:

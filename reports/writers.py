@@ -67,6 +67,8 @@ def labelled_results(outcome):
     """(stimulus label, backend, one-neuron Result) for every stimulus run, the closed form first, in
     variant and stimulus order: the fixed row order of traces.csv and spikes.csv."""
     for variant in outcome.variants:
+        if not getattr(variant, "stimuli", True):   # a variant run for the f-I curve and convergence only
+            continue
         for stim in outcome.comparison.stimuli:
             label = _label(stim.name, variant.label)
             yield label, "closed_form", outcome.exact.get((variant.label, stim.name))

@@ -22,7 +22,7 @@ from comparisons.stimuli import Step
 from models import brian2_
 from models.drive import Drive
 from models.errors import BackendFailure, NotRepresentable
-from models.files import preset_names
+from models.loading import plain_preset_names
 from models.loading import load_spec
 from models.result import RunSettings
 from reference import closed_forms as cf, reference_conventions, simulate
@@ -178,7 +178,7 @@ def test_euler_matches_reference_euler_on_identical_samples(textbook):
 
 # ---- mapping, presets, representability ----------------------------------------------------------
 
-@pytest.mark.parametrize("preset", preset_names())
+@pytest.mark.parametrize("preset", plain_preset_names())
 def test_mapping_round_trips_with_units(preset):
     spec = load_spec(preset)
     namespace = brian2_.to_native(spec)
@@ -190,7 +190,7 @@ def test_mapping_round_trips_with_units(preset):
     assert all(isinstance(value, brian2.Quantity) for value in namespace.values())
 
 
-@pytest.mark.parametrize("preset", preset_names())
+@pytest.mark.parametrize("preset", plain_preset_names())
 def test_every_preset_runs_on_the_shared_grid_with_predicted_spikes(preset):
     """1.5 x rheobase for 100 ms, two neurons. Shape (n_steps + 1, N), v[0] = V_init, the sample after
     each stamp is V_reset, and spikes on the hand-derived Brian2 grid: first stamp dt floor(latency/dt),

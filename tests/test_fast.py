@@ -15,7 +15,7 @@ import pytest
 
 from comparisons.stimuli import Sine, Step, WhiteNoise
 from models.drive import Drive
-from models.files import preset_names
+from models.loading import plain_preset_names
 from models.loading import load_spec
 from reference import engine, fast
 from reference.conventions import CHOICES, Conventions
@@ -106,7 +106,7 @@ def assert_identical(expected, got, what: str) -> None:
                              f"max |dV| = {np.nanmax(np.abs(v_ref - v)):.3e} V")
 
 
-@pytest.mark.parametrize("preset", preset_names())
+@pytest.mark.parametrize("preset", plain_preset_names())
 @pytest.mark.parametrize("dt", [1e-4, 1e-3], ids=["dt=0.1ms", "dt=1ms"])
 def test_compiled_loop_equals_numpy_update_bit_for_bit(preset, dt):
     """Every preset x every conventions x constant and time-varying drives, trace and spikes.

@@ -114,16 +114,22 @@ def test_euler_method_convergence_is_first_order():
 
 @pytest.mark.parametrize("seed_cell, family", [("neuromatch_noise", "noise"), ("rockpool_synaptic", "psp")])
 def test_model_variants_are_compared_in_their_own_rows_next_to_the_plain_part(seed_cell, family):
-    """A cell with noise or a synapse: traces, spikes, f-I and convergence run on its plain part (labelled),
-    and the variant comparisons add their own verdict rows and tables."""
+    """A cell with noise or a synapse: f-I and convergence run on its plain part (labelled), the traces of
+    the synaptic cell as written (unlabelled), those of the noise cell on its plain part; the variant
+    comparisons add their own verdict rows and tables."""
     import tomllib
-    from comparisons.variants import SEED_VARIANTS
-    doc = tomllib.loads(SEED_VARIANTS[seed_cell] + SMALL)
+    from models.files import resolve
+    doc = tomllib.loads(resolve(seed_cell).read_text() + SMALL)
     c = comparison_from_document(doc, ["reference"])
     assert not c.spec.is_plain
     outcome = run_comparison(c)
     assert outcome.variants[0].label == "plain" and outcome.variants[0].spec.is_plain
-    assert "without" in outcome.variants[0].note
+    assert outcome.variants[0].sweeps and "without" in outcome.variants[0].note
+    traced = [v for v in outcome.variants if v.stimuli]
+    if family == "psp":
+        assert traced[0].label == "" and traced[0].spec == c.spec and not outcome.variants[0].stimuli
+    else:
+        assert traced == [outcome.variants[0]]
     df = outcome.metrics
     own = df[df.stimulus.str.startswith(family)]
     assert len(own) and own.passed.notna().any(), "the variant comparison has verdict rows"

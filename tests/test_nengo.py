@@ -17,7 +17,7 @@ from comparisons.stimuli import Step, edge_index
 from models import nengo_
 from models.drive import Drive
 from models.errors import NotRepresentable
-from models.files import preset_names
+from models.loading import plain_preset_names
 from models.loading import load_spec
 from models.result import RunSettings
 from reference import closed_forms as cf
@@ -246,7 +246,7 @@ def test_float64_whatever_the_nengorc_says_and_rc_restored(textbook):
     assert error <= 4 * 1000 * EPS * (textbook.V_th - textbook.V_reset + abs(textbook.E_L))
 
 
-@pytest.mark.parametrize("name", preset_names())
+@pytest.mark.parametrize("name", plain_preset_names())
 def test_every_preset_runs_or_is_refused_for_the_documented_reason(name):
     """100 ms at 0.1 ms, currents 0.8 and 2 x rheobase: finite (n_steps + 1, 2) traces starting at
     V_init and one spike per exact spike time; presets without a refractory period are refused."""

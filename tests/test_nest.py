@@ -7,7 +7,7 @@ from comparisons.stimuli import Step
 from models import nest_, reference_
 from models.drive import Drive
 from models.errors import NotRepresentable
-from models.files import preset_names
+from models.loading import plain_preset_names
 from models.loading import load_spec
 from models.result import RunSettings
 from reference import closed_forms as cf
@@ -170,7 +170,7 @@ def test_nest_rounds_t_ref_up_to_whole_steps(textbook):
 
 
 @pytest.mark.parametrize("model", nest_.MODELS)
-@pytest.mark.parametrize("preset", preset_names())
+@pytest.mark.parametrize("preset", plain_preset_names())
 def test_every_preset_runs_or_is_refused_for_a_documented_reason(preset, model):
     """At dt = 0.1 ms: runnable presets give the closed-form first spike at 1.5 x rheobase (grid model:
     dt ceil(latency/dt) exactly; precise model: relative 1e-9)."""

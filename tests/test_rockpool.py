@@ -9,7 +9,7 @@ from comparisons.stimuli import Step
 from models import reference_, rockpool_
 from models.drive import Drive
 from models.errors import NotRepresentable
-from models.files import preset_names
+from models.loading import plain_preset_names
 from models.loading import load_spec
 from models.result import RunSettings
 from reference import closed_forms as cf
@@ -152,7 +152,7 @@ def test_refractory_period_is_refused(textbook):
         rockpool_.run(textbook, Drive.constant([0.0], DT, 10), RunSettings(DT, 10))
 
 
-@pytest.mark.parametrize("preset", preset_names())
+@pytest.mark.parametrize("preset", plain_preset_names())
 def test_every_preset_runs_or_is_refused_for_a_documented_reason(preset):
     """At dt = 0.1 ms and 1.5 x rheobase the first spike (before any reset) is dt ceil(latency/dt)."""
     spec = load_spec(preset)

@@ -29,7 +29,7 @@ import pytest
 from comparisons.stimuli import DC, Pulses, Ramp, Sine, Step, WhiteNoise
 from models import backends
 from models.drive import Drive
-from models.files import preset_names
+from models.loading import plain_preset_names
 from models.loading import load_spec
 from reference import twins
 
@@ -111,7 +111,7 @@ def _precise_mismatch(spec, drive, theirs, neuron, mine, delta) -> str | None:
     return None if worst <= 1.0 else f"precise spike times differ by {worst:.2f} x their bound"
 
 
-CASES = [(preset, name) for preset in preset_names() for name in twins.names()]
+CASES = [(preset, name) for preset in plain_preset_names() for name in twins.names()]
 
 
 @pytest.mark.parametrize("preset, twin_name", CASES, ids=[f"{p}-{n}" for p, n in CASES])

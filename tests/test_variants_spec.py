@@ -10,7 +10,8 @@ import pytest
 from comparisons.config import comparison_from_document
 from models.errors import SpecificationError, UnitError, UserInputError
 from models.files import preset_names
-from models.loading import FILE_SECTIONS, load_spec, spec_from_document, spec_to_document, spec_to_toml
+from models.loading import (FILE_SECTIONS, load_spec, plain_preset_names, spec_from_document, spec_to_document,
+                            spec_to_toml)
 from models.spec import LIFSpec, SpikeInput
 
 TEXTBOOK = {"tau_m": "20 ms", "E_L": "-70 mV", "V_th": "-50 mV", "V_reset": "-65 mV", "R": "100 Mohm",
@@ -44,8 +45,8 @@ def test_defaults_are_the_plain_lif_object():
     assert set(document) == {"name", "description", "neuron"} and set(document["neuron"]) == PLAIN_NEURON_KEYS
 
 
-@pytest.mark.parametrize("name", preset_names())
-def test_every_preset_is_plain_and_writes_the_same_document(name):
+@pytest.mark.parametrize("name", plain_preset_names())
+def test_every_plain_preset_writes_the_same_document(name):
     spec = load_spec(name)
     assert spec.is_plain
     assert set(spec.to_si_dict()) == PLAIN_SI_KEYS
@@ -209,14 +210,14 @@ def test_poisson_train_is_reproducible_and_a_prefix_for_any_duration():
     assert np.all(np.diff(long) > 0) and long[0] >= 0
 
 
-def test_seed_variant_cells_load_and_round_trip():
-    from comparisons.variants import SEED_VARIANTS, seed_variant
-
-    rockpool = seed_variant("rockpool_synaptic")
+def test_seed_variant_cells_are_presets_that_round_trip():
+    """The seed tutorials' variant cells are shipped presets (one source of truth, run by make report)."""
+    assert {"rockpool_synaptic", "neuromatch_noise"} <= set(preset_names()) - set(plain_preset_names())
+    rockpool = load_spec("rockpool_synaptic")
     assert rockpool.features == ("synapse", "subtract") and rockpool.tau_syn == rockpool.tau_m == 0.01
     assert rockpool.spike_input.rate == 100.0 and rockpool.R * rockpool.spike_input.weight == 1.0
-    noise = seed_variant("neuromatch_noise")
+    noise = load_spec("neuromatch_noise")
     assert noise.features == ("noise",) and noise.free_sd == pytest.approx(1e8 * 2e-12 / np.sqrt(0.02), rel=1e-12)
-    for name in SEED_VARIANTS:
-        spec = seed_variant(name)
+    for name in ("rockpool_synaptic", "neuromatch_noise"):
+        spec = load_spec(name)
         assert spec_from_document(tomllib.loads(spec_to_toml(spec))) == spec and spec.description.strip()
