@@ -309,6 +309,8 @@ def test_dashboard_links_every_report(tmp_path, browser):
     assert "0 every verdict passes" in rows[0].text
     assert "Passes." in rows[0].text and "Second sentence" not in rows[0].text  # first sentence only
     assert not list(out.glob(".index.*"))  # the atomic write left no temporary file
+    legend = browser.find_element(By.CSS_SELECTOR, ".legend").text
+    assert "(substitute)" in legend and "[t_ref=0]" in legend  # the badge is explained on the page
     rows[1].find_element(By.TAG_NAME, "a").click()
     assert browser.title.startswith("failing cell")
 
