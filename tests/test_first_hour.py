@@ -103,11 +103,18 @@ def test_noise_density_is_explained_in_readme_and_report(tmp_path, capsys):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "per sample" in readme and "sigma / sqrt(dt)" in readme
     from reports.html import noise_rows
-    c = load_comparison(write(tmp_path, NEURON.replace('t_ref = "2 ms"', 't_ref = "2 ms"\nsigma = "2 pA*s**0.5"')
-                              + small_sections(backends=["reference"])))
-    rows = dict(noise_rows(c))
+    source = write(tmp_path, NEURON.replace('t_ref = "2 ms"', 't_ref = "2 ms"\nsigma = "2 pA*s**0.5"')
+                   + small_sections(backends=["reference"], duration="100 ms", fi_num=3, fi_duration="100 ms"))
+    rows = dict(noise_rows(load_comparison(source)))
     assert rows["standard deviation of the input per sample (dt 0.1 ms)"] == "200 pA"
     assert rows["free-membrane standard deviation of V"] == "1 mV"
+    out = tmp_path / "out"
+    status, err = run_cli(["run", str(source), "--out", str(out), "--quiet"], capsys)
+    assert status == 0, err
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="noise"' in page
+    assert "standard deviation of the input per sample (dt 0.1 ms)</th><td class=\"num\">200 pA" in page
+    assert "free-membrane standard deviation of V</th><td class=\"num\">1 mV" in page
 
 
 def test_progress_bar_counts_to_a_total_and_stays(tmp_path):

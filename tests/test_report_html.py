@@ -16,6 +16,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
@@ -485,3 +486,19 @@ def test_citation_states_what_citation_cff_records(report, browser):
         assert recorded.repository in cite
     else:
         assert "Repository: none recorded in CITATION.cff" in cite
+
+
+def test_convergence_legend_says_why_an_order_is_zero():
+    """An interval that rounds to the same value at every dt gives the same error at every dt and a fitted
+    order of 0: correct, and the legend says why in place instead of reading as a failure."""
+    dts = np.array([4e-4, 2e-4, 1e-4])
+    flat = plots.ConvergenceSeries("reference", dts, np.full(3, 2.5e-5), np.full(3, 1e-4), np.full(3, 1e-15),
+                                   np.full(3, 1e-9), isi_order=(0.0, 0.0), trace_order=(0.0, 0.0))
+    shrinking = plots.ConvergenceSeries("brian2", dts, np.array([4e-5, 2e-5, 1e-5]), np.full(3, 1e-4),
+                                        np.array([4e-12, 1e-12, 2.5e-13]), np.full(3, 1e-9),
+                                        isi_order=(1.0, 0.0), trace_order=(2.0, 0.0))
+    fig = plots.convergence_figure([flat, shrinking])
+    texts = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
+    assert "reference (order 0.00 ± 0.00) — same error at every dt: the interval rounds alike" in texts
+    assert "brian2 (order 1.00 ± 0.00)" in texts
+    assert plots.flat_error(flat.isi_error) and not plots.flat_error(shrinking.isi_error)
