@@ -362,10 +362,11 @@ def backend_status(outcome) -> list[dict]:
             out.append({"backend": name, "css": "fail", "status": "failed", "text": outcome.failures[name]})
         elif name in outcome.not_representable:
             ran = [v.label for v in outcome.variants if name in v.backends and v.label]
-            text = outcome.not_representable[name]
+            text = "not representable: " + outcome.not_representable[name]
             if ran:
-                text += f" — ran the substitute {', '.join(ran)} instead"
-            out.append({"backend": name, "css": "warn", "status": "not representable", "text": text})
+                text += f" — ran the substitute [{', '.join(ran)}] instead"
+            out.append({"backend": name, "css": "warn", "text": text,
+                        "status": f"substitute [{', '.join(ran)}]" if ran else "not representable"})
         elif name == "closed_form":
             out.append({"backend": name, "css": "pass", "status": "ground truth",
                         "text": "the exact solution of the sampled input, checked against the analytic "
