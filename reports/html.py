@@ -174,6 +174,7 @@ def context(outcome, digest: str, report_dir: Path | None = None) -> dict:
         "variant_tables": variant_tables(outcome),
         "spec": c.spec,
         "source": writers.shown_path(c.source, report_dir),
+        "reproduce": reproduce_command(c.source, report_dir),
         "digest": digest,
         "exit_status": outcome.exit_status(),
         "exit_meaning": EXIT_MEANING.get(outcome.exit_status(), "unknown"),
@@ -313,6 +314,18 @@ def settings_rows(c) -> list[tuple[str, str]]:
         ("convergence sweep", f"dt = {', '.join(human(d, 's') for d in conv.dts)} at "
                               f"{human(conv.current, 'A')} for {human(conv.duration, 's')}"),
     ]
+
+
+def reproduce_command(source: str, report_dir: Path | None = None) -> str:
+    """The command that makes this report again: a shipped preset by its name, a file inside the project
+    from the project's directory, any other file from the report's directory."""
+    from models.files import PRESET_DIR
+    if source and Path(source).resolve().parent == PRESET_DIR and Path(source).suffix == ".toml":
+        return f"python -m comparisons run {Path(source).stem}"
+    shown = writers.shown_path(source, report_dir)
+    inside = bool(source) and Path(os.path.abspath(source)).is_relative_to(writers.PROJECT)
+    where = "in the project's directory" if inside else "in this report's directory"
+    return f"python -m comparisons run {shown}" + ("" if not shown else f"  ({where})")
 
 
 def duration_text(seconds: float) -> str:
