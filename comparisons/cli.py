@@ -57,16 +57,32 @@ def safe_name(text: str) -> str:
     return name[:64]
 
 
-def _progress(quiet: bool):
+def _progress(quiet: bool, comparison=None):
+    """A tqdm bar on stderr (off when quiet or stderr is not a terminal): runs done of the expected total,
+    elapsed and time left; it stays on screen at the end. The total is an estimate (per backend one run of
+    the stimuli, one f-I sweep, one run per convergence dt); a substitute variant adds runs, and the
+    total grows with them."""
     if quiet or not sys.stderr.isatty():
         return None, lambda: None
     from tqdm import tqdm
-    bar = tqdm(file=sys.stderr, unit=" run", leave=False, bar_format="{desc} {n_fmt} runs [{elapsed}]")
+    total = None
+    if comparison is not None:
+        total = len(comparison.backends) * (2 + len(comparison.convergence.dts))
+    bar = tqdm(file=sys.stderr, unit=" run", total=total, leave=True, dynamic_ncols=True,
+               bar_format="{desc:<44.44} {bar} {n_fmt}/{total_fmt} runs [{elapsed}<{remaining}]")
 
     def tick(label):
-        bar.set_description_str(label[:60])
+        if bar.total is not None and bar.n >= bar.total:
+            bar.total = bar.n + 1
+        bar.set_description_str(label[:44], refresh=False)
         bar.update(1)
-    return tick, bar.close
+
+    def close():
+        if bar.total is not None and bar.n != bar.total:
+            bar.total = bar.n  # a failed backend skips its later runs: the bar ends full
+            bar.refresh()
+        bar.close()
+    return tick, close
 
 
 def run_one(source, out, backends: list[str] | None, force: bool, quiet: bool,
@@ -85,7 +101,7 @@ def run_one(source, out, backends: list[str] | None, force: bool, quiet: bool,
         from comparisons.harness import run_comparison
         from comparisons.isolation import frozen_heap
         from reports.html import render_report
-        tick, close = _progress(quiet)
+        tick, close = _progress(quiet, comparison)
         with frozen_heap():  # the report's figures too: see frozen_heap
             try:
                 outcome = run_comparison(comparison, progress=tick, timeout=timeout or comparison.timeout)

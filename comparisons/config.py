@@ -60,7 +60,7 @@ from pathlib import Path
 from models import backends
 from models.errors import ComparisonError, UserInputError
 from models.files import check_keys, read_toml, require_table, resolve
-from models.loading import FILE_SECTIONS, spec_from_document
+from models.loading import FILE_SECTIONS, spec_from_document, with_default_name
 from models.result import RunSettings
 from models.spec import LIFSpec
 from models.units import CURRENT, TIME, Kind, parse_quantity
@@ -174,7 +174,7 @@ def default_stimuli(spec: LIFSpec, duration: float) -> tuple[Stimulus, ...]:
 def load_comparison(path_or_preset: str | Path, backend_override: list[str] | None = None) -> Comparison:
     """Read a comparison (or plain specification) file or preset; every error names the file."""
     path = resolve(path_or_preset)
-    doc = read_toml(path)
+    doc = with_default_name(read_toml(path), path)
     try:
         check_keys(doc, FILE_SECTIONS, "")
         comparison = comparison_from_document(doc, backend_override)

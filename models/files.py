@@ -89,8 +89,30 @@ def require_table(value: object, field: str) -> dict:
     return value
 
 
+#: Other simulators' names for the suite's keys (NEST, Brian2, Nengo, snnTorch and textbook spellings),
+#: suggested when a file uses one: ``C_m`` -> ``C``. Only a suggestion: the key itself stays unknown.
+ALIASES = {
+    "c_m": "C", "cm": "C", "capacitance": "C",
+    "g_l": "g_L", "gl": "g_L", "g_leak": "g_L",
+    "r_m": "R", "rm": "R", "resistance": "R",
+    "tau": "tau_m", "taum": "tau_m", "tau_rc": "tau_m", "tau_mem": "tau_m",
+    "e_l": "E_L", "el": "E_L", "v_rest": "E_L", "e_rest": "E_L", "v_leak": "E_L", "u_rest": "E_L",
+    "v_th": "V_th", "vth": "V_th", "v_thresh": "V_th", "v_threshold": "V_th", "threshold": "V_th",
+    "theta": "V_th",
+    "v_reset": "V_reset", "vreset": "V_reset", "v_r": "V_reset",
+    "t_ref": "t_ref", "tref": "t_ref", "tau_ref": "t_ref", "t_refrac": "t_ref", "refractory": "t_ref",
+    "tau_refrac": "t_ref", "refractory_period": "t_ref",
+    "v_init": "V_init", "v_m": "V_init", "v0": "V_init", "v_0": "V_init",
+    "tau_syn_ex": "tau_syn", "tau_s": "tau_syn", "tau_synapse": "tau_syn",
+}
+
+
 def _did_you_mean(word: str, candidates) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    candidates = list(candidates)
+    alias = ALIASES.get(word.lower())
+    if alias in candidates and alias != word:
+        return f' (did you mean "{alias}"?)'
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 

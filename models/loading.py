@@ -2,7 +2,7 @@
 
 Format (every quantity a string with units; the ``[neuron]`` key names are a public contract)::
 
-    name = "textbook"
+    name = "textbook"      # optional: defaults to the file's name without .toml
     description = "where the numbers come from"
     [neuron]
     tau_m = "20 ms"        # or C and g_L, or g_L and tau_m (R = 1/g_L)
@@ -51,7 +51,7 @@ SPIKE_INPUT_KEYS = ("weight", "times", "rate", "seed")
 def load_spec(path_or_preset: str | Path) -> LIFSpec:
     """Load the specification from a file or a preset name (errors name the file)."""
     path = resolve(path_or_preset)
-    doc = read_toml(path)
+    doc = with_default_name(read_toml(path), path)
     try:
         check_keys(doc, FILE_SECTIONS, "")
         return spec_from_document(doc)
@@ -65,6 +65,14 @@ def plain_preset_names() -> list[str]:
     have their own tests)."""
     from .files import preset_names
     return [name for name in preset_names() if load_spec(name).is_plain]
+
+
+def with_default_name(doc: dict, path: Path) -> dict:
+    """The document with ``name`` defaulting to the file's name without its suffix (``cell.toml`` ->
+    ``cell``): a file needs no ``name`` line. A ``name`` that is written is kept (and checked) as is."""
+    if isinstance(doc, dict) and "name" not in doc:
+        return {"name": Path(path).stem, **doc}
+    return doc
 
 
 def spec_from_document(doc: dict) -> LIFSpec:

@@ -307,10 +307,20 @@ def membrane(tau_m=None, R=None, C=None, g_L=None) -> tuple[float, float]:
         ", ".join(sorted(given)) or "none of them")
 
 
+#: SI unit -> (factor, unit) of the numbers in messages, in the units people write.
+_MESSAGE_UNITS = {"s": (1e3, "ms"), "ohm": (1e-6, "MOhm"), "S": (1e9, "nS"), "F": (1e12, "pF")}
+
+
+def _shown(value: float, key: str) -> str:
+    """A membrane value in the units people write, to four significant digits: ``14.97 ms``."""
+    factor, unit = _MESSAGE_UNITS.get(NEURON_FIELDS[key].si_unit, (1.0, NEURON_FIELDS[key].si_unit))
+    return f"{value * factor:.4g} {unit}"
+
+
 def _require_consistent(key: str, value: float, implied: float, how: str) -> None:
     if abs(value - implied) > MEMBRANE_RTOL * abs(implied):
-        raise SpecificationError(f"neuron.{key}", f"contradicts the other membrane values ({how} = {implied!r})",
-                                 value)
+        raise SpecificationError(f"neuron.{key}", f"contradicts the other membrane values ({how} = "
+                                 f"{_shown(implied, key)}, not {_shown(value, key)})", value)
 
 
 def _require(ok: bool, key: str, expected: str, value: object) -> None:

@@ -202,7 +202,11 @@ def backend_states(manifest: dict) -> list[dict]:
         if name in failures:
             out.append({"name": name, "css": "fail", "state": "failed", "why": failures[name]})
         elif name in refused:
-            out.append({"name": name, "css": "warn", "state": "substitute", "why": refused[name]})
+            ran = [v["label"] for v in manifest.get("variants", [])
+                   if name in v.get("backends", []) and v.get("label") not in ("", "as specified")]
+            state = "substitute" if ran else "not representable"
+            why = f"ran the substitute [{', '.join(ran)}] instead: {refused[name]}" if ran else refused[name]
+            out.append({"name": name, "css": "warn", "state": state, "why": why})
         else:
             out.append({"name": name, "css": "pass", "state": "ran", "why": ""})
     return out

@@ -13,7 +13,10 @@ manifest keep exact SI floats.
 
 from __future__ import annotations
 
+import ast
 import math
+import os
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -82,8 +85,8 @@ def render_report(outcome, directory: Path, write_all) -> dict:
         :func:`reports.writers.write_all`; it writes the CSV files, the HTML and the manifest.
     """
     files = writers.data_files(outcome)
-    digest = writers.report_digest(outcome, files)
-    html = render_html(outcome, digest)
+    digest = writers.report_digest(outcome, files, report_dir=directory)
+    html = render_html(outcome, digest, directory)
     return write_all(outcome, directory, html, digest=digest, files=files)
 
 
@@ -96,9 +99,10 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_html(outcome, digest: str) -> bytes:
-    """The report page (UTF-8 bytes) for ``outcome``, showing ``digest``."""
-    page = environment().get_template("report.html.j2").render(**context(outcome, digest))
+def render_html(outcome, digest: str, report_dir: Path | None = None) -> bytes:
+    """The report page (UTF-8 bytes) for ``outcome``, showing ``digest``; paths are shown relative to the
+    project, or to ``report_dir`` (see :func:`reports.writers.shown_path`)."""
+    page = environment().get_template("report.html.j2").render(**context(outcome, digest, report_dir))
     return page.encode("utf-8")
 
 
@@ -160,32 +164,40 @@ def _cell(value) -> str:
     return str(value)
 
 
-def context(outcome, digest: str) -> dict:
+def context(outcome, digest: str, report_dir: Path | None = None) -> dict:
     """Everything the template shows, as plain values (strings, numbers, lists, dicts)."""
     c = outcome.comparison
     rows = [MetricRow.of(r.cells()) for r in outcome.metric_rows]
+    figures = stimulus_figures(outcome, rows)
+    attribution = attribution_sections(getattr(outcome, "attribution", None) or [])
     return {
         "variant_tables": variant_tables(outcome),
         "spec": c.spec,
-        "source": c.source,
+        "source": writers.shown_path(c.source, report_dir),
+        "reproduce": reproduce_command(c.source, report_dir),
         "digest": digest,
         "exit_status": outcome.exit_status(),
         "exit_meaning": EXIT_MEANING.get(outcome.exit_status(), "unknown"),
         "totals": totals(rows),
         "families": FAMILIES,
-        "summary": verdict_summary(rows, backend_order(outcome)),
-        "failing": [r for r in rows if r.passed == "False"],
+        "summary": verdict_summary(rows, backend_order(outcome), substitutes(outcome)),
+        "failing": sorted((r for r in rows if r.passed == "False"), key=lambda r: r.family != "contract"),
         "spec_rows": spec_rows(c.spec),
+        "noise": noise_rows(c),
         "settings": settings_rows(c),
         "stimuli": [stimulus_row(s) for s in c.stimuli],
         "backend_status": backend_status(outcome),
         "variants": variant_rows(outcome),
         "metadata": metadata_table(outcome),
-        "attribution": attribution_sections(getattr(outcome, "attribution", None) or []),
-        "stimulus_figures": stimulus_figures(outcome),
+        "attribution": attribution,
+        "attribution_overview": attribution_overview(attribution),
+        "stimulus_figures": [f for f in figures if f["main"]],
+        "substitute_figures": [f for f in figures if not f["main"]],
         "sweep_backends": [n for n in outcome.variants[0].backends if n not in outcome.failures],
         "fi_figure": fi_figure(outcome),
+        "fi_alt": fi_alt(rows),
         "convergence_figure": convergence_figure(outcome),
+        "convergence_alt": convergence_alt(rows),
         "metric_groups": metric_groups(rows),
         "tolerances": tolerance_rows(c.tolerances),
         "citation": citation(),
@@ -251,8 +263,21 @@ def backend_order(outcome) -> list[str]:
     return names
 
 
-def verdict_summary(rows: list[MetricRow], order: list[str]) -> list[dict]:
-    """Per backend and family: counts of passing and failing verdicts."""
+def substitutes(outcome) -> dict[str, str]:
+    """Backend -> label of the substitute specification it ran instead of the given one (``t_ref=0``)."""
+    out = {}
+    for name in outcome.not_representable:
+        ran = [v.label for v in outcome.variants if name in v.backends and v.label]
+        if ran:
+            out[name] = ", ".join(ran)
+    return out
+
+
+def verdict_summary(rows: list[MetricRow], order: list[str], substituted: dict[str, str] | None = None) -> list[dict]:
+    """Per backend and family: counts of passing and failing verdicts; the closed form (the ground truth,
+    judged against the analytic solution) last, a backend that ran only a substitute marked with it."""
+    substituted = substituted or {}
+    order = [n for n in order if n != CLOSED_FORM] + [n for n in order if n == CLOSED_FORM]
     out = []
     for name in order:
         mine = [r for r in rows if r.backend == name and r.passed in ("True", "False")]
@@ -263,8 +288,10 @@ def verdict_summary(rows: list[MetricRow], order: list[str]) -> list[dict]:
             cells[fam] = {"passed": len(of) - failed, "failed": failed, "total": len(of),
                           "css": "none" if not of else ("fail" if failed else "pass")}
         failed = sum(r.passed == "False" for r in mine)
+        tag = "ground truth" if name == CLOSED_FORM else (f"substitute [{substituted[name]}]"
+                                                          if name in substituted else "")
         out.append({"backend": name, "cells": cells, "passed": len(mine) - failed, "failed": failed,
-                    "css": "none" if not mine else ("fail" if failed else "pass")})
+                    "css": "none" if not mine else ("fail" if failed else "pass"), "tag": tag})
     return out
 
 
@@ -312,11 +339,50 @@ def settings_rows(c) -> list[tuple[str, str]]:
         ("duration", human(c.duration, "s") + f" ({c.n_steps} steps)"),
         ("integrator asked of every backend", c.method),
         ("backends", ", ".join(c.backends)),
-        ("time limit per backend run", human(c.timeout, "s", 6)),
+        ("time limit per backend run", duration_text(c.timeout)),
         ("f-I sweep", f"{fi.num} currents from {human(fi.I_min, 'A')} to {human(fi.I_max, 'A')}, "
                       f"{human(fi.duration, 's')} at dt {human(fi.dt, 's')}"),
         ("convergence sweep", f"dt = {', '.join(human(d, 's') for d in conv.dts)} at "
                               f"{human(conv.current, 'A')} for {human(conv.duration, 's')}"),
+    ]
+
+
+def reproduce_command(source: str, report_dir: Path | None = None) -> str:
+    """The command that makes this report again: a shipped preset by its name, a file inside the project
+    from the project's directory, any other file from the report's directory."""
+    from models.files import PRESET_DIR
+    if source and Path(source).resolve().parent == PRESET_DIR and Path(source).suffix == ".toml":
+        return f"python -m comparisons run {Path(source).stem}"
+    shown = writers.shown_path(source, report_dir)
+    inside = bool(source) and Path(os.path.abspath(source)).is_relative_to(writers.PROJECT)
+    where = "in the project's directory" if inside else "in this report's directory"
+    return f"python -m comparisons run {shown}" + ("" if not shown else f"  ({where})")
+
+
+def duration_text(seconds: float) -> str:
+    """A wall-clock duration as people say it: ``600 s (10 min)``, ``45 s``, ``250 ms``."""
+    if not math.isfinite(seconds):
+        return human(seconds, "s")
+    if seconds < 1:
+        return human(seconds, "s")
+    text = f"{seconds:.4g} s"
+    if seconds >= 120:
+        text += f" ({seconds / 60:.3g} min)" if seconds < 7200 else f" ({seconds / 3600:.3g} h)"
+    return text
+
+
+def noise_rows(c) -> list[tuple[str, str]]:
+    """What a noise density means for this run: the input's standard deviation per sample,
+    ``sigma / sqrt(dt)``, and the free membrane's (no threshold) stationary standard deviation of V,
+    ``R sigma / sqrt(2 tau_m)``; empty without noise."""
+    spec = c.spec
+    sigma = getattr(spec, "sigma", 0.0) or 0.0
+    if not sigma:
+        return []
+    return [
+        ("noise density σ", human(sigma, "A * s ** 0.5")),
+        (f"standard deviation of the input per sample (dt {human(c.dt, 's')})", human(sigma / math.sqrt(c.dt), "A")),
+        ("free-membrane standard deviation of V", human(spec.R * sigma / math.sqrt(2 * spec.tau_m), "V")),
     ]
 
 
@@ -340,10 +406,11 @@ def backend_status(outcome) -> list[dict]:
             out.append({"backend": name, "css": "fail", "status": "failed", "text": outcome.failures[name]})
         elif name in outcome.not_representable:
             ran = [v.label for v in outcome.variants if name in v.backends and v.label]
-            text = outcome.not_representable[name]
+            text = "not representable: " + outcome.not_representable[name]
             if ran:
-                text += f" — ran the substitute {', '.join(ran)} instead"
-            out.append({"backend": name, "css": "warn", "status": "not representable", "text": text})
+                text += f" — ran the substitute [{', '.join(ran)}] instead"
+            out.append({"backend": name, "css": "warn", "text": text,
+                        "status": f"substitute [{', '.join(ran)}]" if ran else "not representable"})
         elif name == "closed_form":
             out.append({"backend": name, "css": "pass", "status": "ground truth",
                         "text": "the exact solution of the sampled input, checked against the analytic "
@@ -391,31 +458,81 @@ def _meta_text(meta: dict, key: str) -> str:
     if key == "dt":
         return human(value, "s")
     if isinstance(value, (list, tuple)):
-        return "; ".join(str(x) for x in value) or "—"
-    return str(value) if value != "" else "—"
+        return "; ".join(tidy(str(x)) for x in value) or "—"
+    return tidy(str(value)) if value != "" else "—"
+
+
+_DICT = re.compile(r"\{[^{}]*\}")
+_LONG_FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d{6,}(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def tidy(text: str) -> str:
+    """A backend's free-text statement for reading: a Python dict written as ``key = value, ...`` and float
+    noise rounded to six significant digits (``-1.0000000000000013`` -> ``-1``); the manifest keeps the
+    statement as the backend gave it."""
+    def as_pairs(match):
+        try:
+            value = ast.literal_eval(match.group(0))
+        except (ValueError, SyntaxError):
+            return match.group(0)
+        if not isinstance(value, dict):
+            return match.group(0)
+        return ", ".join(f"{k} = {v:.6g}" if isinstance(v, float) else f"{k} = {v}" for k, v in value.items())
+    text = _DICT.sub(as_pairs, text)
+    return _LONG_FLOAT.sub(lambda m: f"{float(m.group(0)):.6g}", text)
 
 
 # ----------------------------------------------------------------------------------------- attribution
 
 def attribution_sections(attributions) -> list[dict]:
     """Per pair of backends (:mod:`comparisons.attribution`): both written contracts side by side and,
-    per measure, a waterfall of the Shapley shares from the base's value to the test's."""
+    per measure, a waterfall of the Shapley shares from the base's value to the test's. Every waterfall
+    of one measure shares one scale (the span of every running sum of every pair), so that equal bars
+    mean equal effects across pairs."""
+    scales = {}
+    for a in attributions:
+        for name, m in a.measures.items():
+            lo, hi = scales.get(name, (0.0, 0.0))
+            for x in _running_sums(m):
+                if math.isfinite(x):
+                    lo, hi = min(lo, x), max(hi, x)
+            scales[name] = (lo, hi)
     out = []
     for i, a in enumerate(attributions):
         grouped = {f: p.label for p in a.players if len(p.fields) > 1 for f in p.fields}
         rows = contract_rows(a.test_conventions, a.base_conventions)
         for row in rows:
             row["player"] = grouped.get(row["field"], "")
+            row["test"], row["base"] = tidy(str(row["test"])), tidy(str(row["base"]))
         out.append({"anchor": f"why-{i}", "test": a.test, "base": a.base, "variant": a.variant,
-                    "workload": a.workload, "runs": a.runs, "notes": list(a.notes), "contract": rows,
+                    "workload": a.workload, "runs": a.runs, "notes": [tidy(n) for n in a.notes], "contract": rows,
                     "players": [p.label for p in a.players],
-                    "measures": [waterfall(a, name) for name in a.measures]})
+                    "differs": sum(bool(r["differs"]) for r in rows),
+                    "measures": [waterfall(a, name, scales.get(name)) for name in a.measures]})
     return out
 
 
-def waterfall(a, name: str) -> dict:
+def attribution_overview(sections: list[dict]) -> list[dict]:
+    """One row per pair: how many conventions differ and, per measure, the whole difference and its main
+    shares (the table that opens the folded section)."""
+    return [{"anchor": p["anchor"], "pair": f"{p['test']} vs {p['base']}", "variant": p["variant"],
+             "differs": p["differs"],
+             "measures": [{"title": m["title"], "total": m["total"], "summary": m["summary"]} for m in p["measures"]]}
+            for p in sections]
+
+
+def _running_sums(m) -> list[float]:
+    running, out = 0.0, [0.0, m.total]
+    for c in m.contributions:
+        running += 0.0 if negligible(c.value, m) else c.value
+        out.append(running)
+    return out
+
+
+def waterfall(a, name: str, scale: tuple[float, float] | None = None) -> dict:
     """One measure's waterfall: a bar per player from the running sum before it to the sum after it,
-    then the whole difference from zero; positions in per cent of the span of every running sum."""
+    then the whole difference from zero; positions in per cent of ``scale`` (low, high; default the span
+    of this waterfall's running sums), whose ends and zero are labelled under the bars."""
     m = a.measures[name]
     unit = m.measure.unit
     steps, running = [], 0.0
@@ -423,9 +540,10 @@ def waterfall(a, name: str) -> dict:
         value = 0.0 if negligible(c.value, m) else c.value
         steps.append((c.player, running, running + value, value))
         running += value
-    ends = [0.0, m.total] + [x for _, lo, hi, _ in steps for x in (lo, hi)]
-    finite = [x for x in ends if math.isfinite(x)]
-    lo, hi = (min(finite + [0.0]), max(finite + [0.0])) if finite else (0.0, 0.0)
+    if scale is None:
+        finite = [x for x in _running_sums(m) if math.isfinite(x)]
+        scale = (min(finite + [0.0]), max(finite + [0.0]))
+    lo, hi = scale
     span = (hi - lo) or 1.0
 
     def bar(start: float, stop: float) -> dict:
@@ -434,11 +552,12 @@ def waterfall(a, name: str) -> dict:
         left = (min(start, stop) - lo) / span * 100
         return {"left": f"{left:.2f}", "width": f"{abs(stop - start) / span * 100:.2f}"}
 
-    rows = [{"label": label, "shown": human(value, unit), "css": _sign(value), **bar(start, stop)}
+    rows = [{"label": label, "shown": human(value, unit, 3), "css": _sign(value), **bar(start, stop)}
             for label, start, stop, value in steps]
     return {"title": m.measure.title, "distance": m.measure.distance, "unit": unit,
-            "test": human(m.test, unit), "base": human(m.base, unit), "total": human(m.total, unit),
+            "test": human(m.test, unit), "base": human(m.base, unit), "total": human(m.total, unit, 3),
             "total_bar": bar(0.0, m.total), "total_css": "total", "zero": f"{(0.0 - lo) / span * 100:.2f}",
+            "low": human(lo, unit, 3), "high": human(hi, unit, 3),
             "rows": rows, "summary": shares(m), "residual": human(m.residual, unit, 2)}
 
 
@@ -450,22 +569,118 @@ def _sign(value: float) -> str:
 
 # ----------------------------------------------------------------------------------------- figures
 
-def stimulus_figures(outcome) -> list[dict]:
-    """One figure per (variant, stimulus): input, traces, difference to the closed form, raster."""
+def stimulus_figures(outcome, rows: list[MetricRow] | None = None) -> list[dict]:
+    """One figure per (variant, stimulus): input, traces, difference to the closed form with the trace
+    tolerance, raster; ``main`` for the specification as given (or its plain part), with alt text that
+    states the result."""
     c = outcome.comparison
+    rows = rows if rows is not None else [MetricRow.of(r.cells()) for r in outcome.metric_rows]
     out = []
-    for variant in outcome.variants:
+    for v, variant in enumerate(outcome.variants):
         for stim in c.stimuli:
             exact = outcome.exact.get((variant.label, stim.name))
             if exact is None:
                 continue
             runs, missing = _series(outcome, variant, stim.name)
             current = stim.sample(c.dt, c.n_steps)
-            fig = plots.stimulus_figure(current, c.dt, _as_series(CLOSED_FORM, exact), runs)
-            out.append({"anchor": f"stim-{len(out)}", "stimulus": stim.name,
+            key = stim.name + (f" [{variant.label}]" if variant.label else "")
+            mine = [r for r in rows if r.stimulus == key]
+            tolerance = _first_tolerance(mine, "trace_max_abs_prespike")
+            fig = plots.stimulus_figure(current, c.dt, _as_series(CLOSED_FORM, exact), runs, tolerance=tolerance)
+            out.append({"anchor": f"stim-{len(out)}", "stimulus": stim.name, "main": v == 0,
                         "variant": variant.label, "uri": plots.data_uri(fig), "missing": missing,
-                        "backends": [r.name for r in runs]})
+                        "backends": [r.name for r in runs],
+                        "alt": stimulus_alt(stim.name, variant.label, mine, [r.name for r in runs], missing),
+                        "result": stimulus_result(mine, [r.name for r in runs])})
     return out
+
+
+def _first_tolerance(rows: list[MetricRow], metric: str) -> float | None:
+    for r in rows:
+        if r.metric == metric and r.tolerance not in ("", None):
+            return float(r.tolerance)
+    return None
+
+
+def _names(names: list[str]) -> str:
+    names = [plots.label(n) for n in names]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _worst(rows: list[MetricRow], metric: str, names: list[str]) -> MetricRow | None:
+    found = [r for r in rows if r.metric == metric and r.backend in names and r.reference == CLOSED_FORM
+             and math.isfinite(r.value)]
+    return max(found, key=lambda r: abs(r.value)) if found else None
+
+
+def stimulus_result(rows: list[MetricRow], names: list[str]) -> str:
+    """The figure's result in one sentence (used in its alt text and caption)."""
+    failing = sorted({r.backend for r in rows if r.passed == "False"} & set(names), key=names.index)
+    passing = [n for n in names if n not in failing]
+    parts = []
+    if passing:
+        parts.append(f"{_names(passing)} pass every verdict")
+    if failing:
+        bad = [r for r in rows if r.passed == "False" and r.backend in failing]
+        parts.append(f"{_names(failing)} fail {len(bad)} (" + ", ".join(
+            f"{r.backend} {r.metric} {r.shown} > {r.shown_tolerance}" for r in bad[:3]) + (", …" if len(bad) > 3 else "") + ")")
+    text = "; ".join(parts) or "no backend result"
+    pre = _worst(rows, "trace_max_abs_prespike", names)
+    if pre is not None:
+        text += f"; voltage before the first spike within {human(pre.value, 'V', 2)} of the closed form " \
+                f"(tolerance {human(pre.tolerance, 'V', 2)})"
+    latency = _worst(rows, "first_spike_latency_diff", names)
+    if latency is not None:
+        text += f"; first spike within {human(latency.value, 's', 2)} (tolerance {latency.shown_tolerance})"
+    offset = _worst(rows, "spike_offset_max_abs_dt", names)
+    counts = {r.backend: r.value for r in rows if r.metric == "spike_count" and r.backend in names
+              and r.reference == CLOSED_FORM}
+    if counts:
+        shown = sorted({f"{v:.0f}" for v in counts.values()})
+        text += f"; {' or '.join(shown)} spikes"
+    if offset is not None:
+        text += f", each within {offset.value:.2g} steps of the exact crossing time"
+    return text + "."
+
+
+def stimulus_alt(stimulus: str, variant: str, rows: list[MetricRow], names: list[str], missing: list[str]) -> str:
+    """Alt text of a stimulus figure: what it shows, for which stimulus and specification, and its result."""
+    which = f"the substitute specification [{variant}]" if variant == "t_ref=0" else (
+        f"the {variant} part of the cell" if variant else "the specification as given")
+    text = (f"Stimulus {stimulus}, {which}: input current, membrane potential of {_names(names) if names else 'no backend'} "
+            f"over the closed form, their difference to it on a log scale with the trace tolerance, and the spikes. "
+            + stimulus_result(rows, names))
+    if missing:
+        text += f" No result from {_names(missing)}."
+    return text
+
+
+def fi_alt(rows: list[MetricRow]) -> str:
+    """Alt text of the f-I figure: per backend the largest rate error and the f-I verdicts."""
+    fi = [r for r in rows if r.stimulus == "fi_curve"]
+    names = list(dict.fromkeys(r.backend for r in fi if r.metric == "fi_max_abs_error"))
+    if not names:
+        return "Firing rate against input current for every backend over the closed form, and the difference."
+    failing = [n for n in names if any(r.backend == n and r.passed == "False" and r.family == "f-I" for r in fi)]
+    parts = [f"{n} within {r.shown}" for n in names for r in fi if r.backend == n and r.metric == "fi_max_abs_error"]
+    verdict = (f"{_names(failing)} fail{'s' if len(failing) == 1 else ''} an f-I verdict" if failing
+               else "every f-I verdict passes")
+    return ("f-I curve: stationary firing rate against input current for " + _names(names)
+            + " over the closed form, and below the difference to it. Largest rate error: " + ", ".join(parts)
+            + f"; {verdict}.")
+
+
+def convergence_alt(rows: list[MetricRow]) -> str:
+    """Alt text of the convergence figure: the fitted orders and the bound verdicts."""
+    conv = [r for r in rows if r.stimulus == "convergence"]
+    orders = [f"{r.backend} {r.value:.2f}" for r in conv if r.metric == "convergence_isi_order" and math.isfinite(r.value)]
+    failing = sorted({r.backend for r in conv if r.passed == "False"})
+    verdict = f"{_names(failing)} exceed a bound" if failing else "every backend stays within its bounds"
+    text = ("Convergence in dt, log-log: error of the mean inter-spike interval and of the subthreshold trace "
+            "against the time step, with each backend's bound dotted")
+    if orders:
+        text += "; fitted order of the interval error: " + ", ".join(orders)
+    return text + f"; {verdict}."
 
 
 def _as_series(name: str, result) -> plots.Series:
@@ -554,6 +769,7 @@ class Citation:
     message: str = ""
     authors: list[str] = field(default_factory=list)
     license: str = ""
+    repository: str = ""
 
 
 def citation(path: Path = CITATION) -> Citation:
@@ -579,6 +795,7 @@ def citation(path: Path = CITATION) -> Citation:
     for f in fields(Citation):
         if f.name in scalars:
             setattr(out, f.name, scalars[f.name])
+    out.repository = scalars.get("repository-code", "") or scalars.get("url", "")
     out.authors = [" ".join(x for x in (a.get("name"), a.get("given-names"), a.get("family-names")) if x)
                    for a in authors]
     return out

@@ -144,7 +144,8 @@ def data_uri(fig: Figure) -> str:
 
 # ------------------------------------------------------------------------------------------ traces
 
-def stimulus_figure(current: np.ndarray, dt: float, exact: Series, runs: list[Series]) -> Figure:
+def stimulus_figure(current: np.ndarray, dt: float, exact: Series, runs: list[Series],
+                    tolerance: float | None = None) -> Figure:
     """Input, voltage overlay, |V - V_closed| and spike raster of one stimulus, sharing the time axis.
 
     Parameters
@@ -157,13 +158,16 @@ def stimulus_figure(current: np.ndarray, dt: float, exact: Series, runs: list[Se
         The closed form (``v`` of shape (n_steps + 1,)).
     runs : list of Series
         Every backend that produced a result, in report order.
+    tolerance : float, optional
+        The trace tolerance before the first spike (V), drawn as a band on the difference panel up to the
+        closed form's first spike (after it, differences are spike timing, judged by the spike metrics).
     """
     with matplotlib.rc_context(RC):
-        fig = new_figure(9.0, 8.2, left=0.11, right=0.985, top=0.955, bottom=0.06, hspace=0.32)
-        axes = fig.subplots(4, 1, sharex=True, height_ratios=[1.0, 3.0, 1.8, 1.3])
+        fig = new_figure(9.0, 7.6, left=0.11, right=0.985, top=0.955, bottom=0.065, hspace=0.36)
+        axes = fig.subplots(4, 1, sharex=True, height_ratios=[0.8, 2.4, 2.2, 1.3])
         _current_panel(axes[0], current, dt)
         _voltage_panel(axes[1], exact, runs)
-        _difference_panel(axes[2], exact, runs)
+        _difference_panel(axes[2], exact, runs, tolerance)
         _raster_panel(axes[3], [exact] + runs)
         axes[3].set_xlabel("time (ms)")
     return fig
@@ -187,24 +191,39 @@ def _voltage_panel(ax, exact: Series, runs: list[Series]) -> None:
                 linestyle=DASHES[i % len(DASHES)], label=label(run.name), zorder=2 + i)
     ax.set_ylabel("V (mV)")
     ax.set_title("membrane potential", loc="left", y=1.0)
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=min(6, len(runs) + 1), frameon=False,
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=min(7, len(runs) + 1), frameon=False,
               borderaxespad=0.1)
 
 
-def _difference_panel(ax, exact: Series, runs: list[Series]) -> None:
+def _difference_panel(ax, exact: Series, runs: list[Series], tolerance: float | None = None) -> None:
     ax.set_yscale("log")
     _log_axis(ax.yaxis)
-    drawn = False
+    drawn, top = False, DIFF_FLOOR_MV
     for i, run in enumerate(runs):
         if run.v is None or exact.v is None or run.v.shape != exact.v.shape:
             continue
         diff = np.maximum(np.abs(run.v - exact.v) * MV, DIFF_FLOOR_MV)
-        ax.plot(run.t * MS, diff, color=colour(run.name, i), linewidth=0.9, label=label(run.name))
+        ax.plot(run.t * MS, diff, color=colour(run.name, i), linewidth=0.9, linestyle=DASHES[i % len(DASHES)],
+                label=label(run.name))
         drawn = True
-    ax.set_ylim(DIFF_FLOOR_MV / 3, None if drawn else 1.0)
+        if np.isfinite(diff).any():
+            top = max(top, float(np.nanmax(np.where(np.isfinite(diff), diff, np.nan))))
+    if tolerance is not None and math.isfinite(tolerance) and tolerance > 0 and exact.t is not None and exact.t.size:
+        end = float(exact.spikes[0]) if exact.spikes.size else float(exact.t[-1])
+        ax.fill_between([exact.t[0] * MS, end * MS], DIFF_FLOOR_MV / 3, tolerance * MV, color="#1a7f37",
+                        alpha=0.12, linewidth=0, label=f"tolerance before 1st spike ({tolerance * MV:.2g} mV)")
+        ax.hlines(tolerance * MV, exact.t[0] * MS, end * MS, color="#1a7f37", linewidth=1.0, linestyles="--")
+        if exact.spikes.size:
+            ax.axvline(end * MS, color="#888888", linewidth=0.8, linestyle=":")
+    if tolerance is not None and math.isfinite(tolerance):
+        top = max(top, tolerance * MV)
+    # room above the data (four decades) for the legend, so that it never hides a curve
+    ax.set_ylim(DIFF_FLOOR_MV / 3, top * 1e4 if drawn else 1.0)
     ax.set_ylabel("|V − V_closed| (mV)")
-    ax.set_title(f"difference to the closed form (exact agreement drawn at {DIFF_FLOOR_MV:g} mV)", loc="left",
-                 y=1.0)
+    ax.set_title(f"difference to the closed form (exact agreement drawn at {DIFF_FLOOR_MV:g} mV)", loc="left", y=1.0)
+    if drawn or tolerance is not None:
+        ax.legend(loc="upper right", frameon=False, ncols=min(7, len(runs) + 1), borderaxespad=0.2,
+                  handlelength=1.6, columnspacing=1.0)
 
 
 def _raster_panel(ax, series: list[Series]) -> None:
@@ -299,12 +318,24 @@ def _log_dt_axis(ax, dts_ms: np.ndarray) -> None:
     ax.set_xlabel("dt (ms)")
 
 
+def flat_error(error: np.ndarray, rtol: float = 1e-6) -> bool:
+    """True when an error is the same at every dt (to ``rtol``): its fitted order is 0 because the
+    quantity rounds to the same value on every grid, not because it fails to converge."""
+    finite = np.asarray(error, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size < 2:
+        return False
+    return bool(np.max(finite) - np.min(finite) <= rtol * max(np.max(np.abs(finite)), 1e-300))
+
+
 def _convergence_line(ax, s: ConvergenceSeries, i: int, n: int, dt, error, bound, order) -> None:
     c = colour(s.name, i)
     shown = np.where(np.isfinite(error) & (error > 0), error, np.nan)
     text = label(s.name)
     if order is not None and math.isfinite(order[0]):
         text += f" (order {order[0]:.2f}" + (f" ± {order[1]:.2f})" if math.isfinite(order[1]) else ")")
+        if flat_error(error) and not np.all(np.isnan(shown)):
+            text += " — same error at every dt: the interval rounds alike"
     if np.all(np.isnan(shown)):
         text += ": 0 at every dt"
     ax.plot(dt, shown, color=c, marker=MARKERS[i % len(MARKERS)], markersize=marker_size(i, n), linewidth=1.0,

@@ -152,14 +152,35 @@ def git_commit() -> str | None:
         return None
 
 
-def manifest(outcome, files: dict[str, bytes]) -> dict:
-    """The manifest: everything needed to reproduce and cite the report, and the sha256 of every file."""
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def shown_path(path, report_dir=None) -> str:
+    """A path as a report states it, never as an absolute path of the machine: relative to the project
+    when it lies inside it (``models/presets/textbook.toml``), else relative to the report's directory
+    ``report_dir`` (``../cell.toml``), else its file name alone. The output is written into a staging
+    directory beside its final place, so a path relative to that directory is relative to the report."""
+    if not path:
+        return ""
+    path = Path(os.path.abspath(path))
+    try:
+        return path.relative_to(PROJECT).as_posix()
+    except ValueError:
+        pass
+    if report_dir is not None:
+        return Path(os.path.relpath(path, os.path.abspath(report_dir))).as_posix()
+    return path.name
+
+
+def manifest(outcome, files: dict[str, bytes], report_dir=None) -> dict:
+    """The manifest: everything needed to reproduce and cite the report, and the sha256 of every file.
+    ``source`` is the input file relative to the project or to ``report_dir`` (:func:`shown_path`)."""
     from comparisons.tolerances import TOLERANCES
     c = outcome.comparison
     return {
         "suite": "lif-crosscheck",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "source": c.source,
+        "source": shown_path(c.source, report_dir),
         "specification": {**c.spec.to_si_dict(), "units": "SI (s, V, Ohm, F, S, A)"},
         "specification_toml": spec_to_document(c.spec),
         "variants": [{"label": v.label or "as specified", "backends": list(v.backends), "note": v.note,
@@ -207,11 +228,11 @@ def data_files(outcome) -> dict[str, bytes]:
     return {name: text.encode("utf-8") for name, text in tables(outcome).items()}
 
 
-def report_digest(outcome, files: dict[str, bytes]) -> str:
+def report_digest(outcome, files: dict[str, bytes], report_dir=None) -> str:
     """sha256 of the manifest's reproducible part: everything but the creation time and the HTML's own
     hash (the HTML shows this digest, so it cannot be hashed into it). Identical on every re-run of the
     same inputs on the same installation; cite it with the report."""
-    doc = manifest(outcome, files)
+    doc = manifest(outcome, files, report_dir)
     doc.pop("created")
     doc["files"].pop("report.html", None)
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=_json)
@@ -229,9 +250,9 @@ def write_all(outcome, directory: Path, html: bytes | None, extra: dict[str, byt
     files.update(extra or {})
     for name, data in files.items():
         (directory / name).write_bytes(data)
-    doc = manifest(outcome, files)
+    doc = manifest(outcome, files, directory)
     doc["report_digest"] = digest or report_digest(outcome, {k: v for k, v in files.items()
-                                                             if k != "report.html"})
+                                                             if k != "report.html"}, directory)
     (directory / "manifest.json").write_text(json.dumps(doc, indent=2, sort_keys=True, default=_json) + "\n",
                                              encoding="utf-8")
     return doc

@@ -16,6 +16,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
@@ -28,7 +29,7 @@ from comparisons.config import load_comparison
 from comparisons.harness import run_comparison
 from models import backends
 from reports.dashboard import run_dashboard, worst
-from reports.html import FAMILIES, human, render_html, render_report
+from reports.html import FAMILIES, human, render_html, render_report, tidy
 from reports import plots
 from reports.writers import atomic_directory, write_all
 
@@ -118,9 +119,12 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(report, browser):
-    """The report loaded in the browser; the console log of the load is kept (reading it empties it)."""
+    """The report loaded in the browser, every folded section opened as a reader would; the console log
+    of the load is kept (reading it empties it)."""
+    browser.set_window_size(1280, 1000)
     browser.get((report["dir"] / "report.html").as_uri())
     log = browser.get_log("browser")
+    browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
     return {"driver": browser, "log": log, "text": browser.find_element(By.TAG_NAME, "body").text}
 
 
@@ -185,7 +189,7 @@ def test_nothing_is_fetched(report, page):
 
 def test_specification_in_human_units(page):
     cells = [tuple(td.text for td in row.find_elements(By.TAG_NAME, "td"))[:3]
-             for row in page["driver"].find_elements(By.CSS_SELECTOR, "#specification tbody tr")]
+             for row in page["driver"].find_elements(By.CSS_SELECTOR, "#specification table.spec tbody tr")]
     values = {field: value for field, _, value in cells}
     assert values == {"tau_m": "20 ms", "R": "100 MOhm", "C": "200 pF", "g_L": "10 nS", "E_L": "-70 mV",
                       "V_th": "-50 mV", "V_reset": "-65 mV", "V_init": "-70 mV", "t_ref": "2 ms",
@@ -214,7 +218,7 @@ def test_failing_verdicts_listed_with_error_and_tolerance(report, page):
         assert cells[5] == "0 ms"  # the override
         assert cells[6] == "∞"  # a positive error over a zero tolerance
     # the summary puts the latency among the spike metrics of each backend
-    summary = {r.find_element(By.TAG_NAME, "th").text: [td.text for td in r.find_elements(By.TAG_NAME, "td")]
+    summary = {r.find_element(By.CSS_SELECTOR, "th .name").text: [td.text for td in r.find_elements(By.TAG_NAME, "td")]
                for r in page["driver"].find_elements(By.CSS_SELECTOR, "table.summary tbody tr")}
     assert set(summary) == {"reference", "brian2", "nengo", "closed_form"}
     spikes, trace = FAMILIES.index("spikes"), FAMILIES.index("trace")
@@ -231,11 +235,11 @@ def test_backend_conventions_shown(report, page):
     for name in ("reference", "brian2", "nengo"):
         meta = report["manifest"]["backends"][name]
         for key in ("method", "threshold", "refractory", "initial_state", "version"):
-            assert meta[key] in text, (name, key)
+            assert tidy(meta[key]) in text, (name, key)  # dicts as key = value, float noise rounded
 
 
 def test_same_outcome_gives_the_same_bytes(report):
-    again = render_html(report["outcome"], report["manifest"]["report_digest"])
+    again = render_html(report["outcome"], report["manifest"]["report_digest"], report["dir"])
     assert again == (report["dir"] / "report.html").read_bytes()
 
 
@@ -306,6 +310,8 @@ def test_dashboard_links_every_report(tmp_path, browser):
     assert "0 every verdict passes" in rows[0].text
     assert "Passes." in rows[0].text and "Second sentence" not in rows[0].text  # first sentence only
     assert not list(out.glob(".index.*"))  # the atomic write left no temporary file
+    legend = browser.find_element(By.CSS_SELECTOR, ".legend").text
+    assert "(substitute)" in legend and "[t_ref=0]" in legend  # the badge is explained on the page
     rows[1].find_element(By.TAG_NAME, "a").click()
     assert browser.title.startswith("failing cell")
 
@@ -328,3 +334,171 @@ def test_log_axes_are_labelled_in_plain_text_with_superscripts(low, high, decade
     assert [label for label in major if label in decades] == decades
     assert shown == minor
     assert not any("$" in label for label in major + shown)
+
+
+# ----------------------------------------------------------------------------------------- the page at a glance
+
+def preset_comparison(tmp: Path) -> Path:
+    """The textbook preset on every installed backend (those that cannot represent t_ref = 2 ms run the
+    t_ref = 0 substitute), shortened by the small sections."""
+    text = (ROOT / "models" / "presets" / "textbook.toml").read_text(encoding="utf-8")
+    path = tmp / "textbook.toml"
+    path.write_text(text + small_sections(backends=backends.available()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def preset_report(tmp_path_factory):
+    """A preset's report written by the command line into a directory beside its source."""
+    tmp = tmp_path_factory.mktemp("preset")
+    status, _ = run_one(str(preset_comparison(tmp)), tmp / "out", None, False, True)
+    assert status == 0
+    return tmp / "out"
+
+
+LAYOUT = """
+const vw = document.documentElement.clientWidth;
+const wide = () => Array.from(document.querySelectorAll('body *'))
+    .filter(e => e.getBoundingClientRect().right > vw + 0.5 || e.getBoundingClientRect().left < -0.5)
+    .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
+const img = document.querySelector('main img');
+const out = {vw: vw, height: document.documentElement.scrollHeight, wide: wide(),
+             first_figure: img.getBoundingClientRect().top + window.scrollY};
+document.querySelectorAll('details').forEach(d => d.open = true);
+out.wide_open = wide();
+out.height_open = document.documentElement.scrollHeight;
+return out;
+"""
+
+
+def measure(browser, path: Path, width: int) -> dict:
+    browser.set_window_size(width, 1000)
+    browser.get(path.as_uri())
+    return browser.execute_script(LAYOUT)
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_nothing_is_wider_than_the_window(preset_report, report, browser, width):
+    """At 1400 and 800 px no element reaches past the window's right edge, folded or opened (tables fit the
+    page instead of scrolling sideways)."""
+    for directory in (preset_report, report["dir"]):
+        layout = measure(browser, directory / "report.html", width)
+        assert layout["vw"] <= width
+        assert layout["wide"] == [], layout["wide"][:5]
+        assert layout["wide_open"] == [], layout["wide_open"][:5]
+
+
+def test_first_screen_answers_does_it_pass_where_not_how_far(preset_report, browser):
+    """At 1400 px the first figure starts within the first 2000 px, and the page with its folded sections
+    closed is under 6000 px; the verdict table comes before it, the figures before conventions and
+    attribution."""
+    layout = measure(browser, preset_report / "report.html", 1400)
+    assert layout["first_figure"] < 2000, layout
+    assert layout["height"] < 6000, layout
+    assert layout["height_open"] > layout["height"]  # the rest is there, folded
+    top = {name: browser.execute_script(f"return document.getElementById('{name}').getBoundingClientRect().top")
+           for name in ("verdict", "traces", "fi", "backends", "why", "metrics", "tolerances")}
+    assert top["verdict"] < top["traces"] < top["fi"] < top["backends"] < top["why"] < top["metrics"]
+    for name in ("specification", "backends", "why", "metrics", "tolerances"):
+        assert browser.find_element(By.ID, name).tag_name == "details"
+
+
+def test_every_figure_has_distinct_alt_text_stating_its_result(preset_report, report, browser):
+    for directory in (report["dir"], preset_report):
+        browser.get((directory / "report.html").as_uri())
+        alts = [img.get_attribute("alt") for img in browser.find_elements(By.TAG_NAME, "img")]
+        assert alts and all(a.strip() for a in alts)
+        assert len(set(alts)) == len(alts), alts
+        traces = [a for a in alts if a.startswith("Stimulus ")]
+        assert traces and all("pass every verdict" in a or "fail" in a for a in traces)
+        assert all("of the closed form (tolerance" in a for a in traces)
+        assert any(a.startswith("f-I curve:") and "Largest rate error" in a for a in alts)
+    substitutes = [a for a in alts if "[t_ref=0]" in a]
+    if set(backends.available()) & {"snntorch", "rockpool"}:  # they cannot represent t_ref = 2 ms
+        assert substitutes
+
+
+def test_substitutes_and_ground_truth_are_marked_in_the_summary(preset_report, browser):
+    browser.get((preset_report / "report.html").as_uri())
+    rows = {r.find_element(By.CSS_SELECTOR, "th .name").text: r.find_element(By.TAG_NAME, "th").text
+            for r in browser.find_elements(By.CSS_SELECTOR, "table.summary tbody tr")}
+    manifest = json.loads((preset_report / "manifest.json").read_text())
+    assert "ground truth" in rows["closed_form"]
+    assert list(rows)[-1] == "closed_form"
+    for name in manifest["not_representable"]:
+        assert "substitute [t_ref=0]" in rows[name]
+    header = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "table.summary thead th")]
+    assert header[1] == "contract"  # the primary verdicts first
+    assert "substitute [t_ref=0]" in browser.find_element(By.CSS_SELECTOR, "#verdict .legend").text
+
+
+def test_no_absolute_path_of_the_machine_in_any_output_file(preset_report, report):
+    """The source is shown relative to the report (or to the project), never as an absolute path."""
+    for directory in (preset_report, report["dir"]):
+        for path in directory.iterdir():
+            text = path.read_text(encoding="utf-8")
+            for absolute in (str(directory.parent), str(ROOT), str(Path.home())):
+                if absolute not in ("/", ""):
+                    assert absolute not in text, (path.name, absolute)
+    manifest = json.loads((preset_report / "manifest.json").read_text())
+    assert manifest["source"] == "../textbook.toml"
+    assert "source <code>../textbook.toml</code>" in (preset_report / "report.html").read_text()
+
+
+def test_numbers_in_human_units_and_attribution_on_one_scale(preset_report, browser):
+    browser.get((preset_report / "report.html").as_uri())
+    browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
+    settings = browser.find_element(By.ID, "settings").text
+    assert "time limit per backend run 600 s (10 min)" in settings and "600000" not in settings
+    conventions = browser.find_element(By.ID, "backends").text
+    assert "{'" not in conventions and "0000000" not in conventions
+    # every waterfall of one measure spans the same scale: the same end labels under each chart
+    ends: dict = {}
+    for table in browser.find_elements(By.CSS_SELECTOR, "table.waterfall"):
+        title = table.find_element(By.CSS_SELECTOR, "caption strong").text
+        scale = table.find_element(By.CSS_SELECTOR, ".wf-scale").text
+        ends.setdefault(title, set()).add(scale)
+    assert ends and all(len(scales) == 1 for scales in ends.values()), ends
+
+
+def test_badges_tags_and_cells_have_strong_contrast(preset_report, browser):
+    """Every badge, tag and verdict cell: text against its own background at least 7:1 (WCAG AAA)."""
+    browser.get((preset_report / "report.html").as_uri())
+    ratios = browser.execute_script("""
+      const lum = c => { const v = c.match(/[\\d.]+/g).slice(0, 3).map(x => x / 255)
+          .map(x => x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4));
+        return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+      return Array.from(document.querySelectorAll('.badge, .tag, td.cell.pass, td.cell.fail')).map(e => {
+        const s = getComputedStyle(e); const a = lum(s.color), b = lum(s.backgroundColor);
+        return [e.className, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]; });""")
+    assert ratios
+    assert min(r for _, r in ratios) >= 7.0, sorted(ratios, key=lambda x: x[1])[:3]
+
+
+def test_citation_states_what_citation_cff_records(report, browser):
+    from reports.html import citation
+    recorded = citation()
+    browser.get((report["dir"] / "report.html").as_uri())
+    cite = browser.find_element(By.ID, "cite").text
+    for author in recorded.authors:
+        assert author in cite
+    if recorded.repository:
+        assert recorded.repository in cite
+    else:
+        assert "Repository: none recorded in CITATION.cff" in cite
+
+
+def test_convergence_legend_says_why_an_order_is_zero():
+    """An interval that rounds to the same value at every dt gives the same error at every dt and a fitted
+    order of 0: correct, and the legend says why in place instead of reading as a failure."""
+    dts = np.array([4e-4, 2e-4, 1e-4])
+    flat = plots.ConvergenceSeries("reference", dts, np.full(3, 2.5e-5), np.full(3, 1e-4), np.full(3, 1e-15),
+                                   np.full(3, 1e-9), isi_order=(0.0, 0.0), trace_order=(0.0, 0.0))
+    shrinking = plots.ConvergenceSeries("brian2", dts, np.array([4e-5, 2e-5, 1e-5]), np.full(3, 1e-4),
+                                        np.array([4e-12, 1e-12, 2.5e-13]), np.full(3, 1e-9),
+                                        isi_order=(1.0, 0.0), trace_order=(2.0, 0.0))
+    fig = plots.convergence_figure([flat, shrinking])
+    texts = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
+    assert "reference (order 0.00 ± 0.00) — same error at every dt: the interval rounds alike" in texts
+    assert "brian2 (order 1.00 ± 0.00)" in texts
+    assert plots.flat_error(flat.isi_error) and not plots.flat_error(shrinking.isi_error)
