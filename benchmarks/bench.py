@@ -5,7 +5,7 @@
 
 1. ``throughput``: neuron-steps per second against the population size N, for the reference (its numpy
    loop, the definition, and its compiled loop, for each integrator and spike rule) and for every
-   backend of :mod:`models.backends` that is installed (Brian2 with both code-generation targets; the
+   backend of :mod:`comparisons.backends` that is installed (Brian2 with both code-generation targets; the
    first Cython run's compilation is a separate ``compile`` row). The workload is the suite's f-I sweep:
    the textbook cell, N constant currents from 0 to :data:`I_MAX` (0 to 2.5 x rheobase, 0 to ~100 Hz),
    spikes only. A backend that cannot represent the cell with its 2 ms refractory period runs it with
@@ -49,7 +49,7 @@ from typing import Callable
 
 import numpy as np
 
-from models import backends
+from comparisons import backends
 from models.drive import Drive
 from models.loading import load_spec
 from models.result import RunSettings

@@ -44,7 +44,7 @@ import numpy as np
 from models.drive import Drive
 from models.spec import LIFSpec
 from reference import closed_forms as cf
-from reference.conventions import CHOICES, TITLES, Conventions, explain, violations
+from reference.conventions import CHOICES, TITLES, Conventions, violations
 from reference.engine import simulate
 from reference.twins import Twin, of_backend
 
@@ -206,6 +206,14 @@ class MeasureAttribution:
     residual: float
     values: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def shares(self) -> str:
+        """The shares as a phrase: ``refractory counting -0.1 ms, everything else 0`` (:func:`shares`)."""
+        return shares(self)
+
+    def negligible(self, value: float) -> bool:
+        """True for a share that is rounding (:func:`negligible`)."""
+        return negligible(value, self)
+
 
 @dataclass
 class Attribution:
@@ -321,13 +329,6 @@ def _characteristic(name: str, runs: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------------------- contracts
-
-def contract_rows(test: Conventions, base: Conventions) -> list[dict]:
-    """The two written LIF contracts side by side: one row per field (title, both meanings, differs)."""
-    return [{"field": f, "title": TITLES[f], "test": explain(f, getattr(test, f)),
-             "base": explain(f, getattr(base, f)), "differs": getattr(test, f) != getattr(base, f)}
-            for f in CHOICES]
-
 
 # ----------------------------------------------------------------------------------------- harness
 

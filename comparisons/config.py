@@ -57,7 +57,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models import backends
+from . import backends
 from models.errors import ComparisonError, UserInputError
 from models.files import check_keys, read_toml, require_table, resolve
 from models.loading import FILE_SECTIONS, spec_from_document, with_default_name

@@ -77,7 +77,7 @@ class ForkServer:
 
 
 def _serve(names, address: str, ready: int) -> None:
-    from models import backends
+    from . import backends
 
     from .isolation import _child
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models import backends
+from . import backends
 from models.drive import Drive
 from models.errors import BackendFailure, NotRepresentable
 from models.result import Result, RunSettings
@@ -90,6 +90,8 @@ class Outcome:
     metadata: dict = field(default_factory=dict)        # backend -> Metadata dict
     variant_tables: dict = field(default_factory=dict)  # comparisons.variants tables (name -> DataFrame)
     attribution: list = field(default_factory=list)     # comparisons.attribution.Attribution per pair
+    #: every default tolerance with its formula and derivation (comparisons.tolerances), for the report
+    tolerance_table: dict = field(default_factory=lambda: dict(T.TOLERANCES))
 
     @property
     def metrics(self) -> pd.DataFrame:
@@ -136,7 +138,7 @@ def closed_form(spec: LIFSpec, drive: Drive) -> Result:
     ``t_k``). Reset by subtraction has the same closed form as reset to a value: an exact crossing resets
     where ``V = V_th``, and ``V_th - (V_th - V_reset) = V_reset``. Noise has no trace closed form: a noise
     cell's traces are compared without it (:func:`traced_part`)."""
-    from models.reference_ import version
+    from reference.backend import version
     from models.result import Metadata
     extra = {}
     if spec.tau_syn is not None:
@@ -262,7 +264,7 @@ class Runner:
     that the children inherit them (those a fork server has imported, :mod:`comparisons.forkserver`, are
     forked by it instead); without one, in this process one after the other.
 
-    ``together=True`` gives the jobs of a backend with ``run_population`` (see :mod:`models.backends`)
+    ``together=True`` gives the jobs of a backend with ``run_population`` (see :mod:`comparisons.backends`)
     to it in one call, as one population: for a simulator whose cost is per call and nearly independent
     of the number of neurons (snnTorch), an f-I sweep and a whole convergence study then cost about as
     much as their longest run alone. The outcome of that call is split back into one per job.

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
-from models import backends
+from . import backends
 from models.processes import available_cores
 from models.errors import BackendFailure, NotRepresentable
 

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from models import backends
+from . import backends
 from models.drive import Drive
 from models.errors import BackendFailure, ComparisonError, NotRepresentable
 from models.result import Result, RunSettings

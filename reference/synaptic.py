@@ -33,7 +33,7 @@ the spikes arriving there):
     y_k+1     = y_k + h/tau_m (-y_k + R I_k + R I_syn,k)
 
 Without a synapse and noise and with reset to a value, this is exactly the plain reference's ``"grid"``
-rule; :mod:`models.reference_` still runs such cells through :mod:`reference.engine`.
+rule; :mod:`reference.backend` still runs such cells through :mod:`reference.engine`.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from models.errors import NotRepresentable
 from models.result import RunSettings
 from models.spec import LIFSpec
 
+from .backend import conventions_for as reference_conventions
 from .conventions import TUTORIAL, Conventions
 from .engine import simulate as run_engine
 
@@ -54,7 +55,7 @@ class Twin:
     name : str
         The twin's name (:data:`TWINS` key).
     backend : str
-        The backend it reproduces (:mod:`models.backends` name).
+        The backend it reproduces (:mod:`comparisons.backends` name).
     method : str
         ``RunSettings.method`` the backend is run with.
     options : tuple of (str, object)
@@ -183,11 +184,9 @@ def of_backend(backend: str, settings: RunSettings) -> Twin:
 
 
 def _reference_twin(settings: RunSettings) -> Twin:
-    """The reference backend's conventions (:func:`models.reference_.conventions_for`), as a named twin
+    """The reference backend's conventions (:func:`reference.backend.conventions_for`), as a named twin
     when one has them."""
-    from models.reference_ import conventions_for
-
-    conventions = conventions_for(settings)
+    conventions = reference_conventions(settings)
     for twin in TWINS.values():
         if twin.backend == "reference" and twin.conventions == conventions:
             return twin

@@ -103,7 +103,7 @@ def preload() -> None:
     Brian2 and torch). The torch-based simulators are imported by a fork server
     (:mod:`comparisons.forkserver`), started first, on the other core while this process imports the
     rest; their runs are forked from it. A simulator that fails to import is left to its run to report."""
-    from models import backends
+    from comparisons import backends
     from comparisons import forkserver, metrics
     from . import plots  # noqa: F401 - matplotlib
     served = [name for name in forkserver.SERVED if backends.is_available(name)]

@@ -24,9 +24,8 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from comparisons.attribution import contract_rows, negligible, shares
-from comparisons.tolerances import TOLERANCES
 from reference import closed_forms as cf
+from reference.conventions import CHOICES, TITLES, explain
 
 from . import plots
 from . import writers
@@ -199,7 +198,7 @@ def context(outcome, digest: str, report_dir: Path | None = None) -> dict:
         "convergence_figure": convergence_figure(outcome),
         "convergence_alt": convergence_alt(rows),
         "metric_groups": metric_groups(rows),
-        "tolerances": tolerance_rows(c.tolerances),
+        "tolerances": tolerance_rows(outcome.tolerance_table, c.tolerances),
         "citation": citation(),
         "versions": writers.versions(),
     }
@@ -484,6 +483,13 @@ def tidy(text: str) -> str:
 
 # ----------------------------------------------------------------------------------------- attribution
 
+def contract_rows(test, base) -> list[dict]:
+    """The two written LIF contracts side by side: one row per field (title, both meanings, differs)."""
+    return [{"field": f, "title": TITLES[f], "test": explain(f, getattr(test, f)),
+             "base": explain(f, getattr(base, f)), "differs": getattr(test, f) != getattr(base, f)}
+            for f in CHOICES]
+
+
 def attribution_sections(attributions) -> list[dict]:
     """Per pair of backends (:mod:`comparisons.attribution`): both written contracts side by side and,
     per measure, a waterfall of the Shapley shares from the base's value to the test's. Every waterfall
@@ -524,7 +530,7 @@ def attribution_overview(sections: list[dict]) -> list[dict]:
 def _running_sums(m) -> list[float]:
     running, out = 0.0, [0.0, m.total]
     for c in m.contributions:
-        running += 0.0 if negligible(c.value, m) else c.value
+        running += 0.0 if m.negligible(c.value) else c.value
         out.append(running)
     return out
 
@@ -537,7 +543,7 @@ def waterfall(a, name: str, scale: tuple[float, float] | None = None) -> dict:
     unit = m.measure.unit
     steps, running = [], 0.0
     for c in m.contributions:
-        value = 0.0 if negligible(c.value, m) else c.value
+        value = 0.0 if m.negligible(c.value) else c.value
         steps.append((c.player, running, running + value, value))
         running += value
     if scale is None:
@@ -558,7 +564,7 @@ def waterfall(a, name: str, scale: tuple[float, float] | None = None) -> dict:
             "test": human(m.test, unit), "base": human(m.base, unit), "total": human(m.total, unit, 3),
             "total_bar": bar(0.0, m.total), "total_css": "total", "zero": f"{(0.0 - lo) / span * 100:.2f}",
             "low": human(lo, unit, 3), "high": human(hi, unit, 3),
-            "rows": rows, "summary": shares(m), "residual": human(m.residual, unit, 2)}
+            "rows": rows, "summary": m.shares(), "residual": human(m.residual, unit, 2)}
 
 
 def _sign(value: float) -> str:
@@ -750,12 +756,13 @@ def metric_groups(rows: list[MetricRow]) -> list[dict]:
             for i, (name, items) in enumerate(groups.items())]
 
 
-def tolerance_rows(overrides: dict) -> list[dict]:
-    """The tolerance table: formula and derivation of every default, and any override of this run."""
+def tolerance_rows(table: dict, overrides: dict) -> list[dict]:
+    """The tolerance table (the outcome's :data:`comparisons.tolerances.TOLERANCES`): formula and derivation
+    of every default, and any override of this run."""
     return [{"metric": t.metric, "unit": HUMAN.get(t.unit, (1.0, t.unit))[1] or "1", "formula": t.formula,
              "derivation": t.derivation,
              "override": human(overrides[t.metric], t.unit, 6) if t.metric in overrides else ""}
-            for t in TOLERANCES.values()]
+            for t in table.values()]
 
 
 # ----------------------------------------------------------------------------------------- citation

@@ -175,7 +175,6 @@ def shown_path(path, report_dir=None) -> str:
 def manifest(outcome, files: dict[str, bytes], report_dir=None) -> dict:
     """The manifest: everything needed to reproduce and cite the report, and the sha256 of every file.
     ``source`` is the input file relative to the project or to ``report_dir`` (:func:`shown_path`)."""
-    from comparisons.tolerances import TOLERANCES
     c = outcome.comparison
     return {
         "suite": "lif-crosscheck",
@@ -197,7 +196,7 @@ def manifest(outcome, files: dict[str, bytes], report_dir=None) -> dict:
                         "duration_s": c.convergence.duration},
         "tolerances": {"overrides": c.tolerances,
                        "formulas": {k: {"unit": t.unit, "formula": t.formula, "derivation": t.derivation}
-                                    for k, t in TOLERANCES.items()}},
+                                    for k, t in outcome.tolerance_table.items()}},
         "backends": outcome.metadata,
         "failures": outcome.failures,
         "not_representable": outcome.not_representable,

@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from models import reference_
+from reference import backend as reference_
 from models.result import Result
 
 LIBRARY = None

@@ -1,7 +1,7 @@
 """A deliberately wrong backend for the variant tests: the reference that drops the synaptic current (it
 runs the cell without ``tau_syn`` and its input spikes)."""
 
-from models import reference_
+from reference import backend as reference_
 
 NAME = "dropped_synapse"
 LIBRARY = None

@@ -1,7 +1,7 @@
 """A deliberately wrong backend for the variant tests: the reference with every input spike delivered one
 step late (each given time moved by dt, so that it arrives at the next grid point)."""
 
-from models import reference_
+from reference import backend as reference_
 from models.spec import SpikeInput
 
 NAME = "late_input"

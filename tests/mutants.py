@@ -8,7 +8,7 @@ Backend mutations
     real adapter's ``run`` on a changed specification, drive or settings (``before``), or changes its
     result (``after``). :func:`wrapped_backend`
     builds an adapter module around one, and :func:`register` / :func:`mutated` put it in
-    :data:`models.backends.REGISTRY` under the real backend's name, so the harness runs it, and
+    :data:`comparisons.backends.REGISTRY` under the real backend's name, so the harness runs it, and
     judges it, exactly as it runs and judges the real one.
 
 Harness mutations
@@ -35,7 +35,7 @@ import pytest
 
 from comparisons import harness
 from comparisons import metrics as M
-from models import backends
+from comparisons import backends
 from models.drive import Drive
 from models.result import Result, RunSettings
 from models.spec import LIFSpec

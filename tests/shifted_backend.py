@@ -1,6 +1,6 @@
 """A deliberately wrong backend for the harness tests: the reference with the threshold 1 mV higher."""
 
-from models import reference_
+from reference import backend as reference_
 
 NAME = "shifted"
 LIBRARY = None

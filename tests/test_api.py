@@ -14,7 +14,7 @@ import pytest
 from comparisons import compare, load
 from comparisons.cli import main
 from comparisons.stimuli import Step
-from models import backends
+from comparisons import backends
 from models.errors import ComparisonError
 from models.files import resolve
 from models.loading import load_spec

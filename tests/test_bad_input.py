@@ -4,7 +4,7 @@ exit status 2, no traceback, and no output directory."""
 import pytest
 
 from comparisons.cli import main
-from models import backends
+from comparisons import backends
 
 NEURON = {"tau_m": '"20 ms"', "E_L": '"-70 mV"', "V_th": '"-50 mV"', "V_reset": '"-65 mV"',
           "R": '"100 Mohm"', "t_ref": '"2 ms"'}
@@ -155,7 +155,7 @@ def test_non_empty_output_without_force(tmp_path, capsys):
 
 
 def test_uninstalled_backend_is_refused(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(backends.REGISTRY, "ghost", ("models.reference_", "no_such_simulator_package"))
+    monkeypatch.setitem(backends.REGISTRY, "ghost", ("reference.backend", "no_such_simulator_package"))
     assert main(["run", str(write_cell(tmp_path)), "--backends", "reference,ghost", "--quiet",
                  "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err

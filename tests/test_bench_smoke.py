@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import bench
-from models import backends
+from comparisons import backends
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,7 +84,7 @@ def test_the_plot_is_a_png(quick_run):
 def test_a_backend_missing_or_failing_becomes_a_row(monkeypatch):
     """Written against the registry: an adapter that is not there yet and one that raises are recorded,
     the others still measured."""
-    monkeypatch.setattr(backends, "REGISTRY", {"reference": ("models.reference_", None),
+    monkeypatch.setattr(backends, "REGISTRY", {"reference": ("reference.backend", None),
                                                "ghost": ("models.ghost_", None),
                                                "raises": ("raises_backend", None)})
     runners, missing = bench.registry_runners(bench.load_spec("textbook"), 1e-4)

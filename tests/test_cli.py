@@ -15,7 +15,7 @@ import pytest
 
 from comparisons.cli import main, safe_name
 from conftest import small_sections
-from models import backends
+from comparisons import backends
 from reports.writers import COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,8 @@ import pytest
 
 from comparisons.cli import main
 from models import nest_, nengo_, rockpool_, snntorch_
-from models import brian2_, reference_
+from models import brian2_
+from reference import backend as reference_
 from models.drive import Drive
 from models.files import resolve
 from models.loading import load_spec

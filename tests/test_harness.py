@@ -8,7 +8,7 @@ import pytest
 from comparisons.config import comparison_from_document, load_comparison
 from conftest import small_sections
 from comparisons.harness import run_comparison
-from models import backends
+from comparisons import backends
 from reference import closed_forms as cf
 
 SMALL = small_sections(duration="300 ms", fi_num=13, fi_duration="600 ms")
@@ -27,7 +27,7 @@ def verdicts(outcome):
 
 
 def test_reference_against_itself_is_zero_and_passes(monkeypatch):
-    monkeypatch.setitem(backends.REGISTRY, "reference_copy", ("models.reference_", None))
+    monkeypatch.setitem(backends.REGISTRY, "reference_copy", ("reference.backend", None))
     outcome = run_comparison(small(["reference", "reference_copy"]))
     df = outcome.metrics
     pair = df[(df.backend == "reference_copy") & (df.reference == "reference")]
@@ -85,7 +85,7 @@ def test_textbook_on_the_three_core_backends_passes_every_default_verdict():
 
 def test_fi_sweep_is_one_population_per_backend(monkeypatch):
     calls = []
-    from models import reference_
+    from reference import backend as reference_
     original = reference_.run
 
     def spy(spec, drive, settings):
@@ -177,7 +177,7 @@ def test_a_failing_population_call_fails_its_backend_once_and_nothing_else(monke
 
 def test_a_backend_is_preloaded_once_per_process(monkeypatch):
     """The harness asks for the simulators before every batch; an adapter's warm-up runs once."""
-    from models import reference_
+    from reference import backend as reference_
     calls = []
     monkeypatch.setattr(backends, "_PRELOADED", set())
     monkeypatch.setattr(reference_, "preload", lambda: calls.append(1))

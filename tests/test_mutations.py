@@ -26,7 +26,7 @@ import mutants as X
 from comparisons import verdicts
 from comparisons.config import comparison_from_document
 from comparisons.harness import run_comparison
-from models import backends
+from comparisons import backends
 from models.drive import Drive
 from models.errors import SpecificationError
 from models.files import resolve

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from comparisons.stimuli import Step
-from models import nest_, reference_
+from models import nest_
+from reference import backend as reference_
 from models.drive import Drive
 from models.errors import NotRepresentable
 from models.loading import plain_preset_names

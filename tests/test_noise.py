@@ -9,7 +9,8 @@ import pytest
 from scipy import stats
 
 from comparisons import variants
-from models import brian2_, nengo_, nest_, reference_, rockpool_, snntorch_
+from models import brian2_, nengo_, nest_, rockpool_, snntorch_
+from reference import backend as reference_
 from models.drive import Drive
 from models.result import RunSettings
 from models.spec import LIFSpec

@@ -27,7 +27,7 @@ from comparisons.cli import run_one
 from conftest import small_sections
 from comparisons.config import load_comparison
 from comparisons.harness import run_comparison
-from models import backends
+from comparisons import backends
 from reports.dashboard import run_dashboard, worst
 from reports.html import FAMILIES, human, render_html, render_report, tidy
 from reports import plots

@@ -10,7 +10,8 @@ import pytest
 from comparisons import tolerances as T
 from comparisons import variants
 from comparisons.config import comparison_from_document
-from models import brian2_, nengo_, nest_, reference_, rockpool_, snntorch_
+from models import brian2_, nengo_, nest_, rockpool_, snntorch_
+from reference import backend as reference_
 from models.drive import Drive
 from models.files import resolve
 from models.result import RunSettings

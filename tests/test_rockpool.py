@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from comparisons.stimuli import Step
-from models import reference_, rockpool_
+from models import rockpool_
+from reference import backend as reference_
 from models.drive import Drive
 from models.errors import NotRepresentable
 from models.loading import plain_preset_names

@@ -1,7 +1,7 @@
 """Every numpy twin (reference.twins) against its real simulator, on every preset and stimulus kind.
 
 Each backend runs once per preset: all six stimulus kinds (dc, step, pulses, ramp, sine and seeded
-noise) as one population of 150 ms at dt = 0.1 ms, through ``models.backends.get(name).run`` with the
+noise) as one population of 150 ms at dt = 0.1 ms, through ``comparisons.backends.get(name).run`` with the
 twin's settings (Brian2 method exact/euler, NEST model iaf_psc_delta/_ps, snnTorch leaky/lapicque).
 
 Tolerances, from the numerics:
@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from comparisons.stimuli import DC, Pulses, Ramp, Sine, Step, WhiteNoise
-from models import backends
+from comparisons import backends
 from models.drive import Drive
 from models.loading import plain_preset_names
 from models.loading import load_spec

@@ -14,7 +14,7 @@ import pytest
 from comparisons.config import comparison_from_document
 from comparisons.harness import closed_form, run_comparison
 from conftest import small_sections
-from models import backends
+from comparisons import backends
 from models.drive import Drive
 from models.spec import LIFSpec, SpikeInput
 from reference import closed_forms as cf

@@ -1,4 +1,5 @@
-"""The reference backend: :mod:`reference.engine` behind the common backend entry point.
+"""The reference backend: :mod:`reference.engine` behind the common backend entry point (the suite's own
+simulator sits with the engine it runs; the other adapters are in :mod:`models`).
 
 Options (``RunSettings.options``): ``crossing`` = ``"grid"`` (default), ``"linear"`` or ``"exact"``;
 ``threshold`` = ``">"`` (default) or ``">="``.
@@ -13,15 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference import synaptic
-from reference.conventions import Conventions
-from reference import fast
-from reference.engine import simulate
+from models import __version__
+from models.drive import Drive
+from models.errors import NotRepresentable
+from models.loading import load_spec
+from models.result import Metadata, Result, RunSettings
+from models.spec import LIFSpec
 
-from .drive import Drive
-from .errors import NotRepresentable
-from .result import Metadata, Result, RunSettings
-from .spec import LIFSpec
+from . import fast, synaptic
+from .conventions import Conventions
+from .engine import simulate
 
 NAME = "reference"
 LIBRARY = None  # pure numpy: always available
@@ -31,14 +33,12 @@ OPTIONS = {"crossing": ("grid", "linear", "exact"), "threshold": (">", ">=")}
 
 
 def version() -> str:
-    from . import __version__
     return __version__
 
 
 def preload() -> None:
     """Load the compiled kernels (numba's cache) with a ten-step run, so that runs forked from this
     process do not each load them again (about 0.3 s per process)."""
-    from .loading import load_spec
     run(load_spec("textbook"), Drive.constant([3e-10], 1e-4, 10), RunSettings(dt=1e-4, n_steps=10, record_v=True))
 
 

@@ -33,11 +33,11 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-from .errors import BackendUnavailable
+from models.errors import BackendUnavailable
 
 #: Backend name -> (adapter module, simulator package to look for).
 REGISTRY: dict[str, tuple[str, str | None]] = {
-    "reference": ("models.reference_", None),
+    "reference": ("reference.backend", None),
     "brian2": ("models.brian2_", "brian2"),
     "nengo": ("models.nengo_", "nengo"),
     "nest": ("models.nest_", "nest"),
