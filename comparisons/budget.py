@@ -16,6 +16,9 @@ memory (bytes, beyond the interpreter and its libraries) =
   + ``SPIKE_BYTES x worst-case spikes``                every spike time, held about three times
   + ``MATCH_BYTES``                                    spike matching's largest table (linear in the
                                                        spikes: :data:`comparisons.metrics.MATCH_DP_CELLS`)
+  + ``VP_CELL_BYTES x n^2``                            Elephant's Victor-Purpura distance, whose table
+                                                       has a cell per pair of spikes of the two trains
+                                                       (``n``: the worst-case spikes of one stimulus)
 
 output (bytes) = the CSV rows at their longest (``repr`` of a float is at most 24 characters) plus the
 report page: ``HTML_BASE_BYTES``, ``HTML_TRACE_BYTES`` per plotted voltage sample (the figures' paths,
@@ -50,6 +53,7 @@ DRIVE_SAMPLE_BYTES = 64
 FI_CURRENT_BYTES = 2500
 SPIKE_BYTES = 120
 MATCH_BYTES = 8 << 22      # 8 bytes per cell of comparisons.metrics.MATCH_DP_CELLS
+VP_CELL_BYTES = 48         # tracemalloc: 35-49 bytes per cell for 1000-3000 spikes a train
 CSV_FLOAT_CHARS = 24
 HTML_BASE_BYTES = 1 << 20
 HTML_TRACE_BYTES = 40
@@ -104,15 +108,15 @@ def estimate(c) -> Estimate:
     n_stim = len(c.stimuli)
     traces = n_variants * (n_backends + 1) * n_stim * samples
     conv_samples = n_backends * sum(c.convergence.duration / dt + 1 for dt in c.convergence.dts)
-    stim_spikes = n_variants * (n_backends + 1) * sum(
-        _worst_spikes(spec, _largest_current(s), c.duration, c.dt, c.n_steps) for s in c.stimuli)
+    per_stimulus = [_worst_spikes(spec, _largest_current(s), c.duration, c.dt, c.n_steps) for s in c.stimuli]
+    stim_spikes = n_variants * (n_backends + 1) * sum(per_stimulus)
     fi = c.fi
     currents = np.linspace(fi.I_min, fi.I_max, fi.num) if fi.num <= 10**6 else np.array([fi.I_min, fi.I_max])
     fi_spikes = n_backends * float(sum(_worst_spikes(spec, float(i), fi.duration, fi.dt, fi.n_steps)
                                        for i in _representatives(currents))) * fi.num / len(_representatives(currents))
     memory = {
         "simulation.duration": TRACE_SAMPLE_BYTES * traces + DRIVE_SAMPLE_BYTES * n_stim * samples
-        + SPIKE_BYTES * stim_spikes,
+        + SPIKE_BYTES * stim_spikes + VP_CELL_BYTES * max(per_stimulus, default=0.0) ** 2,
         "fi_curve.num": FI_CURRENT_BYTES * float(fi.num) * n_backends + SPIKE_BYTES * fi_spikes,
         "convergence.dt": TRACE_SAMPLE_BYTES * conv_samples,
     }

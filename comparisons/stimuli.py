@@ -151,8 +151,9 @@ class Pulses(Stimulus):
             if not (up.any() or down.any()):
                 break
             j = j + up - down
-        else:  # pragma: no cover - the estimate is off by float rounding only
-            raise AssertionError("pulses: pulse index did not converge")
+        else:  # beyond 2**52 pulses float64 cannot count them (comparisons.config refuses such a train)
+            raise ValueError(f"pulses: period {self.period!r} s is too short to count the pulses of "
+                             f"{n_steps} steps of {dt!r} s in float64")
         on = (j >= 0) & (k < self._edges(j, self.width, dt))
         return np.where(on, self.amplitude, 0.0)
 
