@@ -211,9 +211,13 @@ def call_all(calls: list, timeout: float, workers: int | None = None, done=None,
 
 
 def _vet(name: str, probes: list) -> list:
-    """Import a backend and its simulator and ask its ``representable()`` about each (spec, settings)."""
+    """Import a backend and its simulator and ask its ``representable()`` about each (spec, settings).
+    (Only the import: the warm-up runs of an adapter's ``preload()`` are left to the process that runs.)"""
+    import importlib
+
     module = backends.get(name)
-    backends.preload(name)
+    if module.LIBRARY:
+        importlib.import_module(module.LIBRARY)
     return [module.representable(spec, settings) for spec, settings in probes]
 
 
