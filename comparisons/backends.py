@@ -45,6 +45,14 @@ REGISTRY: dict[str, tuple[str, str | None]] = {
     "rockpool": ("models.rockpool_", "rockpool"),
 }
 
+# A test hook: LIFX_TEST_BACKENDS="name:module,..." adds backends (the misbehaving ones of tests/), so that
+# the tests can run the real command line (``python -m comparisons``) against them.
+import os as _os  # noqa: E402
+
+for _entry in filter(None, _os.environ.get("LIFX_TEST_BACKENDS", "").split(",")):
+    _name, _, _module = _entry.partition(":")
+    REGISTRY.setdefault(_name, (_module, None))
+
 #: Backends every installation has (requirements.txt); the others are optional extras.
 CORE = ("reference", "brian2", "nengo")
 
@@ -85,6 +93,23 @@ def preload(name: str) -> None:
     _PRELOADED.add(name)
 
 
+def check(name: str, field: str = "simulation.backends") -> None:
+    """Refuse an unknown backend or one whose simulator is not installed, without importing anything (its
+    import and its ``representable()`` run isolated, in the comparison: they may hang or raise).
+
+    Raises
+    ------
+    BackendUnavailable
+        As :func:`get`.
+    """
+    if name not in REGISTRY:
+        raise BackendUnavailable(field, f"unknown backend (expected one of: {', '.join(REGISTRY)})", name)
+    if not is_available(name):
+        library = REGISTRY[name][1]
+        raise BackendUnavailable(field, f"backend not installed (the Python package '{library}' is missing; "
+                                        "see `make extras`)", name)
+
+
 def get(name: str, field: str = "simulation.backends") -> ModuleType:
     """The adapter module of a backend.
 
@@ -93,10 +118,5 @@ def get(name: str, field: str = "simulation.backends") -> ModuleType:
     BackendUnavailable
         For an unknown name (listing the valid ones) or a simulator that is not installed.
     """
-    if name not in REGISTRY:
-        raise BackendUnavailable(field, f"unknown backend (expected one of: {', '.join(REGISTRY)})", name)
-    if not is_available(name):
-        library = REGISTRY[name][1]
-        raise BackendUnavailable(field, f"backend not installed (the Python package '{library}' is missing; "
-                                        "see `make extras`)", name)
+    check(name, field)
     return importlib.import_module(REGISTRY[name][0])

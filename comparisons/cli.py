@@ -19,10 +19,18 @@ new one is in place).
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import shutil
 import signal
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+
+# The suite draws its figures off screen: a backend chosen for a notebook or a desktop in the environment
+# (MPLBACKEND) cannot be loaded here and must not be tried.
+os.environ["MPLBACKEND"] = "agg"
 
 from models.errors import UserInputError
 from models.files import preset_names, resolve
@@ -92,8 +100,10 @@ def run_one(source, out, backends: list[str] | None, force: bool, quiet: bool,
     from comparisons.config import load_comparison
     from reports.writers import write_all
 
-    if timeout is not None and not timeout > 0:
-        raise UserInputError("--timeout", "must be a positive number of seconds", timeout)
+    from comparisons.config import MAX_TIMEOUT
+    if timeout is not None and not 0 < timeout <= MAX_TIMEOUT:
+        raise UserInputError("--timeout", f"must be a positive number of seconds, at most {MAX_TIMEOUT:g}",
+                             timeout)
     comparison = load_comparison(source, backends)
     out = out if out is not None else DEFAULT_OUT / safe_name(comparison.spec.name)
     log = None if quiet else lambda note: print(f"note: --out: {note}", file=sys.stderr)
@@ -172,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replace an earlier report of this suite (nothing else) at --out")
     run.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
     run.add_argument("--timeout", type=float, help="time limit of each backend run in seconds (overrides the file)")
+    run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                     help="show a traceback on errors")
     run.set_defaults(func=_cmd_run)
     sub.add_parser("presets", help="list the shipped presets").set_defaults(func=_cmd_presets)
     report = sub.add_parser("report", help="run every shipped preset and write the dashboard")
@@ -184,6 +196,49 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
     bench.set_defaults(func=_cmd_bench)
     return parser
+
+
+TMP_PREFIX = "lif-crosscheck-tmp-"
+
+
+@contextmanager
+def private_tmpdir():
+    """A temporary directory of this run (``$TMPDIR/lif-crosscheck-tmp-<pid>-*``) for every temporary file
+    of the run and of the simulators (Brian2's ``brian_debug_*.log`` and ``brian_script_*.py``, which it
+    keeps after an error or a kill), removed at the end whatever happened; those of runs that were
+    killed (their process is gone) are removed by the next run."""
+    parent = tempfile.gettempdir()
+    _remove_stale(parent)
+    directory = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=parent)
+    saved_dir, saved_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir, os.environ["TMPDIR"] = directory, directory
+    try:
+        yield directory
+    finally:
+        tempfile.tempdir = saved_dir
+        if saved_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_env
+        logger = sys.modules.get("brian2.utils.logger")
+        if logger is not None:  # its clean-up at exit would warn about the files removed here
+            for name in ("tmp_log", "tmp_script"):
+                if str(getattr(logger.BrianLogger, name, None) or "").startswith(directory):
+                    setattr(logger.BrianLogger, name, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _remove_stale(parent: str) -> None:
+    try:
+        entries = os.listdir(parent)
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.startswith(TMP_PREFIX):
+            continue
+        pid = entry[len(TMP_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
 
 
 def _on_signal(signum, frame):
@@ -206,9 +261,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     previous = {signum: signal.signal(signum, _on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return args.func(args)
+        with private_tmpdir():
+            return args.func(args)
     except UserInputError as exc:
-        if args.debug:
+        if getattr(args, "debug", False):
             raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

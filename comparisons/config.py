@@ -73,7 +73,12 @@ GRID_RTOL = 1e-9
 #: Largest problem accepted without an explicit override: neurons x steps per run (each costs about
 #: 8 bytes of drive at most, and 8 more when traces are recorded).
 MAX_NEURON_STEPS = 2e10
-MAX_TRACE_BYTES = 2 << 30  # 2 GiB of recorded voltage per run
+#: Largest number of f-I currents (the memory and output budgets, :mod:`comparisons.budget`, refuse far
+#: fewer for any duration; this bound keeps the arithmetic on ``num`` in floats).
+MAX_FI_NUM = 10**7
+#: Longest time limit of a backend run (s): beyond about 24 days the operating system's wait calls
+#: overflow, and no comparison needs more than hours.
+MAX_TIMEOUT = 1e6
 
 SIMULATION_KEYS = ("dt", "duration", "backends", "method", "timeout", "options")
 FI_KEYS = ("I_min", "I_max", "num", "duration", "dt")
@@ -196,6 +201,9 @@ def comparison_from_document(doc: dict, backend_override: list[str] | None = Non
         dt = default_dt(spec, method, duration)
     _require_grid(duration, dt, "simulation.duration", sim.get("duration", "500 ms"))
     timeout = _positive_time(sim, "simulation", "timeout", "600 s")
+    if timeout > MAX_TIMEOUT:
+        raise ComparisonError("simulation.timeout", f"must be at most {MAX_TIMEOUT:g} s (about 11 days)",
+                              sim.get("timeout"))
     options, aliases = _options(sim.get("options", {}))
     names = _backends(sim.get("backends"), backend_override, aliases)
     _check_step(spec, dt, method, "simulation.dt", sim.get("dt", f"{dt!r} s (the default)"))
@@ -203,9 +211,13 @@ def comparison_from_document(doc: dict, backend_override: list[str] | None = Non
     fi = _fi_curve(_table(doc, "fi_curve", FI_KEYS), spec, dt, method)
     conv = _convergence(_table(doc, "convergence", CONVERGENCE_KEYS), spec, method)
     tolerances = _tolerances(doc.get("tolerances", {}))
+    _check_stimuli_on_grid(stimuli, doc.get("stimulus"), dt, duration)
     comparison = Comparison(spec, dt, duration, names, method, timeout, stimuli, fi, conv, tolerances,
                             options=options, aliases=aliases)
-    _check_size(comparison)
+    _check_size(comparison, {"simulation.duration": sim.get("duration", "500 ms (the default)"),
+                             "fi_curve.num": repr(fi.num),
+                             "convergence.dt": repr(_table(doc, "convergence", CONVERGENCE_KEYS).get(
+                                 "dt", "the default"))[:60]})
     return comparison
 
 
@@ -324,7 +336,7 @@ def _backends(value, override, aliases=None) -> tuple[str, ...]:
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             raise ComparisonError(field, "expected a non-empty list of backend names", repr(value))
     for name in names:
-        backends.get(aliases.get(name, name), field)  # unknown or not installed: one line listing the names
+        backends.check(aliases.get(name, name), field)  # unknown or not installed (nothing imported): one line listing the valid names
     if len(set(names)) != len(names):
         raise ComparisonError(field, "lists a backend twice", ",".join(names))
     return tuple(names)
@@ -359,6 +371,9 @@ def _fi_curve(table, spec, dt, method) -> FICurve:
     num = table.get("num", 31)
     if isinstance(num, bool) or not isinstance(num, int) or num < 2:
         raise ComparisonError("fi_curve.num", "must be an integer of at least 2", repr(num))
+    if num > MAX_FI_NUM:
+        raise ComparisonError("fi_curve.num", f"must be at most {MAX_FI_NUM}",
+                              repr(num) if len(repr(num)) <= 30 else f"an integer of {len(repr(num))} digits")
     if not i_min < i_max:
         raise ComparisonError("fi_curve.I_max", f"must be above fi_curve.I_min ({i_min!r} A)",
                               table.get("I_max", f"{i_max!r} A"))
@@ -449,16 +464,31 @@ def _tolerances(table) -> dict:
     return out
 
 
-def _check_size(c: Comparison) -> None:
-    """Refuse runs that would exhaust memory, with the estimate and a way out."""
-    n_stim = len(c.stimuli)
-    trace_bytes = 8 * (c.n_steps + 1) * n_stim
+def _check_stimuli_on_grid(stimuli, tables, dt: float, duration: float) -> None:
+    """What a stimulus needs of the grid: a noise whose samples ``sigma/sqrt(dt)`` stay within the
+    current bound (a larger one overflows every simulator), and pulses that float64 can count over the
+    run (a period of a few fs against a run of seconds cannot be told apart)."""
+    from .stimuli import MAX_CURRENT, Pulses, WhiteNoise
+
+    for i, stim in enumerate(stimuli):
+        table = tables[i] if isinstance(tables, list) else {}
+        if isinstance(stim, WhiteNoise) and stim.sigma / math.sqrt(dt) > MAX_CURRENT:
+            raise ComparisonError(f"stimulus[{i}].sigma", f"must give samples sigma/sqrt(dt) of at most "
+                                  f"{MAX_CURRENT!r} A (at most {MAX_CURRENT * math.sqrt(dt):.3g} A*s**0.5 at "
+                                  f"dt = {dt!r} s)", table.get("sigma"))
+        if isinstance(stim, Pulses) and (duration - min(stim.start, duration)) / stim.period > 2.0**50:
+            raise ComparisonError(f"stimulus[{i}].period", f"must be at least duration/2**50 "
+                                  f"({duration / 2.0**50:.3g} s)", table.get("period"))
+
+
+def _check_size(c: Comparison, raw: dict) -> None:
+    """Refuse runs that would take too long (:data:`MAX_NEURON_STEPS` per f-I sweep) or exceed the
+    memory or output budget (:mod:`comparisons.budget`), before anything is sampled or simulated."""
+    from . import budget
+
     fi_steps = c.fi.num * c.fi.n_steps
-    if trace_bytes * len(c.backends) > MAX_TRACE_BYTES:
-        raise ComparisonError("simulation.duration", f"would record about {trace_bytes * len(c.backends) / 2**30:.1f} "
-                              "GiB of traces (limit 2 GiB); shorten the run or use a larger dt",
-                              f"{c.duration!r} s")
     if fi_steps > MAX_NEURON_STEPS:
-        raise ComparisonError("fi_curve.num", f"would simulate {fi_steps:.3g} neuron-steps (limit "
+        raise ComparisonError("fi_curve.num", f"would simulate {float(fi_steps):.3g} neuron-steps (limit "
                               f"{MAX_NEURON_STEPS:.0e}); use fewer currents, a shorter duration or a larger dt",
                               str(c.fi.num))
+    budget.check(c, raw)

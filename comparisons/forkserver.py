@@ -47,7 +47,7 @@ class ForkServer:
         pid = os.fork()
         if pid == 0:  # the server: never returns
             os.close(read)
-            _serve(self.names, self.address, write)
+            _serve(self.names, self.address, write, self.owner)
         os.close(write)
         self.pid, self._ready, self._ok = pid, read, None
 
@@ -76,14 +76,14 @@ class ForkServer:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _serve(names, address: str, ready: int) -> None:
+def _serve(names, address: str, ready: int, owner: int) -> None:
     from . import backends
 
     from .isolation import _child
 
     code = 0
     try:
-        die_with_parent()
+        die_with_parent(owner)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             for name in sorted(names):
@@ -98,12 +98,13 @@ def _serve(names, address: str, ready: int) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
         while True:
             conn = listener.accept()
+            server = os.getpid()
             if os.fork() == 0:  # a worker: never returns
                 listener.close()
-                die_with_parent()
+                die_with_parent(server)
                 calls, indices = pickle.loads(conn.recv_bytes())
                 conn.send_bytes(pickle.dumps(os.getpid()))
-                _child(conn, calls, indices)
+                _child(conn, calls, indices, server)
             conn.close()
     except BaseException:  # noqa: BLE001 - nothing to report to; the caller sees the closed pipe
         code = 1

@@ -389,8 +389,26 @@ def run_comparison(comparison: Comparison, progress=None, timeout: float | None 
         return _run(comparison, progress, timeout, workers)
 
 
+def _vetted(c: Comparison, outcome: Outcome, timeout: float | None, workers: int | None) -> Comparison:
+    """The comparison without the backends whose import or ``representable()`` fails or hangs, each
+    checked in its own child process before this one imports it (:func:`comparisons.isolation.vet_backends`);
+    their failures recorded."""
+    import dataclasses
+
+    from .isolation import vet_backends
+    spec = c.spec if c.spec.is_plain else plain_part(c.spec)
+    probe = settings_for(c, "", c.dt, c.n_steps, True)
+    probes = [(spec, probe)] + ([(spec.replace(t_ref=0.0), probe)] if spec.t_ref > 0 else []) + [
+        (spec, settings_for(c, "", dt, int(round(c.convergence.duration / dt)), True)) for dt in c.convergence.dts]
+    failed = vet_backends(c.backends, probes, timeout, workers)
+    for name, why in failed.items():
+        outcome.failures[name] = f"import and capability check: {why}"
+    return dataclasses.replace(c, backends=tuple(n for n in c.backends if n not in failed))
+
+
 def _run(comparison: Comparison, progress, timeout: float | None, workers: int | None) -> Outcome:
     outcome = Outcome(comparison, [])
+    comparison = _vetted(comparison, outcome, timeout, workers)
     outcome.variants = plan_variants(comparison, outcome)
     runner = Runner(outcome, timeout, progress or (lambda label: None), workers)
     main = next(variant for variant in outcome.variants if variant.sweeps)

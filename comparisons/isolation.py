@@ -23,14 +23,16 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 from . import backends
-from models.processes import available_cores
+from models.processes import available_cores, die_with_parent
 from models.errors import BackendFailure, NotRepresentable
 
 _CONTEXT = mp.get_context("fork")
 
 
-def _child(conn, calls, indices):
-    """Run ``calls[i]`` for each i of ``indices`` in order, sending each outcome as soon as it is known."""
+def _child(conn, calls, indices, parent: int | None = None):
+    """Run ``calls[i]`` for each i of ``indices`` in order, sending each outcome as soon as it is known.
+    The child dies with ``parent`` (the process that forked it), whatever kills that."""
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt does
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
@@ -104,7 +106,7 @@ class _Running:
             except (OSError, EOFError):  # the server is gone: fork here (the child imports what it needs)
                 pass
         self.conn, child = _CONTEXT.Pipe(duplex=False)
-        self.proc = _CONTEXT.Process(target=_child, args=(child, calls, list(indices)), daemon=True)
+        self.proc = _CONTEXT.Process(target=_child, args=(child, calls, list(indices), os.getpid()), daemon=True)
         self.proc.start()
         child.close()
 
@@ -206,6 +208,42 @@ def call_all(calls: list, timeout: float, workers: int | None = None, done=None,
         for job, _ in running.values():
             job.kill()
     return outcomes
+
+
+def _vet(name: str, probes: list) -> list:
+    """Import a backend and its simulator and ask its ``representable()`` about each (spec, settings).
+    (Only the import: the warm-up runs of an adapter's ``preload()`` are left to the process that runs.)"""
+    import importlib
+
+    module = backends.get(name)
+    if module.LIBRARY:
+        importlib.import_module(module.LIBRARY)
+    return [module.representable(spec, settings) for spec, settings in probes]
+
+
+def vet_backends(names, probes: list, timeout: float | None, workers: int | None = None) -> dict[str, str]:
+    """Import each backend and run its capability checks (``representable()`` on each of ``probes``) in
+    its own child process, with the time limit of a run: a simulator whose import hangs or raises, or
+    whose ``representable()`` raises, fails alone and is never imported by this process. Returns the
+    reason of each backend that failed. Without ``timeout``, in this process (exceptions only). The
+    child inherits what this process has already imported, so a backend already loaded costs a fork."""
+    failures = {}
+    if not timeout:
+        for name in names:
+            try:
+                _vet(name, probes)
+            except Exception as exc:  # noqa: BLE001 - that backend's failure
+                failures[name] = f"{type(exc).__name__}: {exc}"
+        return failures
+    outcomes = call_all([(_vet, (name, probes)) for name in names], timeout, workers)
+    for name, outcome in zip(names, outcomes):
+        try:
+            outcome.get()
+        except BackendFailure as exc:
+            failures[name] = exc.reason.replace("(simulation.timeout)", "(simulation.timeout, importing it)")
+        except NotRepresentable as exc:
+            failures[name] = exc.reason
+    return failures
 
 
 def call_isolated(fn, args: tuple, timeout: float):

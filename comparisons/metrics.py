@@ -359,9 +359,10 @@ def match_spikes(test: np.ndarray, reference: np.ndarray, window: float, dt: flo
     (``k`` the smaller spike count of the cluster): since all penalties of a matching sum to less than
     one, one more pair always wins, then the smaller total offset. Order preservation loses nothing:
     two admissible crossing pairs can always be uncrossed into two admissible pairs without increasing
-    ``sum |s - r|``. Cost ``O(n m)`` time and ``8 n m`` bytes per cluster, ``O(n + m)`` overall when
-    the window is shorter than half the ISIs (the recommended setting: a wider window lets a spike
-    reach its partner's neighbour, and merges whole trains into one cluster).
+    ``sum |s - r|``. The table of a cluster is restricted to the band that holds every maximum matching
+    (see :func:`_match_cluster`): cost ``O(n + m)`` when the window is shorter than half the ISIs, and
+    ``O((n + m) (u + 1))`` with ``u`` the unpaired spikes of the cluster otherwise (a window wider than the
+    ISIs merges whole trains into one cluster); memory never beyond :data:`MATCH_DP_CELLS` cells.
 
     Parameters
     ----------
@@ -416,31 +417,84 @@ def _large_clusters(r0, r1, t0, t1):
         yield slice(int(a), int(b)), slice(int(c), int(d))
 
 
+#: Largest dynamic-programming table of one cluster (cells of 8 bytes): 2**22 cells are 32 MiB.
+MATCH_DP_CELLS = 1 << 22
+
+
 def _match_cluster(ref: np.ndarray, tst: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
-    """Exact DP of :func:`match_spikes` on one cluster; returns matched index arrays."""
+    """The optimum of :func:`match_spikes` on one cluster; returns matched index arrays.
+
+    Every maximum matching has ``K`` pairs, ``K`` found first in ``O(n + m)`` by :func:`_greedy_pairs`;
+    the table is then restricted to the band ``-(n - K) <= j - i <= m - K``, which holds every cell a
+    maximum matching passes through (before its pair ``(i, j)`` it has left ``i - p <= n - K`` reference
+    and ``j - p <= m - K`` test spikes unpaired), so the band's optimum is the optimum. Time and memory
+    ``O(n (n + m - 2K + 1))``: linear when the trains agree but for a few spikes, whatever the window.
+    Beyond :data:`MATCH_DP_CELLS` cells the greedy maximum matching itself is returned: the same
+    number of pairs (so ``spikes_matched``, ``spikes_missed`` and ``spikes_extra`` are exact), offsets
+    of a maximum matching that may not have the smallest total."""
+    greedy_i, greedy_j = _greedy_pairs(ref, tst, reach)
+    k = greedy_i.size
+    lo, hi = -(ref.size - k), tst.size - k
+    width = hi - lo + 1
+    if width == 1 or (ref.size + 1) * (width + 2) > MATCH_DP_CELLS:  # width 1: every spike paired, in order
+        return greedy_i, greedy_j
     scale = reach * (min(ref.size, tst.size) + 1)
-    score = np.zeros((ref.size + 1, tst.size + 1))
+    # score[i, 1 + d - lo] = best score with the first i reference and the first i + d test spikes;
+    # one column of -inf on each side of the band
+    score = np.full((ref.size + 1, width + 2), -np.inf)
+    d = np.arange(lo, hi + 1)
+    score[0, 1:-1] = np.where(d >= 0, 0.0, -np.inf)  # no reference spike used: any number of tests
     for i in range(1, ref.size + 1):
-        distance = np.abs(tst - ref[i - 1])
-        gain = np.where(distance <= reach, 1.0 - distance / scale, -np.inf)
-        best = np.maximum(score[i - 1, 1:], score[i - 1, :-1] + gain)
-        score[i, 1:] = np.maximum.accumulate(best)
-    return _backtrack(score)
+        j = i + d                                      # test spikes used, one per band column
+        valid = (j >= 0) & (j <= tst.size)
+        distance = np.abs(tst[np.clip(j - 1, 0, tst.size - 1)] - ref[i - 1])
+        gain = np.where((j >= 1) & valid & (distance <= reach), 1.0 - distance / scale, -np.inf)
+        prev = score[i - 1]
+        # skip reference i: (i-1, j) is band column d + 1; pair (i, j): (i-1, j-1) is the same column
+        best = np.maximum(prev[2:], prev[1:-1] + gain)
+        best = np.where(valid, best, -np.inf)
+        # skip test j: (i, j-1) is column d - 1 of this row, a running maximum along the row
+        row = np.maximum.accumulate(np.where(valid, best, -np.inf))
+        score[i, 1:-1] = np.where(valid, row, -np.inf)
+    return _backtrack_band(score, lo, ref.size, tst.size)
 
 
-def _backtrack(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    i, j = score.shape[0] - 1, score.shape[1] - 1
+def _backtrack_band(score: np.ndarray, lo: int, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of the banded table's optimum, preferring (as the full table did) to skip a reference
+    spike, then a test spike, then to pair."""
+    def at(i, j):
+        column = 1 + (j - i) - lo
+        return score[i, column] if 0 <= column < score.shape[1] else -np.inf
+
+    i, j = n, m
     pairs = []
     while i > 0 and j > 0:
-        if score[i, j] == score[i - 1, j]:
+        here = at(i, j)
+        if here == at(i - 1, j):
             i -= 1
-        elif score[i, j] == score[i, j - 1]:
+        elif here == at(i, j - 1):
             j -= 1
         else:
             pairs.append((i - 1, j - 1))
             i, j = i - 1, j - 1
     pairs = np.array(pairs[::-1], dtype=np.int64).reshape(-1, 2)
     return pairs[:, 0], pairs[:, 1]
+
+
+def _greedy_pairs(ref: np.ndarray, tst: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """A maximum order-preserving matching in ``O(n + m)``: each test spike, in order, takes the earliest
+    reference spike still free that lies within ``reach`` (Glover's rule for intervals that all have the
+    same width: the earliest deadline first)."""
+    pairs_i, pairs_j = [], []
+    r, n = 0, ref.size
+    for j, t in enumerate(tst.tolist()):
+        while r < n and ref[r] < t - reach:
+            r += 1          # too early for this and every later test spike: missed
+        if r < n and ref[r] <= t + reach:
+            pairs_i.append(r)
+            pairs_j.append(j)
+            r += 1
+    return np.asarray(pairs_i, dtype=np.int64), np.asarray(pairs_j, dtype=np.int64)
 
 
 def first_spike_latency_diff(test: np.ndarray, reference: np.ndarray) -> float:

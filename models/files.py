@@ -15,6 +15,10 @@ from .errors import InputFileError, UserInputError
 #: Presets shipped with the suite, loadable by name (``textbook``) as well as by path.
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 
+#: Deepest nesting of arrays and inline tables accepted (a specification needs 2; Python's parser
+#: recurses once per level and would overflow its stack near 1000).
+MAX_NESTING = 64
+
 #: Largest file read, so that a wrong path (a data file, a log) is refused before it is parsed.
 MAX_FILE_BYTES = 1 << 20
 
@@ -63,10 +67,45 @@ def read_toml(path: Path) -> dict:
         raise InputFileError("", f"expected UTF-8 text (bad byte at offset {exc.start})", source=source) from None
     if not text.strip():
         raise InputFileError("", "is empty (expected at least a [neuron] table)", source=source)
+    depth = _nesting(text)
+    if depth > MAX_NESTING:
+        raise InputFileError("", f"nests arrays or tables at most {MAX_NESTING} deep", f"{depth} deep",
+                             source=source)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputFileError("", f"malformed TOML ({exc})", source=source) from None
+    except RecursionError:  # a nesting the count above missed (it over-counts, never under-counts much)
+        raise InputFileError("", f"nests arrays or tables deeper than the parser allows", source=source) from None
+
+
+def _nesting(text: str) -> int:
+    """An upper bound on how deep ``[`` and ``{`` nest outside strings and comments (dotted keys and
+    table headers add no recursion to the parser)."""
+    depth = deepest = 0
+    quote = None
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == "\\" and quote == '"':
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return deepest
 
 
 def check_keys(table: dict, allowed, prefix: str, required=()) -> None:

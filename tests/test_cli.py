@@ -95,7 +95,7 @@ def test_hung_backend_hits_the_time_limit(tmp_path, monkeypatch):
 
 
 def run_in_child(args):
-    code = ("import sys; sys.path[:0] = [%r, %r]; from models import backends; "
+    code = ("import sys; sys.path[:0] = [%r, %r]; from comparisons import backends; "
             "backends.REGISTRY['hangs'] = ('hangs_backend', None); from comparisons.cli import main; "
             "sys.exit(main(%r))" % (str(ROOT), str(ROOT / "tests"), args))
     return subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, cwd=ROOT)

@@ -17,7 +17,8 @@ import numpy as np
 from comparisons import contract, verdicts
 from comparisons.config import comparison_from_document
 from comparisons.harness import run_comparison
-from models import backends, brian2_
+from comparisons import backends
+from models import brian2_
 from models.files import resolve
 
 from conftest import small_sections
