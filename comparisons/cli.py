@@ -156,17 +156,12 @@ def _cmd_presets(args) -> int:
 def _cmd_report(args) -> int:
     """Every check before the first simulation: the presets exist, the dashboard's directory can be
     written and no run holds it, and each preset's directory is empty or an earlier report."""
-    from reports.dashboard import run_dashboard
+    from comparisons.batch import run_dashboard
     presets = args.presets or preset_names()
     with Destination(args.out, True, into=True) as place:
         for preset in presets:
             Destination(place.path / preset, True, [resolve(preset)]).check()
         return run_dashboard(place.path, presets, args.quiet, run_one)
-
-
-def _cmd_bench(args) -> int:
-    from benchmarks.bench import main as bench_main
-    return bench_main(["--out", args.out] + (["--quick"] if args.quick else []))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,10 +186,6 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="reports/latest", help="output directory")
     report.add_argument("--quiet", action="store_true")
     report.set_defaults(func=_cmd_report)
-    bench = sub.add_parser("bench", help="measure speed and memory of every backend")
-    bench.add_argument("--out", default="reports/bench")
-    bench.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
-    bench.set_defaults(func=_cmd_bench)
     return parser
 
 

@@ -64,6 +64,12 @@ class ForkServer:
         conn.send_bytes(pickle.dumps((calls, indices), protocol=pickle.HIGHEST_PROTOCOL))
         return conn, pickle.loads(conn.recv_bytes())
 
+    def process(self, calls: dict, indices: list[int]):
+        """:meth:`start` as :mod:`comparisons.isolation` uses it: the connection and a
+        :class:`RemoteProcess` (so that isolation needs nothing of this module)."""
+        conn, pid = self.start(calls, indices)
+        return conn, RemoteProcess(pid)
+
     def close(self) -> None:
         """Stop the server (only the process that started it does) and remove its socket."""
         if os.getpid() != self.owner:

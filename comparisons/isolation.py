@@ -98,10 +98,8 @@ class _Running:
         self.timeout, self.pending = timeout, list(indices)
         self.start = time.perf_counter()
         if server is not None:  # forked by a fork server (comparisons.forkserver)
-            from .forkserver import RemoteProcess
             try:
-                self.conn, pid = server.start({i: calls[i] for i in indices}, list(indices))
-                self.proc = RemoteProcess(pid)
+                self.conn, self.proc = server.process({i: calls[i] for i in indices}, list(indices))
                 return
             except (OSError, EOFError):  # the server is gone: fork here (the child imports what it needs)
                 pass
@@ -266,3 +264,52 @@ def execute(backend: str, spec, drive, settings, timeout: float | None):
     result = call_isolated(module.run, (spec, drive, settings), timeout) if timeout else \
         module.run(spec, drive, settings)
     return require_finite(backend, result)
+
+
+# --------------------------------------------------------------------------- several independent jobs
+
+def forked_map(fn, items, workers: int) -> list:
+    """``[fn(x) for x in items]``, ``workers`` at a time in forked processes, the next one started as soon
+    as one finishes (fork copies ``fn``, so it need not be picklable; each result comes back pickled
+    through a pipe). A failure in a child is re-raised here with the child's traceback: a preset that
+    cannot run is a bug, not a report."""
+    context = _CONTEXT
+    results: list = [None] * len(items)
+    pending = list(enumerate(items))
+    running: dict = {}
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                index, item = pending.pop(0)
+                receive, send = context.Pipe(duplex=False)
+                proc = context.Process(target=_map_child, args=(send, fn, item))
+                proc.start()
+                send.close()
+                running[receive] = (index, proc)
+            for receive in wait(list(running)):
+                index, proc = running.pop(receive)
+                try:
+                    ok, value = pickle.loads(receive.recv_bytes())
+                except EOFError:
+                    ok, value = False, f"the process for {items[index]!r} died"
+                receive.close()
+                proc.join()
+                if not ok:
+                    raise RuntimeError(f"{items[index]!r} failed:\n{value}")
+                results[index] = value
+    finally:
+        for receive, (_, proc) in running.items():
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+    return results
+
+
+def _map_child(send, fn, item) -> None:
+    try:
+        payload = (True, fn(item))
+    except BaseException:
+        payload = (False, traceback.format_exc())
+    send.send_bytes(pickle.dumps(payload))
+    send.close()
+    os._exit(0)

@@ -11,18 +11,12 @@ A preset that cannot be run is a bug in the suite: nothing is caught here, the e
 from __future__ import annotations
 
 import csv
-import multiprocessing
-import os
-import pickle
 import re
 import tempfile
-import traceback
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 from pathlib import Path
 from urllib.parse import quote
 
-from models.processes import available_cores
 
 from . import html
 
@@ -55,123 +49,9 @@ class PresetSummary:
         return "pass" if self.status == 0 else "fail"
 
 
-def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
-    """Run every preset into ``out / preset`` and write ``out / "index.html"``.
-
-    Parameters
-    ----------
-    out : Path
-        Output directory of the dashboard.
-    presets : list of str
-        Preset names (or comparison files) to run, in the order shown.
-    quiet : bool
-        No progress or summary on stderr.
-    run_one : callable
-        :func:`comparisons.cli.run_one`: ``run_one(source, out, backends, force, quiet)`` returns
-        ``(exit status, manifest)``.
-
-    Returns
-    -------
-    int
-        The worst exit status of the presets (3 > 1 > 0); 0 for no preset.
-    """
-    out = Path(out)
-    workers = min(len(presets), available_cores())
-    if workers > 1:  # presets are independent: one forked process per core
-        from comparisons import forkserver
-        from comparisons.isolation import frozen_heap
-        try:
-            preload()
-            with frozen_heap():  # the preset processes inherit these objects: out of every cyclic GC pass
-                results = _forked_map(lambda preset: run_one(preset, out / preset, None, True, quiet), presets,
-                                      workers)
-        finally:
-            if forkserver.SERVER is not None:
-                forkserver.SERVER.close()
-                forkserver.SERVER = None
-    else:
-        results = [run_one(preset, out / preset, None, True, quiet) for preset in presets]
-    rows = [summarise(preset, status, manifest, out / preset)
-            for preset, (status, manifest) in zip(presets, results)]
-    write_index(out, rows)
-    return worst([r.status for r in rows])
-
-
-def preload() -> None:
-    """Import every installed simulator and the libraries of the metrics and plots once, so that the
-    forked preset processes inherit them instead of each paying the imports (several seconds each for
-    Brian2 and torch). The torch-based simulators are imported by a fork server
-    (:mod:`comparisons.forkserver`), started first, on the other core while this process imports the
-    rest; their runs are forked from it. A simulator that fails to import is left to its run to report."""
-    from comparisons import backends
-    from comparisons import forkserver, metrics
-    from . import plots  # noqa: F401 - matplotlib
-    served = [name for name in forkserver.SERVED if backends.is_available(name)]
-    if served and forkserver.SERVER is None:
-        forkserver.SERVER = forkserver.ForkServer(served)
-    metrics.preload()
-    for name in backends.available():
-        if name in served:
-            continue
-        try:
-            backends.preload(name)
-        except Exception:  # noqa: BLE001 - reported by the run that needs it
-            pass
-    if forkserver.SERVER is not None and not forkserver.SERVER.wait():
-        forkserver.SERVER.close()  # it could not load them: the runs fork here and import them themselves
-        forkserver.SERVER = None
-
-
 def worst(statuses: list[int]) -> int:
     """The most severe exit status (3 > 1 > 0; any other status ranks above them all)."""
     return max(statuses, key=lambda s: SEVERITY.index(s) if s in SEVERITY else len(SEVERITY) + s, default=0)
-
-
-def _forked_map(fn, items, workers: int) -> list:
-    """``[fn(x) for x in items]``, ``workers`` at a time in forked processes, the next one started as soon
-    as one finishes (fork copies ``fn``, so it need not be picklable; each result comes back pickled
-    through a pipe). A failure in a child is re-raised here with the child's traceback: a preset that
-    cannot run is a bug, not a report."""
-    context = multiprocessing.get_context("fork")
-    results: list = [None] * len(items)
-    pending = list(enumerate(items))
-    running: dict = {}
-    try:
-        while pending or running:
-            while pending and len(running) < workers:
-                index, item = pending.pop(0)
-                receive, send = context.Pipe(duplex=False)
-                proc = context.Process(target=_child, args=(send, fn, item))
-                proc.start()
-                send.close()
-                running[receive] = (index, proc)
-            for receive in wait(list(running)):
-                index, proc = running.pop(receive)
-                try:
-                    ok, value = pickle.loads(receive.recv_bytes())
-                except EOFError:
-                    ok, value = False, f"the process for {items[index]!r} died"
-                receive.close()
-                proc.join()
-                if not ok:
-                    raise RuntimeError(f"dashboard: {items[index]!r} failed:\n{value}")
-                results[index] = value
-    finally:
-        for receive, (_, proc) in running.items():
-            if proc.is_alive():
-                proc.terminate()
-            proc.join()
-    return results
-
-
-def _child(send, fn, item) -> None:
-    try:
-        payload = (True, fn(item))
-    except BaseException:
-        payload = (False, traceback.format_exc())
-    send.send_bytes(pickle.dumps(payload))
-    send.close()
-    os._exit(0)
 
 
 def summarise(preset: str, status: int, manifest: dict, directory: Path) -> PresetSummary:

@@ -55,10 +55,10 @@ def command(args, guarded=False, fallback=False):
     (report) create the file named by LIFX_TEST_SIMULATED instead. ``fallback``: as without renameat2."""
     if not (guarded or fallback):
         return [sys.executable, "-m", "comparisons", *args]
-    code = ["import os, sys", "from comparisons import cli, harness", "from reports import dashboard, destination"]
+    code = ["import os, sys", "from comparisons import cli, harness", "from comparisons import batch", "from reports import destination"]
     if guarded:
         code += ["def mark(*a, **k):", "    open(os.environ['LIFX_TEST_SIMULATED'], 'w').close()",
-                 "    raise SystemExit(99)", "harness.run_comparison = mark", "dashboard.run_dashboard = mark"]
+                 "    raise SystemExit(99)", "harness.run_comparison = mark", "batch.run_dashboard = mark"]
     if fallback:
         code += ["destination.RENAMEAT2 = None"]
     code += [f"sys.exit(cli.main({list(args)!r}))"]

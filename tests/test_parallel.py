@@ -14,7 +14,7 @@ import pytest
 from comparisons.harness import run_comparison
 from comparisons.isolation import call_all
 from models.errors import BackendFailure, NotRepresentable
-from reports.dashboard import _forked_map
+from comparisons.isolation import forked_map as _forked_map
 from conftest import small_sections
 
 #: How long a rendezvous call waits for its partner when the two may run together (s): generous, since

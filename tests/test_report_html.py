@@ -28,7 +28,8 @@ from conftest import small_sections
 from comparisons.config import load_comparison
 from comparisons.harness import run_comparison
 from comparisons import backends
-from reports.dashboard import run_dashboard, worst
+from comparisons.batch import run_dashboard
+from reports.dashboard import worst
 from reports.html import FAMILIES, human, render_html, render_report, tidy
 from reports import plots
 from reports.writers import atomic_directory, write_all
