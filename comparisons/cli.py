@@ -32,7 +32,7 @@ from pathlib import Path
 # (MPLBACKEND) cannot be loaded here and must not be tried.
 os.environ["MPLBACKEND"] = "agg"
 
-from models.errors import UserInputError
+from models.errors import ContractError, UserInputError
 from models.files import preset_names, resolve
 from reports import destination
 from reports.destination import Destination
@@ -40,7 +40,7 @@ from models.loading import load_spec
 
 from . import verdicts
 
-EXIT_OK, EXIT_FAILED_VERDICT, EXIT_BAD_INPUT, EXIT_BACKEND_FAILED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED_VERDICT, EXIT_BAD_INPUT, EXIT_BACKEND_FAILED, EXIT_INTERNAL = 0, 1, 2, 3, 4
 DEFAULT_OUT = Path("reports") / "out"
 
 
@@ -259,6 +259,12 @@ def main(argv=None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ContractError as exc:  # a bug of the suite, not the user's input
+        if getattr(args, "debug", False):
+            raise
+        print(f"internal error (a bug of lif-crosscheck, not your input; --debug shows where): {exc}",
+              file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         print(f"interrupted: {_interrupt_note(args)}", file=sys.stderr)
         return 128 + signal.SIGINT

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from models.errors import ComparisonError
+from models.errors import ContractError
 
 #: Slack, in time steps, for edges on the grid (float rounding of ``k dt`` is ~1e-16 relative).
 EDGE_EPS = 1e-9
@@ -75,8 +75,10 @@ Trains = np.ndarray | Sequence[np.ndarray]
 # ----------------------------------------------------------------------------------------- helpers
 
 
-def _refuse(field: str, expected: str, given: object = None) -> ComparisonError:
-    return ComparisonError(f"metrics.{field}", expected, given)
+def _refuse(field: str, expected: str, given: object = None) -> ContractError:
+    """The metric functions' arguments are the harness's, never the user's: a refusal is an internal
+    error (:class:`models.errors.ContractError`)."""
+    return ContractError(f"metrics.{field}", expected, given)
 
 
 def metric_table(values: dict[str, float]) -> pd.DataFrame:
@@ -895,7 +897,7 @@ class ConvergenceFit(NamedTuple):
 def convergence_order(dts, errors) -> ConvergenceFit:
     """Observed order of convergence: the slope of log(error) against log(dt) (``scipy.stats.linregress``).
 
-    Refuses (:class:`models.errors.ComparisonError`, a ``ValueError``) fewer than 3 points (a slope
+    Refuses (:class:`models.errors.ContractError`, a ``ValueError``) fewer than 3 points (a slope
     through 2 points has no standard error), non-positive or non-finite dts or errors (a zero error has
     no logarithm: an exact method shows no order), and a sweep of a single dt.
 

@@ -6,7 +6,9 @@ one line::
 
     textbook.toml: neuron.tau_m: must be a positive time, got "-3 ms"
 
-The command line turns :class:`UserInputError` into that line on stderr and exit status 2.
+The command line turns :class:`UserInputError` into that line on stderr and exit status 2. A
+:class:`ContractError` -- a function of the suite called outside its contract -- is a bug of the suite, never
+the user's input: the command line reports it as an internal error, exit status 4.
 """
 
 from __future__ import annotations
@@ -80,6 +82,18 @@ class InputFileError(UserInputError):
 
 class BackendUnavailable(UserInputError):
     """A backend name that is unknown, or whose simulator is not installed."""
+
+
+class ContractError(LIFSuiteError, ValueError):
+    """A function of the suite called with arguments outside its contract (a metric given traces of
+    different shapes, a drive on another grid than its settings): a bug in the caller, never bad input.
+
+    Parameters are those of :class:`UserInputError`: ``field`` names the argument."""
+
+    def __init__(self, field: str, expected: str, given: object = None):
+        self.field, self.expected, self.given = field, expected, given
+        given = "" if given is None else f', got "{str(given).replace(chr(10), " ")}"'
+        super().__init__(f"{field}: {expected}{given}")
 
 
 class NotRepresentable(LIFSuiteError):

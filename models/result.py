@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .errors import ComparisonError
+from .errors import ComparisonError, ContractError
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,9 @@ class RunSettings:
     def require_grid_of(self, drive) -> None:
         """Refuse a drive sampled on another grid than these settings'."""
         if drive.dt != self.dt:
-            raise ComparisonError("simulation.dt", f"must equal the drive's step ({drive.dt!r} s)", self.dt)
+            raise ContractError("simulation.dt", f"must equal the drive's step ({drive.dt!r} s)", self.dt)
         if drive.n_steps != self.n_steps:
-            raise ComparisonError("simulation.n_steps", f"must equal the drive's length ({drive.n_steps})",
+            raise ContractError("simulation.n_steps", f"must equal the drive's length ({drive.n_steps})",
                                   self.n_steps)
 
     def with_options(self, **options) -> "RunSettings":

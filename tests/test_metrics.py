@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from comparisons import metrics as m
-from models.errors import ComparisonError
+from models.errors import ContractError
 
 DT = 1e-4
 EPS = np.finfo(float).eps
@@ -105,7 +105,7 @@ def test_default_exclusion_is_refractory_period_plus_two_steps():
 
 
 def test_trace_shape_mismatch_is_refused():
-    with pytest.raises(ComparisonError, match="same shape"):
+    with pytest.raises(ContractError, match="same shape"):
         m.trace_rmse(np.zeros(5), np.zeros(6))
 
 
@@ -205,7 +205,7 @@ def test_victor_purpura_known_values():
     assert m.victor_purpura(one, other, cost=100.0) == pytest.approx(0.3, rel=1e-12)
     assert m.victor_purpura(one, other, cost=1000.0) == pytest.approx(2.0, rel=1e-12)
     assert m.victor_purpura(a, np.array([0.2]), cost=0.0) == 2.0  # |3 - 1|
-    with pytest.raises(ComparisonError, match="finite"):
+    with pytest.raises(ContractError, match="finite"):
         m.victor_purpura(a, a, cost=math.inf)
 
 
@@ -290,7 +290,7 @@ def test_stationary_rate_estimators():
     assert m.stationary_rate_isi(np.array([0.1]), 0.5) == pytest.approx(2.0, rel=1e-12)  # fallback
     assert m.stationary_rate_isi(np.array([]), 0.5) == 0.0
     np.testing.assert_allclose(m.stationary_rates([train, np.array([])], 0.25), [40.0, 0.0], rtol=1e-12)
-    with pytest.raises(ComparisonError, match="estimator"):
+    with pytest.raises(ContractError, match="estimator"):
         m.stationary_rates([train], 0.25, "mean")
 
 
@@ -387,9 +387,9 @@ def test_convergence_order_with_noise_has_a_standard_error():
 def test_convergence_refuses_unfittable_input(dts, errors, text):
     with pytest.raises(ValueError, match=text) as info:
         m.convergence_order(dts, errors)
-    assert isinstance(info.value, ComparisonError)
+    assert isinstance(info.value, ContractError)
 
 
 def test_tables_use_only_known_metric_names():
-    with pytest.raises(ComparisonError, match="metric names"):
+    with pytest.raises(ContractError, match="metric names"):
         m.metric_table({"trace_rms": 1.0})
