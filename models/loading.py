@@ -68,9 +68,16 @@ def load_spec(path_or_preset: str | Path) -> LIFSpec:
 def plain_preset_names() -> list[str]:
     """The shipped presets that are plain LIF cells (no synapse, noise or reset by subtraction), sorted:
     the cells every simulator's plain mapping is tested on (the variant presets, e.g. ``rockpool_synaptic``,
-    have their own tests)."""
+    and the cells without leak have their own tests)."""
     from .files import preset_names
-    return [name for name in preset_names() if load_spec(name).is_plain]
+    return [name for name in preset_names() if load_spec(name).is_plain and load_spec(name).leak]
+
+
+def nonleaky_preset_names() -> list[str]:
+    """The shipped presets without leak (``leak = false``: ``C dV/dt = I``), sorted; they have their own
+    tests (``tests/test_nonleaky.py``), the LIF mappings are tested on :func:`plain_preset_names`."""
+    from .files import preset_names
+    return [name for name in preset_names() if not load_spec(name).leak]
 
 
 def with_default_name(doc: dict, path: Path) -> dict:
