@@ -24,7 +24,8 @@ Verdicts (``reference`` column ``twin:<name>``):
     (1.5e-14 V for a 15 mV reset distance), while a reset 0.1 mV off or a threshold 0.5 mV off exceeds it
     by nine orders of magnitude.
 ``contract_spike_time_bound_ratio`` (crossing-time stamps only)
-    ``max |t - t_twin| / bound`` with ``bound = tau_m delta/(V_inf - V_th) + 8 ulp(t)``, ``delta`` the
+    ``max |t - t_twin| / bound`` with ``bound = tau_m delta/(V_inf - V_th) + 8 ulp(t)`` (``C delta/I`` without
+    leak: ``delta`` over the slope at the threshold, :func:`reference.closed_forms.threshold_slope`), ``delta`` the
     voltage tolerance: the inversion ``tau ln((V_inf - v0)/(V_inf - V_th))`` moves by at most
     ``tau delta/(V_inf - V_th)`` when ``v0`` moves by ``delta``.
 
@@ -48,7 +49,7 @@ import numpy as np
 from models.drive import Drive
 from models.result import Result, RunSettings
 from models.spec import LIFSpec
-from reference import twins
+from reference import closed_forms as cf, twins
 
 from .verdicts import Row, row
 
@@ -157,8 +158,8 @@ def _crossing_ratio(spec: LIFSpec, drive: Drive, got, neuron, want, steps) -> fl
     delta = VOLTAGE_RTOL * (spec.V_th - spec.V_reset)
     column = neuron if drive.waveform.shape[1] > 1 else np.zeros_like(neuron)
     current = drive.waveform[np.maximum(steps - 1, 0), column] * drive.scale[neuron]
-    margin = np.maximum(spec.E_L + spec.R * current - spec.V_th, np.finfo(float).tiny)
-    bound = spec.tau_m * delta / margin + 8 * np.spacing(np.abs(want))
+    slope = np.maximum(cf.threshold_slope(spec, current), np.finfo(float).tiny)
+    bound = delta / slope + 8 * np.spacing(np.abs(want))
     return float(np.max(np.abs(np.asarray(got) - want) / bound))
 
 

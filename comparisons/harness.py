@@ -605,8 +605,11 @@ def _bounds(c: Comparison, spec: LIFSpec, backend: str, drive: Drive, exact: Res
     kind = _kind(c, backend)
     trains = exact.spike_trains()[0]
     v_scale = float(np.max(np.abs(exact.v))) if exact.v is not None else max(abs(spec.V_th), abs(spec.V_reset))
-    v_inf = spec.E_L + spec.R * drive.column(0)
-    tv = abs(spec.V_init - v_inf[0]) + float(np.sum(np.abs(np.diff(v_inf))))
+    if spec.leak:
+        v_inf = spec.E_L + spec.R * drive.column(0)
+        tv = abs(spec.V_init - v_inf[0]) + float(np.sum(np.abs(np.diff(v_inf))))
+    else:   # no steady state; Euler is the exact update (euler_warp = 1), so no Euler term at all
+        tv = 0.0
     trace = T.trace_bound(c.method, drive.dt, spec, drive.n_steps, v_scale, tv)
     # a run of a synaptic cell that declares no synaptic numerics is held to the exact bound: the claim
     # of a backend that says nothing is the specification itself
@@ -714,9 +717,9 @@ def _ground_truth(c, label, spec, drive, exact, outcome) -> None:
     n = min(mine.size, truth.size)
     if n:
         segment = np.clip(np.ceil(truth[:n] / drive.dt - contract.STEP_EPS).astype(int) - 1, 0, drive.n_steps - 1)
-        margins = spec.E_L + spec.R * drive.column(0)[segment] - spec.V_th
+        slopes = cf.threshold_slope(spec, drive.column(0)[segment])
         v_scale = float(np.max(np.abs(exact.v))) if exact.v is not None else abs(spec.V_reset)
-        bound = T.crossing_time_bounds(spec, margins, truth[:n], drive.n_steps, v_scale)
+        bound = T.crossing_time_bounds(spec, slopes, truth[:n], drive.n_steps, v_scale)
         _row(outcome, label, CLOSED_FORM, "analytic", "closed_form_spike_time_bound_ratio",
              float(np.max(np.abs(mine[:n] - truth[:n]) / bound)), "1",
              _override(c, "closed_form_spike_time_bound_ratio", 1.0))
@@ -817,7 +820,7 @@ def _pair_metrics(c, spec, label, stim, drive, name, ref, results, bounds, outco
     match_window = max(ba.latency + bb.latency, 2 * dt) + exact_train.size * (ba.per_isi + bb.per_isi)
     for metric, value, unit in M.spike_match_metrics(ta, tb, match_window, dt).itertuples(index=False):
         _row(outcome, label, name, ref, metric, value, unit)
-    tau_vr = spec.tau_m
+    tau_vr = cf.time_scale(spec)   # tau_m; without leak t_ref (or 10 ms)
     _row(outcome, label, name, ref, "van_rossum", M.van_rossum(ta, tb, tau_vr, a.t[-1]), "1")
     _row(outcome, label, name, ref, "victor_purpura", M.victor_purpura(ta, tb, 1.0 / dt, a.t[-1]), "1")
 
@@ -898,7 +901,7 @@ def _convergence_point(c, spec, name, dt, result):
     closed = cf.subthreshold(spec, result.t[pre], conv.current)
     trace_err = float(np.max(np.abs(result.v[pre, 0] - closed))) if pre.any() else 0.0
     v_scale = max(abs(spec.V_th), abs(spec.V_init), abs(spec.E_L))
-    tv = abs(spec.V_init - float(cf.v_inf(spec, conv.current)))
+    tv = abs(spec.V_init - float(cf.v_inf(spec, conv.current))) if spec.leak else 0.0  # no Euler term
     trace_tol = T.trace_bound(c.method, dt, spec, int(round(conv.duration / dt)), v_scale, tv)
     return name, dt, isi_err, isi_tol, trace_err, trace_tol
 
@@ -916,7 +919,7 @@ def _convergence_metrics(c, name, points, outcome, study="convergence") -> None:
         order, stderr = M.convergence_order(dts, isi_err)
         _row(outcome, study, name, CLOSED_FORM, "convergence_isi_order", order, "1")
         _row(outcome, study, name, CLOSED_FORM, "convergence_isi_order_stderr", stderr, "1")
-    if c.method == "euler":
+    if c.method == "euler" and c.spec.leak:   # without leak Euler is the exact update: bounds, no order
         order, stderr = M.convergence_order(dts, trace_err)
         _row(outcome, study, name, CLOSED_FORM, "convergence_trace_order", order, "1")
         _row(outcome, study, name, CLOSED_FORM, "convergence_order_deviation", abs(order - 1.0), "1",

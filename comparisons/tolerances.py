@@ -56,8 +56,11 @@ def timing_class(conventions) -> str:
 
 
 def euler_warp(dt: float, tau: float) -> float:
-    """``lambda = -ln(1 - dt/tau)/(dt/tau)``: Euler's time-scale factor (1 for exact integration)."""
+    """``lambda = -ln(1 - dt/tau)/(dt/tau)``: Euler's time-scale factor (1 for exact integration, and 1
+    for ``tau = inf``: without leak forward Euler is the exact update ``V + dt I/C``)."""
     x = dt / tau
+    if x == 0.0:
+        return 1.0
     return -math.log1p(-x) / x
 
 
@@ -221,18 +224,20 @@ TOLERANCES: dict[str, Tolerance] = {t.metric: t for t in (
 
 # ------------------------------------------------------------------------------------- honest bounds
 
-def crossing_time_bounds(spec: LIFSpec, margins: np.ndarray, times: np.ndarray, n_steps: int,
+def crossing_time_bounds(spec: LIFSpec, slopes: np.ndarray, times: np.ndarray, n_steps: int,
                          v_scale: float) -> np.ndarray:
     """Largest difference (s) between two exact solvers' spike times, spike by spike.
 
     Each solver's voltage carries at most ``delta = rounding(n_steps, v_scale)`` of rounding; the crossing
     time ``tau ln((V_inf - v0)/(V_inf - V_th))`` moves by at most ``tau delta/(V_inf - V_th)`` when ``v0``
-    moves by ``delta`` (``margins`` = ``V_inf - V_th`` of the segment of each spike). A spike starts the
+    moves by ``delta``: ``delta/slope`` with ``slopes`` = ``dV/dt`` at the threshold on the segment of each
+    spike, ``(V_inf - V_th)/tau`` (:func:`reference.closed_forms.threshold_slope`; ``I/C`` without leak,
+    where the crossing ``C (V_th - v0)/I`` moves by ``C delta/I``). A spike starts the
     refractory clock of the next, so the shifts add up: spike ``j`` may move by the sum over spikes
     ``<= j``, for each of the two solvers, plus 64 ulps of its time.
     """
     delta = rounding(n_steps, v_scale)
-    per_spike = spec.tau_m * delta / np.maximum(np.asarray(margins, dtype=float), np.finfo(float).tiny)
+    per_spike = delta / np.maximum(np.asarray(slopes, dtype=float), np.finfo(float).tiny)
     return 2 * np.cumsum(per_spike) + ROUNDING_ULPS * np.spacing(np.abs(np.asarray(times, dtype=float)))
 
 

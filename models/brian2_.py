@@ -88,7 +88,7 @@ from pathlib import Path
 import brian2
 import numpy as np
 from brian2 import (Clock, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
-                    TimedArray, amp, ohm, second, volt)
+                    TimedArray, amp, farad, ohm, second, volt)
 from brian2.core.base import BrianObjectException
 
 from .drive import Drive
@@ -160,6 +160,12 @@ _DRIVE = {"constant": "I : amp (constant)\n",
           "shared": "I = scale*I_wave(t) : amp\nscale : 1 (constant)\n",
           "per_neuron": "I = I_wave(t, i) : amp\n"}
 EQUATIONS = {kind: _MEMBRANE + text for kind, text in _DRIVE.items()}
+#: The integrate-and-fire without leak (``spec.leak`` False): ``dv/dt = I/C``. Brian2 2.9's ``exact``
+#: refuses it (UnsupportedEquationsException: its linear solver needs v on the right-hand side); its
+#: ``euler``, ``v <- v + dt I(t_k)/C``, is the exact solution for the held input, so both methods run it.
+_MEMBRANE_NONLEAKY = "dv/dt = I/C : volt (unless refractory)\n"
+NONLEAKY_METHOD = "euler"
+EQUATIONS_NONLEAKY = {kind: _MEMBRANE_NONLEAKY + text for kind, text in _DRIVE.items()}
 THRESHOLD = "v > V_th"
 RESET = "v = V_reset"
 REFRACTORY = "t_ref"
@@ -190,11 +196,19 @@ def to_native(spec: LIFSpec) -> dict:
 
     Only numbers cross over: ``spec.name`` and ``spec.description`` never reach Brian2.
     """
+    if not spec.leak:   # C dV/dt = I: no tau_m, R, E_L in the equations
+        return {"C": spec.C * farad, **{native: getattr(spec, key) * unit for key, (native, unit)
+                                        in TRANSLATIONS.items() if key not in ("tau_m", "E_L", "R")}}
     return {native: getattr(spec, key) * unit for key, (native, unit) in TRANSLATIONS.items()}
 
 
 def from_native(namespace: dict, name: str, description: str = "") -> LIFSpec:
     """The specification back from a namespace made by :func:`to_native` (inverse mapping)."""
+    if "C" in namespace:   # the membrane without leak
+        values = {key: float(namespace[native] / unit) for key, (native, unit) in TRANSLATIONS.items()
+                  if native in namespace}
+        return LIFSpec(name=name, description=description, tau_m=math.inf, R=math.inf, E_L=None,
+                       capacitance=float(namespace["C"] / farad), **values)
     values = {key: float(namespace[native] / unit) for key, (native, unit) in TRANSLATIONS.items()}
     return LIFSpec(name=name, description=description, **values)
 
@@ -437,8 +451,10 @@ def _group(spec: LIFSpec, drive: Drive, method: str, clock: Clock, target: str) 
     """The NeuronGroup of ``drive.n_neurons`` neurons with its stimulus and initial state."""
     kind = input_kind(drive)
     namespace = _input_namespace(spec, drive, kind, target)
-    group = NeuronGroup(drive.n_neurons, EQUATIONS[kind],
-                        threshold=THRESHOLD, reset=RESET, refractory=REFRACTORY, method=METHODS[method],
+    equations = EQUATIONS[kind] if spec.leak else EQUATIONS_NONLEAKY[kind]
+    group = NeuronGroup(drive.n_neurons, equations,
+                        threshold=THRESHOLD, reset=RESET, refractory=REFRACTORY,
+                        method=METHODS[method] if spec.leak else NONLEAKY_METHOD,
                         namespace=namespace, clock=clock, name=NAMES["group"])
     group.v = namespace["V_init"]
     _set_input(group, drive, kind)
@@ -547,7 +563,10 @@ def metadata(spec: LIFSpec, settings: RunSettings, target: str) -> Metadata:
     """What Brian2 did, in the words of :class:`models.result.Metadata`."""
     n_ref = refractory_steps(spec, settings.dt)
     return Metadata(
-        backend=NAME, version=version(), method=_METHOD_TEXT[settings.method], dt=settings.dt,
+        backend=NAME, version=version(), dt=settings.dt,
+        method=_METHOD_TEXT[settings.method] if spec.leak else
+        "Brian2 method='euler' of dv/dt = I/C (no leak): v <- v + dt I(t_k)/C, the exact solution for the "
+        "held input (Brian2's 'exact' refuses this equation), for method = 'exact' and 'euler' alike",
         threshold="v > V_th (strict), tested after each update, only where not_refractory",
         spike_stamp="Brian2's own stamp: the START t_k of the step whose update crossed the threshold, "
                     "one dt before the sample V(t_k+1) that shows the reset",

@@ -12,6 +12,9 @@ Format (every quantity a string with units; the ``[neuron]`` key names are a pub
     R = "100 Mohm"
     t_ref = "2 ms"         # required: write "0 ms" for none
     V_init = "-70 mV"      # optional, defaults to E_L (V_reset when E_L >= V_th)
+    # the integrate-and-fire without leak, C dV/dt = I: leak = false with C, and no tau_m, R, g_L, E_L
+    # leak = false
+    # C = "100 pF"         # V_init then defaults to V_reset
     # optional model variants (absent: the plain LIF)
     reset = "subtract"     # "value" (default) or "subtract"
     tau_syn = "5 ms"       # exponential synaptic current (needed by [spike_input])
@@ -29,6 +32,7 @@ A comparison file adds the sections in :data:`FILE_SECTIONS` handled by :mod:`co
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import tomli_w
@@ -36,7 +40,7 @@ import tomli_w
 from .errors import SpecificationError, UserInputError
 from .files import check_keys, read_toml, require_table, resolve
 from .spec import NEURON_FIELDS, LIFSpec, SpikeInput, membrane
-from .units import (CURRENT, NOISE_DENSITY, RATE, RESISTANCE, TIME, VOLTAGE, format_quantity,
+from .units import (CAPACITANCE, CURRENT, NOISE_DENSITY, RATE, RESISTANCE, TIME, VOLTAGE, format_quantity,
                     parse_quantity)
 
 #: Every top-level key a specification or comparison file may hold.
@@ -44,7 +48,9 @@ FILE_SECTIONS = ("name", "description", "neuron", "simulation", "stimulus", "fi_
                  "tolerances", "spike_input")
 NEURON_REQUIRED = ("E_L", "V_th", "V_reset", "t_ref")
 #: [neuron] keys that are not quantities: a word and an integer.
-NEURON_OPTIONS = ("reset", "noise_seed")
+NEURON_OPTIONS = ("reset", "noise_seed", "leak")
+#: Keys a non-leaky membrane (``leak = false``) must not have: they describe a leak.
+LEAK_KEYS = ("tau_m", "R", "g_L", "E_L")
 SPIKE_INPUT_KEYS = ("weight", "times", "rate", "seed")
 
 
@@ -62,9 +68,16 @@ def load_spec(path_or_preset: str | Path) -> LIFSpec:
 def plain_preset_names() -> list[str]:
     """The shipped presets that are plain LIF cells (no synapse, noise or reset by subtraction), sorted:
     the cells every simulator's plain mapping is tested on (the variant presets, e.g. ``rockpool_synaptic``,
-    have their own tests)."""
+    and the cells without leak have their own tests)."""
     from .files import preset_names
-    return [name for name in preset_names() if load_spec(name).is_plain]
+    return [name for name in preset_names() if load_spec(name).is_plain and load_spec(name).leak]
+
+
+def nonleaky_preset_names() -> list[str]:
+    """The shipped presets without leak (``leak = false``: ``C dV/dt = I``), sorted; they have their own
+    tests (``tests/test_nonleaky.py``), the LIF mappings are tested on :func:`plain_preset_names`."""
+    from .files import preset_names
+    return [name for name in preset_names() if not load_spec(name).leak]
 
 
 def with_default_name(doc: dict, path: Path) -> dict:
@@ -86,14 +99,27 @@ def spec_from_document(doc: dict) -> LIFSpec:
     if "neuron" not in doc:
         raise SpecificationError("neuron", "is required but missing (a [neuron] table)")
     table = require_table(doc["neuron"], "neuron")
-    check_keys(table, tuple(NEURON_FIELDS) + NEURON_OPTIONS, "neuron", required=NEURON_REQUIRED)
+    leak = table.get("leak", True)
+    if not isinstance(leak, bool):
+        raise SpecificationError("neuron.leak", "expected true or false (a TOML boolean)", repr(leak))
+    required = NEURON_REQUIRED if leak else tuple(k for k in NEURON_REQUIRED if k != "E_L") + ("C",)
+    check_keys(table, tuple(NEURON_FIELDS) + NEURON_OPTIONS, "neuron", required=required)
+    if not leak:
+        for key in LEAK_KEYS:
+            if key in table:
+                raise SpecificationError(f"neuron.{key}", "must not be given with leak = false (a membrane "
+                                         "without leak is C dV/dt = I: only C)", table[key])
     si = {key: parse_quantity(text, NEURON_FIELDS[key], f"neuron.{key}") for key, text in table.items()
           if key in NEURON_FIELDS}
-    options = {key: table[key] for key in NEURON_OPTIONS if key in table}
+    options = {key: table[key] for key in NEURON_OPTIONS if key in table and key != "leak"}
     spike_input = spike_input_from_table(doc["spike_input"]) if "spike_input" in doc else None
     try:
-        tau_m, R = membrane(si.get("tau_m"), si.get("R"), si.get("C"), si.get("g_L"))
-        return LIFSpec(name=name, description=description, tau_m=tau_m, R=R, E_L=si["E_L"],
+        if leak:
+            tau_m, R, capacitance = *membrane(si.get("tau_m"), si.get("R"), si.get("C"), si.get("g_L")), None
+        else:
+            tau_m, R, capacitance = math.inf, math.inf, si["C"]
+        return LIFSpec(name=name, description=description, tau_m=tau_m, R=R, E_L=si.get("E_L"),
+                       capacitance=capacitance,
                        V_th=si["V_th"], V_reset=si["V_reset"], t_ref=si["t_ref"], V_init=si.get("V_init"),
                        tau_syn=si.get("tau_syn"), sigma=si.get("sigma", 0.0), spike_input=spike_input,
                        **options)
@@ -139,6 +165,11 @@ def spec_to_document(spec: LIFSpec) -> dict:
     The optional additions are written only when they differ from their defaults, so a plain cell gives
     exactly the document it always did.
     """
+    if not spec.leak:
+        neuron = {"leak": False, "C": format_quantity(spec.C, CAPACITANCE),
+                  "V_th": format_quantity(spec.V_th, VOLTAGE), "V_reset": format_quantity(spec.V_reset, VOLTAGE),
+                  "V_init": format_quantity(spec.V_init, VOLTAGE), "t_ref": format_quantity(spec.t_ref, TIME)}
+        return {"name": spec.name, "description": spec.description, "neuron": neuron}
     neuron = {
         "tau_m": format_quantity(spec.tau_m, TIME),
         "E_L": format_quantity(spec.E_L, VOLTAGE),

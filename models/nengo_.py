@@ -163,8 +163,18 @@ SYNAPSE_NOTE = ("NOT THE SAME MODEL within a step: the synaptic current is Nengo
                 "P21'/P21, P21' = R (1 - a_m)(1 - a_s) tau_syn/dt (1 + dt^2/(12 tau_m tau_syn) + ...)")
 
 
+#: Why the integrate-and-fire without leak is refused.
+REASON_NONLEAKY = (
+    "Nengo has no integrate-and-fire without leak that resets to a value: SpikingRectifiedLinear integrates "
+    "v += J dt without leak but resets by subtraction (v -= n for n = floor(v) spikes in a step) and has no "
+    "refractory period, and nengo.LIF always leaks (finite tau_rc: the leak's effect is not bounded to "
+    "rounding)")
+
+
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     """``None`` when Nengo simulates ``spec`` exactly with ``settings``, else the reason it cannot."""
+    if not spec.leak:
+        return REASON_NONLEAKY
     if settings.method == "euler":
         return REASON_EULER
     if spec.t_ref < settings.dt:

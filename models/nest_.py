@@ -96,9 +96,19 @@ def _whole(ratio: float) -> bool:
     return abs(ratio - round(ratio)) <= GRID_EPS * max(1.0, abs(ratio))
 
 
+#: Why the integrate-and-fire without leak is refused (see the README's backend conventions).
+REASON_NONLEAKY = (
+    "NEST 3.10 has no integrate-and-fire without leak: iaf_psc_delta always leaks. With a tau_m so large "
+    "that P33 = exp(-h/tau_m) rounds to 1 (h/tau_m < 2^-53), its P30 = -tau_m/C_m expm1(-h/tau_m) is h/C_m "
+    "only up to the rounding of (h/tau_m) tau_m (about 2 ulps per step, and NEST's own bound on tau_m was "
+    "not checked): an approximation whose bound is not proven here, so refused")
+
+
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     """``None`` when NEST simulates ``spec`` at ``settings.dt`` exactly as specified, else why not."""
     model, dt = settings.choice("model", MODELS, DEFAULT_MODEL, NAME), settings.dt
+    if not spec.leak:
+        return REASON_NONLEAKY
     if settings.method == "euler":
         return REASON_EULER.format(model=neuron_model(spec, settings))
     if not _whole(dt / TIC):

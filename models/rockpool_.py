@@ -90,7 +90,12 @@ def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
 def parameters(spec: LIFSpec, dt: float) -> dict:
     """Rockpool's numbers: ``tau_mem`` (s), ``threshold`` (V), ``dt`` (s), initial ``vmem`` (V), and the
     bias ``offset + gain I`` (V per step, V/A per step); for variant cells also ``tau_syn`` (s), the input
-    per ampere of synaptic jump ``input_gain`` (V/A) and ``noise_std`` (V/s^0.5)."""
+    per ampere of synaptic jump ``input_gain`` (V/A) and ``noise_std`` (V/s^0.5). Without leak
+    ``tau_mem = inf`` (Rockpool 3.1 accepts it: its decay ``exp(-dt/tau_mem)`` is exactly 1) and the bias
+    ``dt I/C``."""
+    if not spec.leak:   # C dV/dt = I: tau_mem = inf is accepted, exp(-dt/inf) = 1 exactly; bias dt I/C
+        return {"tau_mem": math.inf, "threshold": spec.V_th - spec.V_reset, "dt": dt,
+                "vmem": spec.V_init - spec.V_reset, "noise_std": 0.0, "offset": 0.0, "gain": dt / spec.C}
     one_minus_a = -math.expm1(-dt / spec.tau_m)
     p = {"tau_mem": spec.tau_m, "threshold": spec.V_th - spec.V_reset, "dt": dt,
          "vmem": spec.V_init - spec.V_reset, "noise_std": 0.0,

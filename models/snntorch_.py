@@ -106,6 +106,9 @@ def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
         return f"{REASON_REFRACTORY} (t_ref = {spec.t_ref * 1e3:g} ms)"
     if spec.sigma > 0:
         return REASON_NOISE
+    if model == "lapicque" and not spec.leak:
+        return ("the Lapicque option needs a finite R (snn.Lapicque(R, C)); the membrane without leak is "
+                "model 'leaky' with beta = 1")
     if model == "lapicque" and not spec.is_plain:
         return ("the Lapicque option is mapped for the plain cell only (reset to zero, no synapse); use "
                 "model 'leaky'")
@@ -116,7 +119,9 @@ def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
 
 def leaky_parameters(spec: LIFSpec, dt: float) -> dict:
     """Leaky's numbers: ``beta``, ``threshold`` (V), input offset and gain so that
-    ``x_k = offset + gain I_k`` (V, V/A)."""
+    ``x_k = offset + gain I_k`` (V, V/A). Without leak ``beta = 1``, ``x_k = dt I_k/C``."""
+    if not spec.leak:   # C dV/dt = I: beta = 1 exactly, x_k = dt I_k/C
+        return {"beta": 1.0, "threshold": spec.V_th - spec.V_reset, "offset": 0.0, "gain": dt / spec.C}
     one_minus_beta = -math.expm1(-dt / spec.tau_m)
     return {"beta": math.exp(-dt / spec.tau_m), "threshold": spec.V_th - spec.V_reset,
             "offset": one_minus_beta * (spec.E_L - spec.V_reset), "gain": one_minus_beta * spec.R}

@@ -20,6 +20,18 @@ the same object with the same behaviour)::
 the presynaptic spikes, ``sigma`` (A s^0.5) the white-noise current (the charge delivered in a time ``T``
 has standard deviation ``sigma sqrt(T)``; free-membrane variance ``R^2 sigma^2 / (2 tau_m)``) with
 ``noise_seed``, and ``reset`` the reset rule.
+
+The integrate-and-fire without leak (Lapicque 1907; the seed tutorial's first model; NIR's ``IF``)::
+
+    C dV/dt = I(t)                             while not refractory
+    V > V_th  ->  spike, V <- V_reset, V held at V_reset for t_ref
+
+is the same dataclass with ``tau_m = R = inf`` and the capacitance held in ``capacitance`` (``leak`` is
+then False). It is the LIF's limit ``R -> inf`` at fixed ``C``: ``exp(-dt/tau_m) = 1`` is exact, but
+``R I`` and ``V_inf = E_L + R I`` are not defined, so every formula branches on :attr:`LIFSpec.leak` and
+uses the drive ``I/C`` instead. ``E_L`` has no meaning without a leak: it is stored as ``V_reset`` (so
+every voltage scale stays finite) and never used. Its rheobase is 0: any positive current fires.
+The variants (synapse, noise, reset by subtraction) are not defined for it (refused).
 """
 
 from __future__ import annotations
@@ -172,6 +184,9 @@ class LIFSpec:
         Seed of the noise (non-negative integer); each backend documents how it uses it.
     spike_input : SpikeInput or None
         Presynaptic spikes onto the synaptic current; needs ``tau_syn``.
+    capacitance : float or None
+        Membrane capacitance (F) of a non-leaky membrane (``C dV/dt = I``); ``None`` (default): the LIF.
+        Given, it sets ``tau_m = R = inf`` and ``E_L = V_reset`` (unused), whatever they were.
     """
 
     name: str
@@ -188,8 +203,15 @@ class LIFSpec:
     sigma: float = 0.0
     noise_seed: int = 0
     spike_input: SpikeInput | None = None
+    capacitance: float | None = None
 
     def __post_init__(self):
+        if self.capacitance is not None:
+            object.__setattr__(self, "capacitance", float(self.capacitance))
+            _validate_nonleaky(self)
+            object.__setattr__(self, "tau_m", math.inf)
+            object.__setattr__(self, "R", math.inf)
+            object.__setattr__(self, "E_L", float(self.V_reset))
         if self.V_init is None:
             object.__setattr__(self, "V_init", self.E_L if self.E_L < self.V_th else self.V_reset)
         for name in NUMERIC_FIELDS:
@@ -214,6 +236,11 @@ class LIFSpec:
         return tuple(out)
 
     @property
+    def leak(self) -> bool:
+        """False for the integrate-and-fire without leak (``C dV/dt = I``, ``tau_m = R = inf``)."""
+        return self.capacitance is None
+
+    @property
     def is_plain(self) -> bool:
         """True for the plain LIF (no synapse, no noise, reset to a value)."""
         return not self.features
@@ -222,21 +249,26 @@ class LIFSpec:
     def free_sd(self) -> float:
         """Standard deviation (V) of the free membrane under the white-noise current:
         ``R sigma / sqrt(2 tau_m)``."""
+        if self.sigma == 0.0:
+            return 0.0
         return self.R * self.sigma / math.sqrt(2.0 * self.tau_m)
 
     @property
     def C(self) -> float:
-        """Membrane capacitance (F) = tau_m / R."""
-        return self.tau_m / self.R
+        """Membrane capacitance (F) = tau_m / R (the given capacitance without leak)."""
+        return self.capacitance if self.capacitance is not None else self.tau_m / self.R
 
     @property
     def g_L(self) -> float:
-        """Leak conductance (S) = 1 / R."""
+        """Leak conductance (S) = 1 / R (0 without leak)."""
         return 1.0 / self.R
 
     @property
     def rheobase(self) -> float:
-        """Smallest constant current (A) that ever reaches threshold: (V_th - E_L) / R."""
+        """Smallest constant current (A) that ever reaches threshold: (V_th - E_L) / R; 0 without leak
+        (any positive current fires, none at or below 0)."""
+        if not self.leak:
+            return 0.0
         return (self.V_th - self.E_L) / self.R
 
     def replace(self, **changes) -> "LIFSpec":
@@ -251,6 +283,10 @@ class LIFSpec:
         The optional additions appear only when they differ from their defaults, so a plain cell gives
         exactly the keys it always did.
         """
+        if not self.leak:   # no tau_m, R, E_L: JSON has no inf, and they have no meaning here
+            out = {name: getattr(self, name) for name in PLAIN_FIELDS if name not in ("tau_m", "R", "E_L")}
+            out.update(leak=False, C=self.C, g_L=0.0, rheobase=0.0)
+            return out
         out = {name: getattr(self, name) for name in PLAIN_FIELDS}
         out.update(C=self.C, g_L=self.g_L, rheobase=self.rheobase)
         for name, default in VARIANT_DEFAULTS.items():
@@ -288,8 +324,10 @@ def membrane(tau_m=None, R=None, C=None, g_L=None) -> tuple[float, float]:
     """
     given = {k: v for k, v in dict(tau_m=tau_m, R=R, C=C, g_L=g_L).items() if v is not None}
     for key, value in given.items():
-        _require(math.isfinite(value) and value > 0, key, f"must be a positive {NEURON_FIELDS[key].noun}",
-                 value)
+        hint = (" (a membrane without leak is written leak = false with C alone)"
+                if key == "g_L" and value == 0 else "")
+        _require(math.isfinite(value) and value > 0, key,
+                 f"must be a positive {NEURON_FIELDS[key].noun}{hint}", value)
     if "g_L" in given:
         if "R" in given:
             _require_consistent("g_L", given["g_L"], 1.0 / given["R"], "1/R")
@@ -303,7 +341,8 @@ def membrane(tau_m=None, R=None, C=None, g_L=None) -> tuple[float, float]:
     if C is not None and tau_m is not None:
         return tau_m, tau_m / C
     raise SpecificationError(
-        "neuron", "expected the membrane as R (with tau_m), C and g_L, or g_L and tau_m",
+        "neuron", "expected the membrane as R (with tau_m), C and g_L, or g_L and tau_m"
+        + (" (C alone: add leak = false for the integrate-and-fire without leak)" if set(given) == {"C"} else ""),
         ", ".join(sorted(given)) or "none of them")
 
 
@@ -328,19 +367,45 @@ def _require(ok: bool, key: str, expected: str, value: object) -> None:
         raise SpecificationError(f"neuron.{key}", expected, value)
 
 
+#: Plausible capacitances (F) of a non-leaky membrane: 1 fF .. 10 F (dimensionless tutorial cells use 1).
+PLAUSIBLE_CAPACITANCE = (1e-15, 10.0)
+
+
+def _validate_nonleaky(spec: LIFSpec) -> None:
+    """A non-leaky membrane: a positive, finite, plausible capacitance and none of the variants."""
+    c = spec.capacitance
+    _require(math.isfinite(c) and c > 0, "C", "must be a positive capacitance", _fmt(c, CAPACITANCE))
+    lo, hi = PLAUSIBLE_CAPACITANCE
+    _require(lo <= c <= hi, "C", f"must lie between {_fmt(lo, CAPACITANCE)} and {_fmt(hi, CAPACITANCE)} "
+             "(a unit slip?)", _fmt(c, CAPACITANCE))
+    for key in ("tau_syn", "spike_input"):
+        if getattr(spec, key) is not None:
+            raise SpecificationError(f"neuron.{key}", "is not supported with leak = false (the synaptic "
+                                     "closed forms divide by tau_m)")
+    if float(spec.sigma) != 0.0:
+        raise SpecificationError("neuron.sigma", "is not supported with leak = false (a non-leaky membrane "
+                                 "under white noise has no stationary variance)", spec.sigma)
+    if spec.reset != "value":
+        raise SpecificationError("neuron.reset", "must be \"value\" with leak = false (reset by subtraction "
+                                 "is a variant of the LIF only)", spec.reset)
+
+
 def _validate(spec: LIFSpec) -> None:
     """Refuse anything that is not a valid LIF cell (messages name field, requirement and value)."""
     if not isinstance(spec.name, str) or not spec.name.strip():
         raise SpecificationError("name", "expected a non-empty string", spec.name)
+    leak = spec.capacitance is None
     for key in ("tau_m", "E_L", "V_th", "V_reset", "V_init", "R", "t_ref"):
         value = getattr(spec, key)
-        _require(math.isfinite(value), key, "must be finite", _fmt(value, NEURON_FIELDS[key]))
+        if leak or key not in ("tau_m", "R"):
+            _require(math.isfinite(value), key, "must be finite", _fmt(value, NEURON_FIELDS[key]))
     _require(spec.tau_m > 0, "tau_m", "must be a positive time", _fmt(spec.tau_m, TIME))
     _require(spec.R > 0, "R", "must be a positive resistance", _fmt(spec.R, RESISTANCE))
     _require(spec.t_ref >= 0, "t_ref", "must be a non-negative time", _fmt(spec.t_ref, TIME))
-    _plausible(spec, "tau_m", "time", TIME)
+    if leak:
+        _plausible(spec, "tau_m", "time", TIME)
+        _plausible(spec, "R", "resistance", RESISTANCE)
     _plausible(spec, "t_ref", "refractory", TIME)
-    _plausible(spec, "R", "resistance", RESISTANCE)
     for key in ("E_L", "V_th", "V_reset", "V_init"):
         _plausible(spec, key, "voltage", VOLTAGE)
     _require(spec.V_th > spec.V_reset, "V_th",

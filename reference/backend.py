@@ -65,12 +65,14 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     conventions = conventions_for(settings)
     v, neuron, time = simulate(spec, drive, conventions, settings.record_v)
     text = conventions.describe()
+    method = text["method"] if spec.leak else (
+        f"{text['method']}; without leak both integrators are V <- V + dt I_k/C (exact for held input)")
     meta = Metadata(
-        backend=NAME, version=version(), method=text["method"], dt=drive.dt,
+        backend=NAME, version=version(), method=method, dt=drive.dt,
         threshold=text["threshold"], spike_stamp=text["spike_stamp"],
         sampling="sample k is V(t_k) after the update ending at t_k and any reset; sample 0 is V_init",
         refractory=text["refractory"], initial_state=f"V = V_init = {spec.V_init!r} V, not refractory",
-        notes=(f"conventions: {conventions.as_dict()}", f"loop: {fast.path(conventions)}"))
+        notes=(f"conventions: {conventions.as_dict()}", f"loop: {fast.path(conventions, spec=spec)}"))
     t = np.arange(drive.n_steps + 1) * drive.dt
     return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons, meta=meta)
 

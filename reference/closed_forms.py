@@ -21,6 +21,21 @@ Grid predictions for constant input, spikes locked to the grid (``n_ref = round(
   timestep(t_ref)`` with ``n_b = floor(t_ref/dt + 1e-3)``, so the frozen dead time is
   ``dt (max(n_b, 1) - 1)``, i.e. ``t_ref - dt`` for ``t_ref >= dt`` and none for ``t_ref < dt``):
   ``ISI = dt (max(n_b, 1) - 1) + dt (floor(T_free/dt) + 1)``
+
+Without leak (``spec.leak`` False: ``C dV/dt = I``, the integrate-and-fire of Lapicque 1907 and of the
+seed tutorial; ``tau_m = R = inf``), with ``dV/dt = I/C`` constant on a segment:
+
+- subthreshold response ``V(t) = V0 + I t / C`` (no steady state; :func:`v_inf` refuses)
+- time to threshold from ``V0``: ``C (V_th - V0)/I`` for ``I > 0``, else infinite
+- ISI ``= t_ref + C (V_th - V_reset)/I``; rate ``f(I) = I/(C (V_th - V_reset) + t_ref I)`` -- the seed's
+  ``I/(C_m V_th + t_ref I)`` with its reset 0, generalised to ``V_reset != 0`` -- saturating at ``1/t_ref``
+- rheobase 0: any positive current fires
+- the exact and the forward-Euler update coincide (``V <- V + d I/C`` both), so a grid rule's ISI is the
+  same for both integrators (``lambda = 1``, :func:`comparisons.tolerances.euler_warp` of ``tau = inf``)
+- the LIF tends to it at large currents (:func:`large_current_limit`)
+
+Latency, ISI, rate, spike times, :func:`piecewise_spike_times` and :func:`grid_isi` go through
+:func:`time_to_threshold` and :func:`subthreshold`, which branch on ``spec.leak``: they hold for both.
 """
 
 from __future__ import annotations
@@ -33,8 +48,36 @@ from models.spec import LIFSpec
 
 
 def v_inf(spec: LIFSpec, current):
-    """Steady-state potential (V) for a constant current (A)."""
+    """Steady-state potential (V) for a constant current (A); a membrane without leak has none."""
+    if not spec.leak:
+        raise ValueError(f"{spec.name}: a membrane without leak has no steady state (R I is undefined)")
     return spec.E_L + spec.R * np.asarray(current, dtype=float)
+
+
+#: Factor of the non-leaky cell's current scale (see :func:`current_scale`): irrational, so that no
+#: default current's free time is a whole number of round time steps.
+NONLEAKY_SCALE = math.sqrt(2.0)
+
+#: Time scale (s) of a non-leaky cell without refractory period (no time constant at all): the free time
+#: of the default "current scale", i.e. a rate of 100 Hz. Only used to place default currents.
+NONLEAKY_FREE_TIME = 10e-3
+
+
+def time_scale(spec: LIFSpec) -> float:
+    """The cell's own time (s): ``tau_m``; without leak ``t_ref``, or :data:`NONLEAKY_FREE_TIME` for
+    ``t_ref = 0`` (used for van Rossum's kernel and the default currents)."""
+    if spec.leak:
+        return spec.tau_m
+    return spec.t_ref if spec.t_ref > 0 else NONLEAKY_FREE_TIME
+
+
+def threshold_slope(spec: LIFSpec, current):
+    """``dV/dt`` (V/s) at the threshold under a constant current: ``(V_inf - V_th)/tau_m``, ``I/C`` without
+    leak. A rounding ``delta`` of ``V`` moves a crossing by ``delta/slope``."""
+    current = np.asarray(current, dtype=float)
+    if not spec.leak:
+        return current / spec.C
+    return (spec.E_L + spec.R * current - spec.V_th) / spec.tau_m
 
 
 def rheobase(spec: LIFSpec) -> float:
@@ -45,7 +88,16 @@ def rheobase(spec: LIFSpec) -> float:
 def current_scale(spec: LIFSpec) -> float:
     """A current (A) on the cell's own scale, positive for every cell: the rheobase when it is positive,
     else ``(V_th - V_reset)/R`` (the current that moves the steady state by the reset-to-threshold
-    distance; the rheobase itself is 0 or negative, no scale, for a cell with ``E_L >= V_th``)."""
+    distance; the rheobase itself is 0 or negative, no scale, for a cell with ``E_L >= V_th``).
+
+    Without leak (rheobase 0, no resistance): ``sqrt(2) C (V_th - V_reset)/t_ref``, about the current
+    whose free time equals the refractory period (rate near ``1/(2 t_ref)``, half the saturation); for
+    ``t_ref = 0`` ``sqrt(2) C (V_th - V_reset)/NONLEAKY_FREE_TIME``. The factor :data:`NONLEAKY_SCALE`
+    is irrational on purpose: the free times of the default currents (``t_ref/(f - 1)/sqrt(2)``) are then
+    never a whole number of steps of a round dt, where a grid rule's spike would be decided by rounding
+    (``m`` additions of ``dt I/C`` landing within ulps of ``V_th``)."""
+    if not spec.leak:
+        return NONLEAKY_SCALE * spec.C * (spec.V_th - spec.V_reset) / time_scale(spec)
     rh = spec.rheobase
     return rh if rh > 0 else (spec.V_th - spec.V_reset) / spec.R
 
@@ -53,9 +105,13 @@ def current_scale(spec: LIFSpec) -> float:
 def relative_current(spec: LIFSpec, factor):
     """The current (A) "``factor`` x rheobase": exactly ``factor * rheobase`` for a positive rheobase and,
     for any cell, ``rheobase + (factor - 1) current_scale``: above the rheobase for ``factor > 1``, below it
-    for ``factor < 1``, whatever the sign of the rheobase (a self-oscillating cell fires at 0 A and below)."""
+    for ``factor < 1``, whatever the sign of the rheobase (a self-oscillating cell fires at 0 A and below).
+    Without leak ``max(factor - 1, 0) current_scale``: the rheobase 0 itself for ``factor <= 1`` (a
+    non-leaky membrane under a negative current falls without bound; at 0 A it keeps its value)."""
     rh = spec.rheobase
     factor = np.asarray(factor, dtype=float) if np.ndim(factor) else float(factor)
+    if not spec.leak:   # rheobase 0; a negative current would drive V down without bound: 0 instead
+        return np.maximum(factor - 1.0, 0.0) * current_scale(spec)
     if rh > 0:
         return factor * rh
     return rh + (factor - 1.0) * current_scale(spec)
@@ -64,12 +120,20 @@ def relative_current(spec: LIFSpec, factor):
 def subthreshold(spec: LIFSpec, t, current, v0=None):
     """``V(t)`` (V) under a constant current from ``v0`` (default V_init), ignoring the threshold."""
     v0 = spec.V_init if v0 is None else v0
+    if not spec.leak:
+        return v0 + np.asarray(current, dtype=float) * np.asarray(t, dtype=float) / spec.C
     vi = v_inf(spec, current)
     return vi + (v0 - vi) * np.exp(-np.asarray(t, dtype=float) / spec.tau_m)
 
 
 def time_to_threshold(spec: LIFSpec, current, v0):
-    """Time (s) from ``v0`` to threshold under a constant current; ``inf`` when never reached."""
+    """Time (s) from ``v0`` to threshold under a constant current; ``inf`` when never reached.
+    Without leak ``C (V_th - v0)/I`` for ``I > 0``."""
+    if not spec.leak:
+        current = np.asarray(current, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = spec.C * (spec.V_th - v0) / current
+        return np.where(current > 0, t, np.inf)
     vi = v_inf(spec, current)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = spec.tau_m * np.log((vi - v0) / (vi - spec.V_th))
@@ -121,6 +185,8 @@ def piecewise_spike_times(spec: LIFSpec, samples, dt: float) -> np.ndarray:
     n = current.size
     edges = np.concatenate(([0], np.flatnonzero(np.diff(current) != 0) + 1, [n])).tolist()
     tau, v_th, v_reset, t_ref = spec.tau_m, spec.V_th, spec.V_reset, spec.t_ref
+    if not spec.leak:
+        return _piecewise_nonleaky(spec, current, edges, dt)
     v_inf_of = (spec.E_L + spec.R * current[edges[:-1]]).tolist()
     v, free_at, spikes = spec.V_init, 0.0, []
     for a, b, vi in zip(edges[:-1], edges[1:], v_inf_of):   # scalars: the formulas of the module docstring
@@ -138,6 +204,52 @@ def piecewise_spike_times(spec: LIFSpec, samples, dt: float) -> np.ndarray:
             v = vi + (v - vi) * math.exp(-(end - t) / tau)
             break
     return np.asarray(spikes, dtype=float)
+
+
+def _piecewise_nonleaky(spec: LIFSpec, current: np.ndarray, edges: list, dt: float) -> np.ndarray:
+    """:func:`piecewise_spike_times` without leak: on a segment of current ``I`` the membrane rises by
+    ``I/C`` per second and reaches ``V_th`` after ``C (V_th - V)/I`` when ``I > 0``."""
+    c, v_th, v_reset, t_ref = spec.C, spec.V_th, spec.V_reset, spec.t_ref
+    v, free_at, spikes = spec.V_init, 0.0, []
+    for a, b, i in zip(edges[:-1], edges[1:], current[edges[:-1]].tolist()):
+        t, end = a * dt, b * dt
+        while True:
+            if free_at > t:
+                if free_at >= end:
+                    break
+                t, v = free_at, v_reset
+            crossing = t + c * (v_th - v) / i if i > 0 else math.inf
+            if crossing <= end:
+                spikes.append(crossing)
+                t, v, free_at = crossing, v_reset, crossing + t_ref
+                continue
+            v = v + i * (end - t) / c
+            break
+    return np.asarray(spikes, dtype=float)
+
+
+def large_current_limit(spec: LIFSpec, current):
+    """The LIF's rate against its non-leaky limit at the same ``C``, ``V_th``, ``V_reset``, ``t_ref``:
+    ``(rate_LIF(I) - rate_IF(I))/rate_IF(I)``, ``I`` above the rheobase.
+
+    With ``x = R I/(V_th - V_reset)`` and ``a = (V_th - E_L)/(V_th - V_reset)``:
+    ``T_LIF = tau ln((x + 1 - a)/(x - a))`` and ``T_IF = C (V_th - V_reset)/I = tau/x``; ``ln(1 + u) < u``
+    with ``u = 1/(x - a)`` gives ``T_LIF < tau/(x - a)``, and ``T_LIF = tau/x + tau (a - 1/2)/x^2 +
+    O(x^-3)``, so ``rate_LIF/rate_IF - 1 = (T_IF - T_LIF)/(t_ref + T_LIF)`` ``-> -(a - 1/2) tau/(x (x t_ref
+    + tau))`` -- falling as ``1/I^2`` with a refractory period, ``1/I`` without. Returns
+    ``(relative difference, its leading-order closed form)``."""
+    if not spec.leak:
+        raise ValueError("large_current_limit: the cell has no leak (it is its own limit)")
+    current = np.asarray(current, dtype=float)
+    gap = spec.V_th - spec.V_reset
+    nonleaky = LIFSpec(name=f"{spec.name}_noleak", tau_m=math.inf, E_L=None, V_th=spec.V_th,
+                       V_reset=spec.V_reset, R=math.inf, t_ref=spec.t_ref, capacitance=spec.C,
+                       V_init=spec.V_reset)
+    r_lif, r_if = rate(spec, current), rate(nonleaky, current)
+    x = spec.R * current / gap
+    a = (spec.V_th - spec.E_L) / gap
+    leading = -(a - 0.5) * spec.tau_m / (x * (x * spec.t_ref + spec.tau_m))
+    return r_lif / r_if - 1.0, leading
 
 
 def grid_isi(spec: LIFSpec, current, dt: float, rule: str = "reference"):

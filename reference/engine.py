@@ -9,6 +9,11 @@ Integrators over a free interval of length ``d`` with ``V_inf = E_L + R I_k``:
 - exact:  ``V <- V_inf + (V - V_inf) exp(-d/tau_m)``
 - euler:  ``V <- V + d/tau_m (V_inf - V)``  (the seed tutorial's ``u += (-(u - E_L) + R I) dt/tau``)
 
+Without leak (``spec.leak`` False, ``C dV/dt = I_k``) both integrators are ``V <- V + d (I_k/C)``: the
+drive the update integrates is then the slope ``I_k/C`` (V/s) instead of ``V_inf`` (:func:`drive_of`), and
+the exact crossing is ``(V_th - v0)/(I_k/C)``. The compiled loop covers the LIF only; a non-leaky cell
+runs the numpy loop (:func:`reference.fast.path` says so).
+
 Threshold, spike stamp, crossing time, refractory counting, input timing, recorded sample, reset and
 lower clamp follow a :class:`~reference.conventions.Conventions` record (every field documented there).
 The update functions (:func:`step_grid`, :func:`step_timer`) modify preallocated arrays in place, like
@@ -27,8 +32,17 @@ from .conventions import Conventions
 from . import fast as compiled
 from .params import MAX_SPIKES_PER_STEP, TIMER_EPS, Params, hold_steps, timed_drive  # noqa: F401 - re-exported
 
+def drive_of(p: Params, i_k):
+    """What the update integrates for the currents ``i_k`` (A): ``V_inf = E_L + R I`` (V), or without leak
+    the slope ``I/C`` (V/s)."""
+    return p.E_L + p.R * i_k if p.leak else i_k / p.C
+
+
 def propagate(v, v_inf, d, tau: float, integrator: str):
-    """Integrate the free membrane over intervals ``d`` (s) with constant drive ``v_inf`` (V)."""
+    """Integrate the free membrane over intervals ``d`` (s) with constant drive ``v_inf`` (V); for
+    ``tau = inf`` (no leak) ``v_inf`` is the slope ``I/C`` and both integrators are ``v + d I/C``."""
+    if tau == np.inf:
+        return v + d * v_inf
     if integrator == "exact":
         return v_inf + (v - v_inf) * np.exp(-d / tau)
     return v + d / tau * (v_inf - v)
@@ -46,6 +60,9 @@ def crossed(v, v_th: float, rule: str):
 
 def crossing_offset(v0, v1, v_inf, d, p: Params, c: Conventions):
     """Time (s) from the start of a free interval of length ``d`` to the threshold crossing."""
+    if c.crossing == "exact" and not p.leak:
+        # V(s) = v0 + s I/C = V_th  =>  s = (V_th - v0)/(I/C)   (v_inf holds the slope I/C)
+        return (p.V_th - v0) / v_inf
     if c.crossing == "exact":
         # V(s) = V_inf + (v0 - V_inf) exp(-s/tau) = V_th  =>  s = tau ln((V_inf - v0)/(V_inf - V_th))
         return p.tau * np.log((v_inf - v0) / (v_inf - p.V_th))
@@ -84,7 +101,7 @@ def step_grid(v, ref_left, i_k, p: Params, c: Conventions, before=None):
     """
     free = ref_left == 0
     ref_left[~free] -= 1
-    v_inf = p.E_L + p.R * i_k
+    v_inf = drive_of(p, i_k)
     v[free] = clamp(propagate(v[free], v_inf[free], p.dt, p.tau, c.integrator), p, c)
     counts = spike_counts(v, free, p, c)
     if before is not None:
@@ -105,7 +122,7 @@ def step_timer(v, ref_time, i_k, t_end: float, p: Params, c: Conventions):
     d[d < TIMER_EPS] = 0.0
     ref_time -= p.dt
     np.maximum(ref_time, 0.0, out=ref_time)
-    v_inf = p.E_L + p.R * i_k
+    v_inf = drive_of(p, i_k)
     idx = np.flatnonzero(d > 0)
     v0 = v[idx]
     v1 = clamp(propagate(v0, v_inf[idx], d[idx], p.tau, c.integrator), p, c)
@@ -151,7 +168,7 @@ def simulate(spec: LIFSpec, drive: Drive, conventions: Conventions, record_v: bo
     spike_neuron, spike_time : ndarray
         One entry per spike, sorted by neuron; each neuron's spikes in time order.
     """
-    if fast:
+    if fast and spec.leak:
         if compiled.supports(conventions) is None:
             return compiled.simulate_fast(spec, drive, conventions, record_v)
     drive = timed_drive(drive, conventions)

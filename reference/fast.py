@@ -105,10 +105,12 @@ def describe() -> str:
             "of reference.engine (exp/log values from numpy)")
 
 
-def path(conventions: Conventions, fast: bool = True) -> str:
-    """Which loop :func:`reference.engine.simulate` runs for these conventions, as one line for a
-    result's metadata (``fast`` is simulate's argument)."""
+def path(conventions: Conventions, fast: bool = True, spec: LIFSpec | None = None) -> str:
+    """Which loop :func:`reference.engine.simulate` runs for these conventions (and ``spec``), as one
+    line for a result's metadata (``fast`` is simulate's argument)."""
     reason = supports(conventions) if fast else "not requested"
+    if reason is None and spec is not None and not spec.leak:
+        reason = "the membrane has no leak; the compiled kernels integrate the LIF only"
     if reason is None:
         return describe()
     return f"numpy loop of reference.engine (compiled loop not used: {reason})"

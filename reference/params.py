@@ -43,7 +43,8 @@ class Params:
     """The specification's numbers as the update needs them (SI floats).
 
     ``n_ref`` is the number of whole steps held after a spike step (:func:`hold_steps` of the refractory
-    rule), ``gap = V_th - V_reset`` the subtraction of the subtractive resets.
+    rule), ``gap = V_th - V_reset`` the subtraction of the subtractive resets; ``leak`` False for the
+    membrane without leak (``tau = R = inf``, capacitance ``C``).
     """
 
     tau: float
@@ -55,12 +56,14 @@ class Params:
     dt: float
     n_ref: int
     gap: float = 0.0
+    leak: bool = True
+    C: float = math.nan
 
     @classmethod
     def of(cls, spec: LIFSpec, dt: float, conventions: Conventions | None = None) -> "Params":
         rule = "steps" if conventions is None else conventions.refractory
         return cls(spec.tau_m, spec.E_L, spec.R, spec.V_th, spec.V_reset, spec.t_ref, dt,
-                   hold_steps(spec.t_ref, dt, rule), spec.V_th - spec.V_reset)
+                   hold_steps(spec.t_ref, dt, rule), spec.V_th - spec.V_reset, spec.leak, spec.C)
 
 
 def timed_drive(drive: Drive, conventions: Conventions) -> Drive:

@@ -314,7 +314,10 @@ def spec_rows(spec) -> list[dict]:
     the specification gives (:data:`VARIANT_SPEC_ROWS`)."""
     si = spec.to_si_dict()
     rows = [{"field": key, "symbol": symbol, "value": human(si[key], unit), "meaning": meaning,
-             "derived": derived} for key, symbol, unit, meaning, derived in SPEC_ROWS]
+             "derived": derived} for key, symbol, unit, meaning, derived in SPEC_ROWS if key in si]
+    if si.get("leak") is False:   # no tau_m, R, E_L: C is given, g_L and the rheobase are 0
+        rows.insert(0, {"field": "leak", "symbol": "", "value": "false", "derived": False,
+                        "meaning": "integrate-and-fire without leak, C dV/dt = I (C given; g_L and rheobase 0)"})
     flat = {key: value for key, value in si.items() if key != "spike_input"}
     flat.update({f"spike_input.{key}": value for key, value in (si.get("spike_input") or {}).items()})
     for key, symbol, unit, meaning in VARIANT_SPEC_ROWS:
@@ -427,7 +430,7 @@ def variant_rows(outcome) -> list[dict]:
     for v in outcome.variants:
         mine = v.spec.to_si_dict()
         changes = [f"{key}: {human(given[key], units[key])} → {human(mine[key], units[key])}"
-                   for key in units if mine[key] != given[key]]
+                   for key in units if key in mine and key in given and mine[key] != given[key]]
         out.append({"label": v.label or "as specified", "backends": list(v.backends), "note": v.note,
                     "changes": changes})
     return out
