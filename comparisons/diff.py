@@ -401,11 +401,12 @@ def _leaf(value):
 
 # ----------------------------------------------------------------------------------------- writing
 
-def page_data(result: Diff) -> dict:
-    """Plain data for :func:`reports.diff_html.render_diff` (reports never import comparisons)."""
+def page_data(result: Diff, shown=str) -> dict:
+    """Plain data for :func:`reports.diff_html.render_diff` (reports never import comparisons); ``shown``
+    states a report's path (the written page: relative to the project or to the diff's directory)."""
     def side(r: Report) -> dict:
         m = r.manifest
-        return {"path": str(r.path), "name": r.name, "created": m.get("created", ""),
+        return {"path": shown(r.path), "name": r.name, "created": m.get("created", ""),
                 "digest": m.get("report_digest", ""), "exit_status": m.get("verdict", {}).get("exit_status"),
                 "git_commit": m.get("git_commit") or ""}
     return {"old": side(result.old), "new": side(result.new), "status": result.status,
@@ -419,16 +420,18 @@ def write_diff(result: Diff, out, force: bool = False) -> dict:
     output place's rules (:mod:`reports.destination`); returns the manifest."""
     from reports.destination import Destination
     from reports.diff_html import render_diff
+    from reports.writers import shown_path
     inputs = [result.old.path / "manifest.json", result.new.path / "manifest.json"]
     with Destination(Path(out), force, inputs) as place:
         with place.staging() as tmp:
+            shown = lambda path: shown_path(path, tmp)  # noqa: E731  (tmp lies beside the output)
             files = {"changes.csv": result.csv_text().encode("utf-8"),
-                     "diff.html": render_diff(page_data(result))}
+                     "diff.html": render_diff(page_data(result, shown))}
             for name, data in files.items():
                 (tmp / name).write_bytes(data)
             doc = {"suite": "lif-crosscheck", "kind": "diff", "status": result.status,
-                   "old": {"path": str(result.old.path), "report_digest": result.old.manifest.get("report_digest")},
-                   "new": {"path": str(result.new.path), "report_digest": result.new.manifest.get("report_digest")},
+                   "old": {"path": shown(result.old.path), "report_digest": result.old.manifest.get("report_digest")},
+                   "new": {"path": shown(result.new.path), "report_digest": result.new.manifest.get("report_digest")},
                    "counts": result.counts(), "within_tolerance": result.within_tolerance,
                    "files": {n: hashlib.sha256(d).hexdigest() for n, d in sorted(files.items())}}
             (tmp / "manifest.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
