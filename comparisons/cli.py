@@ -7,6 +7,9 @@
     lists the shipped presets.
 ``python -m comparisons report [--out DIR]``
     runs every shipped preset into DIR/<preset>/ and writes DIR/index.html (the dashboard).
+``python -m comparisons diff OLD NEW [--out DIR]``, ``run/report --junit FILE``, ``run --baseline DIR``
+    validation that lasts (:mod:`comparisons.diff`, :mod:`reports.junit`): diff exits 0 no drift, 1 drift,
+    2 bad input; with --baseline, run exits with the diff's status.
 
 Exit status: 0 every verdict passes; 1 the run completed and some verdict failed; 2 bad input (one line on
 stderr naming file, field, expectation and value; nothing written), also for an output place that must
