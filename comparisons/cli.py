@@ -7,6 +7,9 @@
     lists the shipped presets.
 ``python -m comparisons report [--out DIR]``
     runs every shipped preset into DIR/<preset>/ and writes DIR/index.html (the dashboard).
+``python -m comparisons diff OLD NEW [--out DIR]``, ``run/report --junit FILE``, ``run --baseline DIR``
+    validation that lasts (:mod:`comparisons.diff`, :mod:`reports.junit`): diff exits 0 no drift, 1 drift,
+    2 bad input; with --baseline, run exits with the diff's status.
 
 Exit status: 0 every verdict passes; 1 the run completed and some verdict failed; 2 bad input (one line on
 stderr naming file, field, expectation and value; nothing written), also for an output place that must
@@ -142,6 +145,8 @@ def _cmd_run(args) -> int:
     backends = [b.strip() for b in args.backends.split(",")] if args.backends is not None else None
     if backends is not None and not all(backends):
         raise UserInputError("--backends", "expected a comma-separated list of backend names", args.backends)
+    if args.junit or args.baseline:
+        return _run_guarded(args, backends)
     status, _ = run_one(args.source, args.out, backends, args.force, args.quiet, args.timeout)
     return status
 
@@ -161,7 +166,10 @@ def _cmd_report(args) -> int:
     with Destination(args.out, True, into=True) as place:
         for preset in presets:
             Destination(place.path / preset, True, [resolve(preset)]).check()
-        return run_dashboard(place.path, presets, args.quiet, run_one)
+        junit = _junit_path(args.junit, [place.path / p for p in presets])
+        status = run_dashboard(place.path, presets, args.quiet, run_one)
+    _write_junit(junit, [(p, place.path / p) for p in presets], prefix_names=True)
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,7 +194,65 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="reports/latest", help="output directory")
     report.add_argument("--quiet", action="store_true")
     report.set_defaults(func=_cmd_report)
+    _add_drift_arguments(sub, run, report)
     return parser
+
+
+# ---- validation that lasts: diff, --junit, --baseline (comparisons/diff.py, reports/junit.py) ----------
+
+def _add_drift_arguments(sub, run, report) -> None:
+    for p in (run, report):
+        p.add_argument("--junit", metavar="FILE", help="also write JUnit XML: a test case per verdict row")
+    run.add_argument("--baseline", metavar="DIR", help="diff the new report with this stored one; exit 1 on drift")
+    diff = sub.add_parser("diff", help="what changed between two reports (exit 0 none, 1 changed, 2 bad input)")
+    diff.add_argument("old", metavar="OLD")
+    diff.add_argument("new", metavar="NEW")
+    diff.add_argument("--out", help="write diff.html, changes.csv and manifest.json here")
+    diff.add_argument("--force", action="store_true", help="replace an earlier diff or report at --out")
+    diff.add_argument("--quiet", action="store_true")
+    diff.set_defaults(func=_cmd_diff)
+
+
+def _junit_path(given, report_dirs):
+    from reports.junit import check_junit_path
+    return check_junit_path(given, report_dirs) if given else None
+
+
+def _write_junit(path, reports, prefix_names=False) -> None:
+    if path is not None:
+        from reports.junit import junit_xml, write_junit
+        write_junit(path, junit_xml(reports, prefix_names))
+
+
+def _cmd_diff(args) -> int:
+    from .diff import diff_reports, summary_lines, write_diff
+    result = diff_reports(args.old, args.new)
+    if args.out is not None:
+        write_diff(result, args.out, args.force)
+    if not args.quiet:
+        print("\n".join(summary_lines(result)), file=sys.stderr)
+    return result.status
+
+
+def _run_guarded(args, backends) -> int:
+    """run with --junit and/or --baseline: both checked before the simulation; with --baseline the exit
+    status is the diff's (0 the same as the baseline, 1 drift)."""
+    from comparisons.config import load_comparison
+    from .diff import diff_reports, load_report, summary_lines
+    name = load_comparison(args.source, backends).spec.name
+    out = Path(args.out) if args.out is not None else DEFAULT_OUT / safe_name(name)
+    baseline = load_report(args.baseline) if args.baseline else None
+    if baseline is not None and destination.resolve_out(out) == destination.resolve_out(baseline.path):
+        raise UserInputError("--baseline", "must not be the --out directory the run replaces", args.baseline)
+    junit = _junit_path(args.junit, [out])
+    status, _ = run_one(args.source, out, backends, args.force, args.quiet, args.timeout)
+    _write_junit(junit, [(name, out)])
+    if baseline is None:
+        return status
+    result = diff_reports(baseline, out)
+    if not args.quiet or result.status:
+        print("\n".join(summary_lines(result)), file=sys.stderr)
+    return result.status
 
 
 TMP_PREFIX = "lif-crosscheck-tmp-"

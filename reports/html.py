@@ -95,6 +95,7 @@ def environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
     env.filters["human"] = human
+    env.filters["cell"] = lambda v: "—" if v == "" or v is None else (repr(v) if isinstance(v, float) else str(v))
     return env
 
 

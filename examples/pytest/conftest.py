@@ -1,0 +1,2 @@
+# Enable the lif-crosscheck fixture `lif_equivalent` in this test suite.
+pytest_plugins = ["comparisons.pytest_plugin"]
