@@ -397,10 +397,13 @@ def _vetted(c: Comparison, outcome: Outcome, timeout: float | None, workers: int
 
     from .isolation import vet_backends
     spec = c.spec if c.spec.is_plain else plain_part(c.spec)
-    probe = settings_for(c, "", c.dt, c.n_steps, True)
-    probes = [(spec, probe)] + ([(spec.replace(t_ref=0.0), probe)] if spec.t_ref > 0 else []) + [
-        (spec, settings_for(c, "", dt, int(round(c.convergence.duration / dt)), True)) for dt in c.convergence.dts]
-    failed = vet_backends(c.backends, probes, timeout, workers)
+    grids = [(c.dt, c.n_steps)] + [(dt, int(round(c.convergence.duration / dt))) for dt in c.convergence.dts]
+    cells = [spec] + ([spec.replace(t_ref=0.0)] if spec.t_ref > 0 else [])
+    checks = {name: (c.module_name(name), [(cell, settings_for(c, name, dt, n, True)) for cell in cells
+                                           for dt, n in grids[:1]] +
+                     [(spec, settings_for(c, name, dt, n, True)) for dt, n in grids[1:]])
+              for name in c.backends}
+    failed = vet_backends(checks, timeout, workers)
     for name, why in failed.items():
         outcome.failures[name] = f"import and capability check: {why}"
     return dataclasses.replace(c, backends=tuple(n for n in c.backends if n not in failed))

@@ -219,21 +219,23 @@ def _vet(name: str, probes: list) -> list:
     return [module.representable(spec, settings) for spec, settings in probes]
 
 
-def vet_backends(names, probes: list, timeout: float | None, workers: int | None = None) -> dict[str, str]:
-    """Import each backend and run its capability checks (``representable()`` on each of ``probes``) in
-    its own child process, with the time limit of a run: a simulator whose import hangs or raises, or
-    whose ``representable()`` raises, fails alone and is never imported by this process. Returns the
-    reason of each backend that failed. Without ``timeout``, in this process (exceptions only). The
-    child inherits what this process has already imported, so a backend already loaded costs a fork."""
+def vet_backends(checks: dict, timeout: float | None, workers: int | None = None) -> dict[str, str]:
+    """Import each backend and run its capability checks in its own child process, with the time limit of
+    a run: a simulator whose import hangs or raises, or whose ``representable()`` raises, fails alone and
+    is never imported by this process. ``checks``: backend name -> (the registered adapter it runs, the
+    (spec, settings) pairs to ask ``representable()`` about). Returns the reason of each backend that
+    failed. Without ``timeout``, in this process (exceptions only). The child inherits what this process
+    has already imported, so a backend already loaded costs a fork."""
     failures = {}
+    names = list(checks)
     if not timeout:
         for name in names:
             try:
-                _vet(name, probes)
+                _vet(*checks[name])
             except Exception as exc:  # noqa: BLE001 - that backend's failure
                 failures[name] = f"{type(exc).__name__}: {exc}"
         return failures
-    outcomes = call_all([(_vet, (name, probes)) for name in names], timeout, workers)
+    outcomes = call_all([(_vet, checks[name]) for name in names], timeout, workers)
     for name, outcome in zip(names, outcomes):
         try:
             outcome.get()
