@@ -11,6 +11,7 @@ A preset that cannot be run is a bug in the suite: nothing is caught here, the e
 from __future__ import annotations
 
 import csv
+import os
 import re
 import tempfile
 from dataclasses import dataclass, field

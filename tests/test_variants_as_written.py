@@ -2,7 +2,6 @@
 them twice, one off the grid) on every backend that represents it, its exact solution, its report, two
 deliberately wrong backends, and the seed variant presets end to end through the command line."""
 
-import math
 import subprocess
 import sys
 import tomllib
