@@ -93,6 +93,7 @@ from brian2.core.base import BrianObjectException
 
 from .drive import Drive
 from .errors import BackendFailure, NotRepresentable
+from .propagators import brian2_timesteps
 from .processes import die_with_parent
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
@@ -215,7 +216,7 @@ def from_native(namespace: dict, name: str, description: str = "") -> LIFSpec:
 
 def refractory_steps(spec: LIFSpec, dt: float) -> int:
     """Brian2's refractory step count ``timestep(t_ref, dt) = int((t_ref + 1e-3 dt)/dt)``."""
-    return int((spec.t_ref + 1e-3 * dt) / dt)
+    return brian2_timesteps(spec.t_ref, dt)
 
 
 def target_of(settings: RunSettings) -> str:

@@ -1,5 +1,7 @@
-"""The exact propagator of an exponential synaptic current onto the membrane, shared by the adapters that map
-it onto a simulator (Nengo, snnTorch, Rockpool) and by the reference (:mod:`reference.synaptic`).
+"""Discrete-time numbers shared by the adapters and the reference, written once: the exact propagator of an
+exponential synaptic current onto the membrane (Nengo, snnTorch, Rockpool and :mod:`reference.synaptic`),
+and Brian2's step count of a duration (its adapter, the twin's ``"timestep"`` refractory rule, the grid
+predictions of :mod:`reference.closed_forms`).
 
 With ``a_m = exp(-h/tau_m)``, ``a_s = exp(-h/tau_syn)``, the synaptic current ``I_k`` at ``t_k`` contributes
 ``P21 I_k`` to ``V(t_k+1)``::
@@ -26,3 +28,9 @@ def p21(spec: LIFSpec, dt: float) -> float:
     """Exact contribution (V/A) of the synaptic current at ``t_k`` to ``V(t_k+1)`` (module docstring)."""
     x = dt * (1.0 / spec.tau_syn - 1.0 / spec.tau_m)
     return spec.R * (dt / spec.tau_m) * math.exp(-dt / spec.tau_m) * phi(x)
+
+
+def brian2_timesteps(duration: float, dt: float) -> int:
+    """Brian2's ``timestep(duration, dt) = int((duration + 1e-3 dt)/dt)``: whole steps, a duration within a
+    thousandth of a step below a whole number counting as that number (brian2/core/functions.py)."""
+    return int((duration + 1e-3 * dt) / dt)

@@ -44,6 +44,7 @@ import math
 
 import numpy as np
 
+from models.propagators import brian2_timesteps
 from models.spec import LIFSpec
 
 
@@ -264,7 +265,7 @@ def grid_isi(spec: LIFSpec, current, dt: float, rule: str = "reference"):
             return n_ref * dt + dt * np.ceil(t_free / dt)
         steps = np.floor(t_free / dt) + 1
         if rule == "brian2":
-            n_b = int(spec.t_ref / dt + 1e-3)  # Brian2's timestep(): floor with a 1e-3 step margin
+            n_b = brian2_timesteps(spec.t_ref, dt)
             return dt * (max(n_b, 1) - 1) + dt * steps
         return n_ref * dt + dt * steps
 

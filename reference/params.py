@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.drive import Drive
+from models.propagators import brian2_timesteps
 from models.spec import LIFSpec
 
 from .conventions import WHOLE_EPS, Conventions
@@ -32,7 +33,7 @@ def hold_steps(t_ref: float, dt: float, rule: str = "steps") -> int:
         return int(round(ratio)) if abs(ratio - round(ratio)) <= WHOLE_EPS * max(1.0, ratio) \
             else int(math.ceil(ratio))
     if rule == "timestep":
-        return max(int((t_ref + 1e-3 * dt) / dt) - 1, 0)
+        return max(brian2_timesteps(t_ref, dt) - 1, 0)
     if rule == "dead-step":
         return int(round(ratio)) + 1
     return int(round(ratio))

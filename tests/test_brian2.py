@@ -338,3 +338,14 @@ def test_without_a_compiler_auto_falls_back_to_numpy(textbook, monkeypatch):
     monkeypatch.setattr(brian2_, "cython_available", lambda: False)
     result = brian2_.run(textbook, Drive.constant([300e-12], DT, 100), settings(100))
     assert result.meta.notes[0].startswith("code-generation target 'numpy' (chosen by 'auto'")
+
+
+def test_the_shared_step_count_is_brian2s_own_timestep():
+    """models.propagators.brian2_timesteps (used by the adapter, the twin's refractory rule and the grid
+    predictions) against Brian2's own timestep() on durations at, just below and just above whole steps."""
+    from brian2.core.functions import timestep
+    from models.propagators import brian2_timesteps
+    for dt in (1e-4, 2.5e-4, 4e-4, 1e-3):
+        for k in range(0, 40):
+            for t in (k * dt, k * dt * (1 - 1e-12), k * dt + 0.4e-3 * dt, (k + 0.5) * dt, (k + 1) * dt - 2e-3 * dt):
+                assert brian2_timesteps(t, dt) == int(timestep(t, dt)), (t, dt)
