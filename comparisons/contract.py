@@ -51,6 +51,7 @@ from models.result import Result, RunSettings
 from models.spec import LIFSpec
 from reference import closed_forms as cf, twins
 
+from . import backends
 from .verdicts import Row, row
 
 #: Voltage tolerance of a contract, relative to ``V_th - V_reset`` (see the module docstring).
@@ -61,7 +62,14 @@ STEP_EPS = 1e-9
 
 
 def twin_of(backend: str, settings: RunSettings) -> twins.Twin | None:
-    """The written contract of ``backend`` run with ``settings``; ``None`` for a backend without one."""
+    """The written contract of ``backend`` run with ``settings``: the conventions its adapter declares
+    (an optional ``conventions(settings) -> Conventions``, so that a new simulator brings its contract in
+    its own module), else its named twin in :mod:`reference.twins`; ``None`` for a backend without one."""
+    module = backends.get(backend) if backend in backends.REGISTRY and backends.is_available(backend) else None
+    declared = getattr(module, "conventions", None)
+    if callable(declared):
+        return twins.Twin(backend, backend, settings.method, settings.options, declared(settings),
+                          getattr(module, "SUMMARY", f"the rule {backend}'s adapter declares"))
     try:
         return twins.of_backend(backend, settings)
     except ValueError:
