@@ -190,3 +190,10 @@ def merge(studies: list[list[Row]]) -> list[Row]:
     order = ("contract_spike_steps", "contract_rounding_sensitive_neurons", "contract_first_differing_spike",
              "contract_voltage_max_abs", "contract_spike_time_bound_ratio")
     return [merged[m] for m in order if m in merged]
+
+
+def differing_per_neuron(neuron_a, steps_a, neuron_b, steps_b, n_steps: int, n_neurons: int) -> np.ndarray:
+    """How many spikes of each neuron fall in another grid step in one population than in the other,
+    shape (n_neurons,) (the per-neuron count behind ``contract_spike_steps``)."""
+    keys, counts, width = _differences(neuron_a, steps_a, neuron_b, steps_b, n_steps)
+    return np.bincount(keys // width, weights=counts, minlength=n_neurons).astype(np.int64)

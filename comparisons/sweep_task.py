@@ -1,0 +1,100 @@
+"""One task of a sweep, as a Dask worker runs it: one backend, one population of constant-current points.
+
+The points of a task share their cell and ``dt`` and differ in the current, so the backend runs them as one
+population (``Drive.constant``, one neuron per current, spikes only), as a comparison's f-I curve does.
+The run is isolated in a child process with the sweep's time limit (:func:`comparisons.isolation.execute`):
+a backend that raises, crashes its process, hangs or returns NaN fails that attempt alone. A failed
+attempt is retried once, in a new child; a second failure is recorded in the task's rows (status
+``failed``, the reason, ``attempts`` 2) and the sweep goes on. The worker process imports each simulator
+once (:func:`comparisons.backends.preload`), so Brian2 loads its compiled code once per worker and every
+child inherits it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.drive import Drive
+from models.errors import BackendFailure, NotRepresentable
+from models.result import RunSettings
+from models.spec import LIFSpec
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from . import backends
+from .isolation import execute
+from .sweep_measures import empty_rows, measure
+
+#: Attempts of one task's run: the first and one retry.
+ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class Task:
+    """What one task runs: ``backend`` on ``spec`` at ``dt`` for ``n_steps``, one neuron per point."""
+
+    key: str
+    backend: str
+    spec: LIFSpec
+    dt: float
+    n_steps: int
+    method: str
+    timeout: float
+    points: np.ndarray
+    currents: np.ndarray
+
+
+class Preload(WorkerPlugin):
+    """A Dask worker plugin: import the sweep's simulators in each worker process when it starts (on the
+    worker's main thread, where the simulators may install signal handlers), so that every task and every
+    child it forks finds them loaded; a worker that restarts gets them again."""
+
+    name = "lif-crosscheck-preload"
+
+    def __init__(self, names):
+        self.names = tuple(names)
+
+    def setup(self, worker=None):
+        for name in self.names:
+            try:
+                backends.preload(name)
+            except Exception:  # noqa: BLE001 - the task reports it, isolated, with the reason
+                pass
+
+
+def run_task(task: Task) -> dict:
+    """The rows of one task (``point``, ``backend`` and :data:`comparisons.sweep_measures.COLUMNS`)."""
+    rows = _rows(task)
+    rows["point"] = np.asarray(task.points, dtype=np.int64)
+    rows["backend"] = [task.backend] * len(task.points)
+    return rows
+
+
+def _rows(task: Task) -> dict:
+    n = len(task.points)
+    settings = RunSettings(task.dt, task.n_steps, task.method, record_v=False)
+    if mp.current_process().daemon:   # multiprocessing refuses children of a daemonic process
+        return empty_rows(n, "failed", "the Dask worker is a daemonic process and cannot isolate runs: start "
+                                       "workers with DASK_DISTRIBUTED__WORKER__DAEMON=False")
+    try:
+        module = backends.get(task.backend)
+        reason = module.representable(task.spec, settings)
+    except Exception as exc:  # noqa: BLE001 - a backend that cannot even answer has failed this task
+        return empty_rows(n, "failed", f"{type(exc).__name__}: {exc}", 1)
+    if reason:
+        return empty_rows(n, "unrepresentable", reason)
+    drive = Drive.constant(task.currents, task.dt, task.n_steps)
+    error = ""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            result = execute(task.backend, task.spec, drive, settings, task.timeout)
+        except NotRepresentable as exc:
+            return empty_rows(n, "unrepresentable", exc.reason, attempt)
+        except BackendFailure as exc:
+            error = exc.reason
+            continue
+        return measure(task.spec, task.backend, drive, settings, result, attempt)
+    return empty_rows(n, "failed", error, ATTEMPTS)
