@@ -83,7 +83,7 @@ class Axis:
 
     @property
     def unit(self) -> str:
-        return AXIS_KINDS[self.name].unit
+        return AXIS_KINDS[self.name].si_unit
 
 
 @dataclass(frozen=True)

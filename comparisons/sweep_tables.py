@@ -2,7 +2,7 @@
 
 ``points.parquet`` / ``points.csv`` (tidy: one row per point and backend, sorted by both): ``point``, every
 axis (SI, with ``dt`` and ``current`` always), ``backend``, then :data:`comparisons.sweep_measures.COLUMNS`.
-``pairs.parquet`` / ``pairs.csv``: one row per point, backend pair and measure (``isi_diff``: the two mean
+``pairs.parquet`` / ``pairs.csv``: one row per point, backend pair and measure, with the axes (``isi_diff``: the two mean
 ISIs, tolerance the sum of both ISI bounds; ``latency_diff``: the two first spikes, tolerance the sum of
 both latency bounds; judged where both backends' own verdicts are). Floats by ``repr``; the same chunks give
 byte-identical files, however many runs wrote them.
@@ -60,7 +60,8 @@ def assemble(sweep, chunks: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = frame.assign(_order=frame["backend"].map(order)).sort_values(["point", "_order"])
     points = axes.merge(frame.drop(columns="_order"), on="point", how="left", validate="one_to_many")
     points = points.reset_index(drop=True)
-    return points, pairs(points, sweep.backends)
+    pair_rows = axes.merge(pairs(points, sweep.backends), on="point", how="inner", validate="one_to_many")
+    return points, pair_rows
 
 
 def pairs(points: pd.DataFrame, backends) -> pd.DataFrame:
