@@ -195,7 +195,26 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--quiet", action="store_true")
     report.set_defaults(func=_cmd_report)
     _add_drift_arguments(sub, run, report)
+    sweep = sub.add_parser("sweep", help="map where backends disagree over a parameter space (on Dask)")
+    sweep.add_argument("source", metavar="SWEEP.toml")
+    sweep.add_argument("--out", required=True, help="output directory (re-run into it to resume)")
+    sweep.add_argument("--scheduler", help="address of a Dask scheduler (default DASK_SCHEDULER_ADDRESS, "
+                                           "else a LocalCluster with one worker process per core)")
+    sweep.add_argument("--backends", help="comma-separated backends (default: the file's)")
+    sweep.add_argument("--force", action="store_true", help="replace another sweep's directory at --out")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=_cmd_sweep)
     return parser
+
+
+def _cmd_sweep(args) -> int:
+    from .sweep_run import sweep
+    names = [b.strip() for b in args.backends.split(",")] if args.backends else None
+    outcome = sweep(args.source, args.out, args.scheduler, args.force, args.quiet, names)
+    if not args.quiet:
+        print(f"{outcome.n_points} points, {outcome.failed} failed rows; {outcome.out / 'maps.html'}",
+              file=sys.stderr)
+    return outcome.exit_status
 
 
 # ---- validation that lasts: diff, --junit, --baseline (comparisons/diff.py, reports/junit.py) ----------

@@ -14,6 +14,7 @@ A sweep file is TOML, parsed like every file of the suite (nothing in it is eval
     method = "exact"             # or "euler"
     backends = ["reference", "brian2", "nengo"]
     timeout = "600 s"            # per chunk run (one backend, one population)
+    # [simulation.options.brian2] target = "numpy"   (as in a comparison file, named configurations too)
     chunk = 256                  # most points of one task
 
     [axes.tau_m]                 # any of tau_m, R, E_L, V_th, V_reset, V_init, t_ref, dt, current
@@ -51,17 +52,18 @@ from models.errors import ComparisonError, SpecificationError, UserInputError
 from models.files import check_keys, read_toml, require_table, resolve
 from models.loading import spec_from_document, load_spec
 from models.spec import NEURON_FIELDS, LIFSpec
+from models.result import RunSettings
 from models.units import CURRENT, TIME, Kind, parse_quantity
 
 from . import backends as registry
-from .config import _on_grid, _step_problem
+from .config import _on_grid, _options, _step_problem
 
 #: Sweepable cell fields (the membrane as tau_m and R), plus the run's step and current.
 CELL_AXES = ("tau_m", "R", "E_L", "V_th", "V_reset", "V_init", "t_ref")
 AXIS_KINDS: dict[str, Kind] = {**{k: NEURON_FIELDS[k] for k in CELL_AXES}, "dt": TIME, "current": CURRENT}
 MEASURES = ("contract", "latency", "isi", "rate")
 TOP_KEYS = ("name", "description", "cell", "neuron", "measures", "simulation", "axes", "sample")
-SIMULATION_KEYS = ("duration", "dt", "current", "method", "backends", "timeout", "chunk")
+SIMULATION_KEYS = ("duration", "dt", "current", "method", "backends", "timeout", "chunk", "options")
 SAMPLERS = ("sobol", "latin")
 #: Most points of one sweep (10^6: the tables stay a few hundred MB) and of one task.
 MAX_POINTS = 1_000_000
@@ -106,6 +108,16 @@ class Sweep:
     sampler: str | None = None
     n_sample: int = 0
     seed: int = 0
+    options: tuple = ()     # (backend name, sorted option pairs) of [simulation.options.<name>]
+    aliases: tuple = ()     # (named configuration, the backend it runs)
+
+    def module_name(self, name: str) -> str:
+        """The registered backend that ``name`` runs (itself unless it is a named configuration)."""
+        return dict(self.aliases).get(name, name)
+
+    def settings(self, name: str, dt: float, n_steps: int) -> RunSettings:
+        """The run settings of backend ``name`` at one point: spikes only, the backend's options."""
+        return RunSettings(dt, n_steps, self.method, record_v=False, options=dict(self.options).get(name, ()))
 
     @property
     def axis_names(self) -> list[str]:
@@ -132,7 +144,8 @@ class Sweep:
                                                         for a in self.axes],
                "duration": self.duration, "dt": self.dt, "current": self.current, "method": self.method,
                "backends": list(self.backends), "chunk": self.chunk, "measures": list(self.measures),
-               "sampler": self.sampler, "n": self.n_sample, "seed": self.seed}
+               "sampler": self.sampler, "n": self.n_sample, "seed": self.seed,
+               "options": [[k, [list(p) for p in v]] for k, v in self.options], "aliases": list(self.aliases)}
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
     def cell_at(self, values: dict) -> LIFSpec:
@@ -221,9 +234,11 @@ def _sweep(doc: dict, path: Path, backend_override) -> Sweep:
     method = sim.get("method", "exact")
     if method not in ("exact", "euler"):
         raise ComparisonError("simulation.method", "expected \"exact\" or \"euler\"", repr(method))
+    options, aliases = _options(sim["options"]) if "options" in sim else ({}, {})
     sweep = Sweep(name, description, str(path), cell, axes, duration, dt, current, method,
-                  _backends(sim.get("backends"), backend_override), _timeout(sim), _chunk(sim),
-                  _measures(doc.get("measures", list(MEASURES))), *(sample or (None, 0, 0)))
+                  _backends(sim.get("backends"), backend_override, aliases), _timeout(sim), _chunk(sim),
+                  _measures(doc.get("measures", list(MEASURES))), *(sample or (None, 0, 0)),
+                  tuple(sorted(options.items())), tuple(sorted(aliases.items())))
     n = sweep.n_sample if sample else math.prod(len(a.values) for a in axes)
     if n > MAX_POINTS:
         raise ComparisonError("axes", f"at most {MAX_POINTS} points", f"{n} points")
@@ -335,7 +350,7 @@ def _chunk(sim: dict) -> int:
     return value
 
 
-def _backends(value, override) -> tuple[str, ...]:
+def _backends(value, override, aliases: dict) -> tuple[str, ...]:
     names = override if override is not None else value
     field = "--backends" if override is not None else "simulation.backends"
     if names is None:
@@ -345,7 +360,7 @@ def _backends(value, override) -> tuple[str, ...]:
     if len(set(names)) != len(names):
         raise ComparisonError(field, "expected each backend once", names)
     for n in names:
-        registry.check(n, field)
+        registry.check(aliases.get(n, n), field)
     return tuple(names)
 
 

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from models.drive import Drive
-from models.result import RunSettings
 from reports.html import human
 from reports.sweep_html import render_maps
 
@@ -54,8 +53,8 @@ def attribute_point(sweep: Sweep, point: int, a: str, b: str) -> dict | None:
     spec = sweep.cell_at(values)
     dt = float(values["dt"])
     n_steps = int(round(sweep.duration / dt))
-    settings = RunSettings(dt, n_steps, sweep.method, record_v=True)
-    ta, tb = contract.twin_of(a, settings), contract.twin_of(b, settings)
+    ta = contract.twin_of(sweep.module_name(a), sweep.settings(a, dt, n_steps))
+    tb = contract.twin_of(sweep.module_name(b), sweep.settings(b, dt, n_steps))
     if ta is None or tb is None:
         return None
     drive = Drive.constant([float(values["current"])], dt, n_steps)

@@ -34,14 +34,14 @@ ATTEMPTS = 2
 
 @dataclass(frozen=True)
 class Task:
-    """What one task runs: ``backend`` on ``spec`` at ``dt`` for ``n_steps``, one neuron per point."""
+    """What one task runs: ``backend`` (a registered ``module``, or a named configuration of it) on ``spec``
+    with ``settings``, one neuron per point."""
 
     key: str
     backend: str
+    module: str
     spec: LIFSpec
-    dt: float
-    n_steps: int
-    method: str
+    settings: RunSettings
     timeout: float
     points: np.ndarray
     currents: np.ndarray
@@ -60,7 +60,7 @@ class Preload(WorkerPlugin):
     def setup(self, worker=None):
         for name in self.names:
             try:
-                backends.preload(name)
+                backends.preload(name)  # registered names: the caller maps named configurations
             except Exception:  # noqa: BLE001 - the task reports it, isolated, with the reason
                 pass
 
@@ -75,26 +75,26 @@ def run_task(task: Task) -> dict:
 
 def _rows(task: Task) -> dict:
     n = len(task.points)
-    settings = RunSettings(task.dt, task.n_steps, task.method, record_v=False)
+    settings = task.settings
     if mp.current_process().daemon:   # multiprocessing refuses children of a daemonic process
         return empty_rows(n, "failed", "the Dask worker is a daemonic process and cannot isolate runs: start "
                                        "workers with DASK_DISTRIBUTED__WORKER__DAEMON=False")
     try:
-        module = backends.get(task.backend)
+        module = backends.get(task.module)
         reason = module.representable(task.spec, settings)
     except Exception as exc:  # noqa: BLE001 - a backend that cannot even answer has failed this task
         return empty_rows(n, "failed", f"{type(exc).__name__}: {exc}", 1)
     if reason:
         return empty_rows(n, "unrepresentable", reason)
-    drive = Drive.constant(task.currents, task.dt, task.n_steps)
+    drive = Drive.constant(task.currents, settings.dt, settings.n_steps)
     error = ""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            result = execute(task.backend, task.spec, drive, settings, task.timeout)
+            result = execute(task.module, task.spec, drive, settings, task.timeout)
         except NotRepresentable as exc:
             return empty_rows(n, "unrepresentable", exc.reason, attempt)
         except BackendFailure as exc:
             error = exc.reason
             continue
-        return measure(task.spec, task.backend, drive, settings, result, attempt)
+        return measure(task.spec, task.module, drive, settings, result, attempt)
     return empty_rows(n, "failed", error, ATTEMPTS)

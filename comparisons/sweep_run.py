@@ -177,8 +177,8 @@ def _tasks(spec: Sweep, groups: list[Group]):
         for name in spec.backends:
             for k, start in enumerate(range(0, len(g.points), spec.chunk)):
                 part = slice(start, start + spec.chunk)
-                yield Task(f"{name}-g{g.index:06d}-c{k:04d}", name, g.spec, g.dt, g.n_steps, spec.method,
-                           spec.timeout, g.points[part], g.currents[part])
+                yield Task(f"{name}-g{g.index:06d}-c{k:04d}", name, spec.module_name(name), g.spec,
+                           spec.settings(name, g.dt, g.n_steps), spec.timeout, g.points[part], g.currents[part])
 
 
 # -------------------------------------------------------------------------------------------- executing
@@ -210,7 +210,7 @@ def _execute(spec: Sweep, groups: list[Group], out: Path, scheduler, quiet: bool
         bar.close()
         return 0, total
     with _client(scheduler, workers) as client:
-        client.register_plugin(Preload(spec.backends))
+        client.register_plugin(Preload(sorted({spec.module_name(n) for n in spec.backends})))
         _run_all(client, todo, chunks, bar)
     bar.close()
     return len(todo), done_before
