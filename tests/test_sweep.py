@@ -88,10 +88,10 @@ def test_the_tables_match_comparisons_run_point_by_point(small, tmp_path):
     source, outcome = small
     points = outcome.points
     cell = points[(points["tau_m"] == 0.02) & (points["V_reset"] == -0.065)]
-    currents = sorted(cell["current"].unique())
+    currents = sorted(float(c) for c in cell["current"].unique())
     text = (ROOT / "models/presets/textbook.toml").read_text()
     text += '\n[simulation]\ndt = "0.1 ms"\nduration = "100 ms"\n[simulation.options.brian2]\ntarget = "numpy"\n'
-    text += '[fi_curve]\nnum = 5\nduration = "200 ms"\n[convergence]\ndt = ["0.2 ms", "0.1 ms"]\nduration = "100 ms"\n'
+    text += '[fi_curve]\nnum = 5\nduration = "200 ms"\n[convergence]\ndt = ["0.4 ms", "0.2 ms", "0.1 ms"]\nduration = "100 ms"\n'
     for k, current in enumerate(currents):
         text += f'[[stimulus]]\nname = "i{k}"\nkind = "dc"\namplitude = "{current!r} A"\n'
     (tmp_path / "cell.toml").write_text(text)
