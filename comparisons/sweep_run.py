@@ -249,6 +249,17 @@ def _run_all(client, todo: list, chunks: Path, bar) -> None:
             submit()
 
 
+def local_cluster(workers: int):
+    """A ``LocalCluster`` of ``workers`` single-threaded worker processes, as a sweep starts one. Its
+    workers are not daemonic: they isolate each run in a child process, which a daemonic process may not
+    have; a worker lost twice fails its task (recorded), it never stops the sweep."""
+    import dask
+    from distributed import LocalCluster
+    dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 1})
+    return LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
+                        silence_logs=40)
+
+
 class _client:
     """A Dask client: of ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``), else of a new ``LocalCluster`` with
     one single-threaded worker process per core (``workers``), closed at the end."""
@@ -258,18 +269,12 @@ class _client:
         self.workers = workers or available_cores()
 
     def __enter__(self):
-        import dask
-        from distributed import Client, LocalCluster
+        from distributed import Client
         self.cluster = None
         if self.scheduler:
             self.client = Client(self.scheduler)
             return self.client
-        # workers isolate each run in a child process, which a daemonic process may not have; a worker
-        # lost twice fails its task (recorded), it never stops the sweep
-        dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 1,
-                         "distributed.logging.distributed": "error"})
-        self.cluster = LocalCluster(n_workers=self.workers, processes=True, threads_per_worker=1,
-                                    dashboard_address=None, silence_logs=40)
+        self.cluster = local_cluster(self.workers)
         self.client = Client(self.cluster)
         return self.client
 

@@ -42,10 +42,20 @@ def _table(rows: dict) -> pa.Table:
 
 def write_chunk(path: Path, rows: dict) -> None:
     """One task's rows as a Parquet file, written beside ``path`` and renamed into place (a sweep killed
-    mid-write leaves no partial chunk)."""
+    mid-write leaves no partial chunk); the task's wall time ``_seconds``, when given, goes into the file's
+    metadata."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(_table(rows), tmp)
+    table = _table(rows)
+    if "_seconds" in rows:
+        table = table.replace_schema_metadata({b"seconds": repr(float(rows["_seconds"])).encode()})
+    pq.write_table(table, tmp)
     os.replace(tmp, path)
+
+
+def chunk_seconds(path: Path) -> float | None:
+    """The wall time (s) of the task that wrote a chunk file (None for rows written without a run)."""
+    meta = pq.read_schema(path).metadata or {}
+    return float(meta[b"seconds"]) if b"seconds" in meta else None
 
 
 def assemble(sweep, chunks: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -13,6 +13,7 @@ child inherits it.
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,8 +67,12 @@ class Preload(WorkerPlugin):
 
 
 def run_task(task: Task) -> dict:
-    """The rows of one task (``point``, ``backend`` and :data:`comparisons.sweep_measures.COLUMNS`)."""
+    """The rows of one task (``point``, ``backend`` and :data:`comparisons.sweep_measures.COLUMNS`), and
+    ``_seconds``, the task's wall time (kept in its chunk file's metadata for the benchmark, never in the
+    tables)."""
+    start = time.perf_counter()
     rows = _rows(task)
+    rows["_seconds"] = time.perf_counter() - start
     rows["point"] = np.asarray(task.points, dtype=np.int64)
     rows["backend"] = [task.backend] * len(task.points)
     return rows
