@@ -273,3 +273,12 @@ def test_sampled_sweeps_are_seeded_and_within_bounds(tmp_path):
     # a Latin hypercube puts one point in each of the n strata of every axis
     strata = np.floor((np.log(a["tau_m"]) - np.log(5e-3)) / (np.log(8) / 16)).astype(int)
     assert sorted(strata) == list(range(16))
+
+
+def test_the_shipped_example_sweep_is_valid_and_every_point_runs_on_its_grid():
+    example = load_sweep(ROOT / "sweeps" / "textbook_tau_dt.toml")
+    points = example.points()
+    assert len(points) == 4 * 3 * 3 * 24 and example.backends == ("reference", "brian2", "nengo")
+    for _, row in points.drop_duplicates(["tau_m", "t_ref", "dt"]).iterrows():
+        cell = example.cell_at(row.to_dict())
+        assert example.problem(cell, float(row["dt"])) is None
