@@ -326,6 +326,8 @@ def _on_signal(signum, frame):
 
 
 def _interrupt_note(args) -> str:
+    if args.command == "sweep":
+        return "the finished tasks are in --out/chunks; the same command resumes the sweep"
     if args.command == "report":
         return ("dashboard index not written; each preset's directory holds its earlier report or its new "
                 "one, complete")

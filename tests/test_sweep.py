@@ -282,3 +282,17 @@ def test_the_shipped_example_sweep_is_valid_and_every_point_runs_on_its_grid():
     for _, row in points.drop_duplicates(["tau_m", "t_ref", "dt"]).iterrows():
         cell = example.cell_at(row.to_dict())
         assert example.problem(cell, float(row["dt"])) is None
+
+
+def test_a_sweep_runs_unchanged_on_the_cluster_named_by_dask_scheduler_address(tmp_path, monkeypatch):
+    from comparisons.sweep_run import local_cluster
+    source = tmp_path / "s.toml"
+    source.write_text(RESUMABLE.replace('chunk = 1', 'chunk = 8'))
+    cluster = local_cluster(1)
+    try:
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster.scheduler_address)
+        outcome = sweep(source, tmp_path / "out", report=False)
+        assert "lif-crosscheck-preload" in cluster.scheduler.worker_plugins   # it ran there
+    finally:
+        cluster.close()
+    assert outcome.ran == 12 and (outcome.points["status"] == "ok").all()
