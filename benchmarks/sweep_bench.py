@@ -10,6 +10,8 @@ Writes ``DIR/sweep_bench.csv`` (columns :data:`COLUMNS`, the machine on every ro
 2. ``separate``: the same points run one by one, measured on a sample and extrapolated: each sampled point
    as its own isolated backend run with the same measures (:func:`one_point`), and the ratio of the
    extrapolated total to the sweep's wall time (``speedup``).
+   ``comparison``: a sample of whole comparisons of one point each (:func:`measure_comparisons`), and
+   the same ratio (``speedup_comparisons``).
 3. ``scaling``: one sweep (the 2 000 points of the grid at dt = 0.1 ms) with 1 and with 2 workers, fresh
    output each time, and the ratio of their wall times.
 4. ``memory``: the peak resident memory (``VmHWM``) of the process that runs the sweep (the client and
@@ -130,6 +132,31 @@ def measure_separate(points, sweep_spec, n_sample: int, seed: int = 0) -> dict:
     return out
 
 
+def measure_comparisons(points, sweep_spec, n_sample: int, seed: int = 0) -> float:
+    """Mean seconds of a whole comparison (``comparisons.compare``) of one point: its cell at its dt and
+    duration with its current as the one dc stimulus, on the sweep's backends, with the comparison's
+    default f-I curve and convergence study (what ``run`` on a file of that point would do)."""
+    import dataclasses
+    from comparisons.api import compare
+    from comparisons.config import comparison_from_document
+    from comparisons.stimuli import DC
+    from models.loading import spec_to_document
+    rng = np.random.default_rng(seed)
+    valid = points[points["status"] == "ok"]["point"].unique()
+    frame = sweep_spec.points()
+    seconds = []
+    for p in rng.choice(valid, size=min(n_sample, valid.size), replace=False):
+        values = frame.loc[int(p)].to_dict()
+        doc = spec_to_document(sweep_spec.cell_at(values))
+        doc["simulation"] = {"dt": f"{float(values['dt'])!r} s", "duration": f"{sweep_spec.duration!r} s"}
+        comparison = comparison_from_document(doc, list(sweep_spec.backends))
+        comparison = dataclasses.replace(comparison, stimuli=(DC("point", amplitude=float(values["current"])),))
+        start = time.perf_counter()
+        compare(comparison)
+        seconds.append(time.perf_counter() - start)
+    return float(np.mean(seconds))
+
+
 def memory_probe(n_points: int, work: Path) -> float:
     """Peak RSS (MiB) of a fresh process running a reference-only sweep of about ``n_points`` points."""
     text = sweep_text({"tau_m": 5, "t_ref": 2, "dt": 1, "current": max(1, n_points // 10)},
@@ -171,6 +198,13 @@ def run(sizes: dict, out: Path, log=print) -> list[dict]:
                              "one isolated run per point, mean of the sample", host))
         rows.append(_row("speedup", "all", n, 2, total, total / wall, "x",
                          "extrapolated one-by-one seconds (one process) / sweep wall seconds", host))
+        log("separate comparisons (a sample) ...")
+        per_comparison = measure_comparisons(outcome.points, spec, max(1, sizes["sample"] // 5))
+        rows.append(_row("comparison", "all", max(1, sizes["sample"] // 5), 2, per_comparison,
+                         1.0 / per_comparison, "points/s", "one whole comparison per point (compare(), "
+                         "with its default f-I curve and convergence study), mean of the sample", host))
+        rows.append(_row("speedup_comparisons", "all", n, 2, per_comparison * n, per_comparison * n / wall, "x",
+                         "extrapolated seconds of one comparison per point / sweep wall seconds", host))
         log("scaling: 1 and 2 workers ...")
         scaling = dict(sizes, dt=sizes["scaling_dt"])
         times = {}
