@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.errors import ComparisonError, SpecificationError, UserInputError
+from models.errors import ComparisonError, UserInputError
 from models.files import check_keys, read_toml, require_table, resolve
 from models.loading import spec_from_document, load_spec
 from models.spec import NEURON_FIELDS, LIFSpec
@@ -138,8 +138,8 @@ class Sweep:
         return frame
 
     def digest(self) -> str:
-        """sha256 of everything that decides the results (not the timeout or the chunk size... the chunk
-        size decides the files, so it is in): a resumed sweep must be this same sweep."""
+        """sha256 of everything that decides the results and the chunk files (not the timeout): a sweep
+        resumed into a directory must be this same sweep."""
         doc = {"cell": self.cell.to_si_dict(), "axes": [[a.name, list(a.values), list(a.bounds), a.log]
                                                         for a in self.axes],
                "duration": self.duration, "dt": self.dt, "current": self.current, "method": self.method,
@@ -368,8 +368,3 @@ def _measures(value) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or any(m not in MEASURES for m in value):
         raise ComparisonError("measures", f"expected a non-empty list of {', '.join(MEASURES)}", value)
     return tuple(m for m in MEASURES if m in value)
-
-
-def invalid_reason(exc: SpecificationError) -> str:
-    """The one line of an invalid point's cell, without the file (the point has none)."""
-    return str(exc)

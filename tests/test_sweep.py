@@ -185,8 +185,8 @@ name = "failing"
 cell = "textbook"
 [simulation]
 duration = "50 ms"
-backends = ["reference", "flaky", "raises"]
-timeout = "60 s"
+backends = ["reference", "flaky", "raises", "hangs"]
+timeout = "3 s"
 [axes.tau_m]
 values = ["20 ms"]
 [axes.current]
@@ -194,10 +194,10 @@ values = ["300 pA", "600 pA"]
 """
 
 
-def test_a_failing_task_is_retried_once_and_reported(tmp_path):
+def test_a_failing_or_hanging_task_is_retried_once_and_reported(tmp_path):
     source = tmp_path / "failing.toml"
     source.write_text(FAILING)
-    env = _env(LIFX_TEST_BACKENDS="flaky:flaky_backend,raises:raises_backend",
+    env = _env(LIFX_TEST_BACKENDS="flaky:flaky_backend,raises:raises_backend,hangs:hangs_backend",
                LIFX_FLAKY_MARKER=str(tmp_path / "flaky-raised"))
     proc = _cli([source, "--out", tmp_path / "out"], env=env)
     assert proc.wait(600) == 3, proc.stderr.read()              # a backend failed; the sweep completed
@@ -206,6 +206,9 @@ def test_a_failing_task_is_retried_once_and_reported(tmp_path):
     assert (flaky["status"] == "ok").all() and (flaky["attempts"] == 2).all()
     assert (raises["status"] == "failed").all() and (raises["attempts"] == 2).all()
     assert raises["reason"].str.contains("simulated crash inside the simulator").all()
+    hangs = points[points["backend"] == "hangs"]            # killed at the time limit, twice
+    assert (hangs["status"] == "failed").all() and (hangs["attempts"] == 2).all()
+    assert hangs["reason"].str.contains("timeout").all(), hangs["reason"].iloc[0]
     assert (points[points["backend"] == "reference"]["attempts"] == 1).all()
     # the retried backend's numbers are the reference's (it runs it on the second attempt)
     ref = points[points["backend"] == "reference"]
