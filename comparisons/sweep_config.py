@@ -6,6 +6,8 @@ A sweep file is TOML, parsed like every file of the suite (nothing in it is eval
     cell = "textbook"            # a preset or a specification file (relative to this file),
                                  # or an inline [neuron] table instead
     measures = ["contract", "latency", "isi", "rate"]   # default: all four
+    attribute = [12, 40]         # points whose backend pairs' differences the maps page takes apart
+                                 # (default: each pair's point of largest ISI difference for its bounds)
 
     [simulation]
     duration = "300 ms"          # every point's run (a whole number of steps at its dt)
@@ -62,7 +64,7 @@ from .config import _on_grid, _options, _step_problem
 CELL_AXES = ("tau_m", "R", "E_L", "V_th", "V_reset", "V_init", "t_ref")
 AXIS_KINDS: dict[str, Kind] = {**{k: NEURON_FIELDS[k] for k in CELL_AXES}, "dt": TIME, "current": CURRENT}
 MEASURES = ("contract", "latency", "isi", "rate")
-TOP_KEYS = ("name", "description", "cell", "neuron", "measures", "simulation", "axes", "sample")
+TOP_KEYS = ("name", "description", "cell", "neuron", "measures", "attribute", "simulation", "axes", "sample")
 SIMULATION_KEYS = ("duration", "dt", "current", "method", "backends", "timeout", "chunk", "options")
 SAMPLERS = ("sobol", "latin")
 #: Most points of one sweep (10^6: the tables stay a few hundred MB) and of one task.
@@ -108,6 +110,7 @@ class Sweep:
     sampler: str | None = None
     n_sample: int = 0
     seed: int = 0
+    attribute: tuple = ()   # point indices listed for attribution on the maps page
     options: tuple = ()     # (backend name, sorted option pairs) of [simulation.options.<name>]
     aliases: tuple = ()     # (named configuration, the backend it runs)
 
@@ -235,14 +238,14 @@ def _sweep(doc: dict, path: Path, backend_override) -> Sweep:
     if method not in ("exact", "euler"):
         raise ComparisonError("simulation.method", "expected \"exact\" or \"euler\"", repr(method))
     options, aliases = _options(sim["options"]) if "options" in sim else ({}, {})
-    sweep = Sweep(name, description, str(path), cell, axes, duration, dt, current, method,
-                  _backends(sim.get("backends"), backend_override, aliases), _timeout(sim), _chunk(sim),
-                  _measures(doc.get("measures", list(MEASURES))), *(sample or (None, 0, 0)),
-                  tuple(sorted(options.items())), tuple(sorted(aliases.items())))
-    n = sweep.n_sample if sample else math.prod(len(a.values) for a in axes)
+    n = sample[1] if sample else math.prod(len(a.values) for a in axes)
     if n > MAX_POINTS:
         raise ComparisonError("axes", f"at most {MAX_POINTS} points", f"{n} points")
-    return sweep
+    return Sweep(name, description, str(path), cell, axes, duration, dt, current, method,
+                 _backends(sim.get("backends"), backend_override, aliases), _timeout(sim), _chunk(sim),
+                 _measures(doc.get("measures", list(MEASURES))), *(sample or (None, 0, 0)),
+                 _attribute(doc.get("attribute", []), n), tuple(sorted(options.items())),
+                 tuple(sorted(aliases.items())))
 
 
 def _cell(doc: dict, path: Path, name: str) -> LIFSpec:
@@ -362,6 +365,14 @@ def _backends(value, override, aliases: dict) -> tuple[str, ...]:
     for n in names:
         registry.check(aliases.get(n, n), field)
     return tuple(names)
+
+
+def _attribute(value, n: int) -> tuple[int, ...]:
+    if not isinstance(value, list) or len(value) > 100 or not all(
+            isinstance(p, int) and not isinstance(p, bool) and 0 <= p < n for p in value):
+        raise ComparisonError("attribute", f"expected a list of at most 100 point indices from 0 to {n - 1}",
+                              value)
+    return tuple(value)
 
 
 def _measures(value) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from models.drive import Drive
+from models.errors import SpecificationError
 from reports.html import human
 from reports.sweep_html import render_maps
 
@@ -48,9 +49,15 @@ def listed_points(sweep: Sweep, pairs: pd.DataFrame) -> list[tuple[int, str, str
 
 
 def attribute_point(sweep: Sweep, point: int, a: str, b: str) -> dict | None:
-    """The attribution of ``a - b`` at one point (``None`` when either backend has no twin)."""
+    """The attribution of ``a - b`` at one point (``None`` when either backend has no twin or the point is
+    invalid)."""
     values = sweep.points().loc[point].to_dict()
-    spec = sweep.cell_at(values)
+    try:
+        spec = sweep.cell_at(values)
+    except SpecificationError:
+        return None
+    if sweep.problem(spec, float(values["dt"])):
+        return None
     dt = float(values["dt"])
     n_steps = int(round(sweep.duration / dt))
     ta = contract.twin_of(sweep.module_name(a), sweep.settings(a, dt, n_steps))
@@ -67,6 +74,8 @@ def attribute_point(sweep: Sweep, point: int, a: str, b: str) -> dict | None:
 def write_maps(sweep: Sweep, points: pd.DataFrame, pairs: pd.DataFrame, out: Path,
                listed: list[tuple[int, str, str]] | None = None) -> Path:
     """Write ``maps.html`` into ``out`` (temporary file, then renamed)."""
+    if listed is None and sweep.attribute:
+        listed = [(p, a, b) for p in sweep.attribute for a, b in combinations(sweep.backends, 2)]
     chosen = listed if listed is not None else listed_points(sweep, pairs)
     found = [attribute_point(sweep, p, a, b) for p, a, b in chosen]
     axes = [{"name": n, "unit": AXIS_KINDS[n].si_unit} for n in sweep.axis_names]

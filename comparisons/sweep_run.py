@@ -9,8 +9,8 @@
    backend (:mod:`comparisons.sweep_task`). A group whose cell is invalid is recorded as invalid;
 3. the tasks go to a Dask cluster: by default a ``LocalCluster`` with one single-threaded worker process
    per core; with ``scheduler`` (or the ``DASK_SCHEDULER_ADDRESS`` environment variable) an existing
-   cluster, unchanged. At most a few tasks per worker are in flight, so the client's memory does not
-   grow with the number of points while they run;
+   cluster, unchanged. At most two tasks per worker are in flight and their rows go to disk as they
+   arrive, so while they run the client holds the plan of the points, never their results;
 4. each task's rows are written as they arrive, one Parquet file per task under ``chunks/`` (a temporary
    file renamed into place). A sweep re-run with the same file and output skips every task whose file
    exists: an interrupted or killed sweep resumes where it stopped;

@@ -237,6 +237,8 @@ BAD = [
      "simulation.current: is required"),
     ("cell = \"textbook\"\nmeasures = [\"speed\"]\n[simulation]\nduration = \"50 ms\"\n[axes.current]\nvalues = [\"1 nA\"]\n",
      "measures: expected"),
+    ("cell = \"textbook\"\nattribute = [5]\n[simulation]\nduration = \"50 ms\"\n[axes.current]\nvalues = [\"1 nA\"]\n",
+     "attribute: expected a list of at most 100 point indices from 0 to 0"),
     ("cell = \"rockpool_synaptic\"\n[simulation]\nduration = \"50 ms\"\n[axes.current]\nvalues = [\"1 nA\"]\n",
      "cell: must be a plain LIF"),
 ]
@@ -262,6 +264,18 @@ def test_an_output_directory_of_something_else_is_refused(tmp_path, capsys):
     assert main(["sweep", str(source), "--out", str(out), "--force"]) == 2
     assert "holds no sweep" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
+
+
+def test_an_output_directory_of_another_sweep_is_replaced_only_with_force(tmp_path, capsys):
+    source = tmp_path / "s.toml"
+    source.write_text(RESUMABLE)
+    out = tmp_path / "out"
+    (out / "chunks").mkdir(parents=True)
+    (out / "sweep.json").write_text('{"digest": "another sweep"}')
+    (out / "chunks" / "reference-g000000-c0000.parquet").write_bytes(b"not this sweep's")
+    assert main(["sweep", str(source), "--out", str(out)]) == 2
+    assert "holds another sweep" in capsys.readouterr().err
+    assert (out / "chunks" / "reference-g000000-c0000.parquet").read_bytes() == b"not this sweep's"
 
 
 def test_sampled_sweeps_are_seeded_and_within_bounds(tmp_path):
