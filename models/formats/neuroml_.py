@@ -1,0 +1,420 @@
+"""NeuroML2 point cells in and out (libNeuroML): ``iafCell``, ``iafRefCell``, ``iafTauCell``, ``iafTauRefCell``.
+
+The semantics are those of NeuroML's own component definitions (NeuroML2CoreTypes ``Cells.xml``,
+``Inputs.xml``), checked there:
+
+- ``iafCell``: ``C dv/dt = leakConductance (leakReversal - v) + iSyn``; ``OnStart v = reset``;
+  ``v > thresh``: spike and ``v = reset``; no refractory period.
+- ``iafRefCell``: the same, and after a spike the regime ``refractory`` holds ``v = reset`` (no time
+  derivative) until ``t > lastSpikeTime + refract``: the suite's ``t_ref``.
+- ``iafTauCell`` / ``iafTauRefCell``: ``dv/dt = (leakReversal - v)/tau``, same start, threshold, reset
+  and refractory rule, but **no input**: ``baseIaf`` has no ``synapses`` attachment, so no current (and no
+  ``explicitInput``) reaches it. The suite drives every cell with a current, so it adds one through a
+  resistance ``R`` (choice ``R``, default ``"1 ohm"``: a stimulus of 1 A raises ``V_inf`` by 1 V):
+  ``tau dv/dt = (leakReversal - v) + R I``. Without input this is the file's cell exactly; an input
+  aimed at such a cell in the file is refused (NeuroML itself cannot deliver it).
+- ``pulseGenerator``: ``i = amplitude`` for ``delay <= t < delay + duration``, 0 otherwise: a ``step``
+  stimulus from ``delay`` to ``delay + duration``.
+
+So every cell starts at ``reset`` (``V_init = V_reset``, whatever ``leakReversal`` is), the threshold
+test is ``v > thresh`` (the suite's), reset is to a value, and ``leakConductance = 0`` is the
+integrate-and-fire without leak (``leak = false`` with ``C``).
+
+**Which pulse drives which cell.** When the document has a ``network`` with inputs, a cell is driven
+by the ``pulseGenerator`` s that an ``explicitInput`` or an ``inputList`` aims at an instance of a
+population of that cell: each distinct pulse is one ``[[stimulus]]`` (the instances are separate runs);
+two inputs summed on one instance are refused (one step cannot hold their sum). A document without
+network inputs that holds exactly one cell and one ``pulseGenerator`` drives the cell with it. Otherwise
+the cell gets the suite's default stimuli. Other input types aimed at a cell are refused.
+
+**Choices** (``choices`` of :func:`read` and :func:`write`, each a documented default):
+
+- ``cell``: the id of the cell to read when the document holds several (default: every supported cell;
+  a document holding a cell type the suite cannot simulate is refused unless ``cell`` picks another);
+- ``R``: the resistance through which an ``iafTauCell`` is driven (default ``"1 ohm"``);
+- ``start_at_reset`` (write): accept writing a cell whose ``V_init`` is not ``V_reset`` (NeuroML's cells
+  start at ``reset``), with a one-line warning (default: refused).
+
+The file's quantities keep their units (``"0.2nF"``), parsed by pint like any specification; nothing in
+the file is evaluated, entities are not expanded, a DOCTYPE is refused and included files are not read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from lxml import etree
+
+from ..errors import InputFileError, SpecificationError, UserInputError
+from ..loading import spec_from_document
+from ..spec import LIFSpec
+from ..units import CAPACITANCE, CONDUCTANCE, RESISTANCE, TIME, VOLTAGE, format_quantity, parse_quantity
+from . import ImportedCell, Provenance, sha256_of
+
+SUFFIXES = (".nml",)
+
+#: Largest file read: a point-cell document is a few kB; a morphology of millions of points is not one.
+MAX_BYTES = 16 << 20
+
+#: libNeuroML's NeuroMLDocument list -> the component type it holds, for the cells the suite reads.
+CELL_LISTS = {"iaf_cells": "iafCell", "iaf_ref_cells": "iafRefCell", "iaf_tau_cells": "iafTauCell",
+              "iaf_tau_ref_cells": "iafTauRefCell"}
+#: ... and for every other cell type of NeuroML2 (refused, by name).
+OTHER_CELL_LISTS = {
+    "izhikevich_cells": "izhikevichCell", "izhikevich2007_cells": "izhikevich2007Cell",
+    "ad_ex_ia_f_cells": "adExIaFCell", "fitz_hugh_nagumo_cells": "fitzHughNagumoCell",
+    "fitz_hugh_nagumo1969_cells": "fitzHughNagumo1969Cell", "pinsky_rinzel_ca3_cells": "pinskyRinzelCA3Cell",
+    "hindmarshRose1984Cell": "hindmarshRose1984Cell", "cells": "cell", "cell2_ca_poolses": "cell2CaPools",
+    "base_cells": "baseCell", "IF_curr_alpha": "IF_curr_alpha", "IF_curr_exp": "IF_curr_exp",
+    "IF_cond_alpha": "IF_cond_alpha", "IF_cond_exp": "IF_cond_exp", "HH_cond_exp": "HH_cond_exp",
+    "EIF_cond_exp_isfa_ista": "EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista": "EIF_cond_alpha_isfa_ista"}
+#: input lists other than pulseGenerator (refused when aimed at the cell).
+OTHER_INPUT_LISTS = ("pulse_generator_dls", "sine_generators", "sine_generator_dls", "ramp_generators",
+                     "ramp_generator_dls", "compound_inputs", "compound_input_dls", "voltage_clamps",
+                     "voltage_clamp_triples", "spike_arrays", "timed_synaptic_inputs", "spike_generators",
+                     "spike_generator_randoms", "spike_generator_poissons", "spike_generator_ref_poissons",
+                     "poisson_firing_synapses", "transient_poisson_firing_synapses")
+
+#: NeuroML attribute (XML name, libNeuroML name) -> the suite's [neuron] key, per cell type.
+ATTRIBUTES = {
+    "iafCell": (("C", "C", "C"), ("leakConductance", "leak_conductance", "g_L"),
+                ("leakReversal", "leak_reversal", "E_L"), ("thresh", "thresh", "V_th"),
+                ("reset", "reset", "V_reset")),
+    "iafTauCell": (("tau", "tau", "tau_m"), ("leakReversal", "leak_reversal", "E_L"),
+                   ("thresh", "thresh", "V_th"), ("reset", "reset", "V_reset")),
+}
+ATTRIBUTES["iafRefCell"] = ATTRIBUTES["iafCell"] + (("refract", "refract", "t_ref"),)
+ATTRIBUTES["iafTauRefCell"] = ATTRIBUTES["iafTauCell"] + (("refract", "refract", "t_ref"),)
+
+DEFAULT_R = "1 ohm"
+#: The suite's default run (s) and the share of it a default step covers (20 % .. 80 %), used to lengthen
+#: the run when a pulse ends later.
+DEFAULT_DURATION = 0.5
+RUN_SHARE = 0.8
+
+SEMANTICS = (
+    "NeuroML2CoreTypes (Cells.xml): v starts at reset (OnStart v = reset), so V_init = V_reset.",
+    "Threshold v > thresh emits a spike and sets v = reset: the suite's V > V_th and reset to a value.",
+)
+REFRACTORY = "Refractory regime: v held at reset until t > lastSpikeTime + refract, the suite's t_ref."
+NO_REFRACTORY = "No refractory period in this component type: t_ref = 0."
+TAU_INPUT = ("iafTauCell takes no input current in NeuroML2CoreTypes (no synapses attachment): the suite "
+             "drives it through R = {R} (choice R), tau dv/dt = (leakReversal - v) + R I; with zero "
+             "input it is the file's cell exactly.")
+
+
+def read(path: Path, choices: dict) -> list[ImportedCell]:
+    """One :class:`ImportedCell` per supported cell of the NeuroML2 document ``path`` (see the module)."""
+    path = Path(path)
+    try:
+        document = _load(path)
+        cells = _cells(document, choices.get("cell"))
+        inputs = _inputs(document)
+        return [_imported(path, document, ctype, cell, inputs, choices) for ctype, cell in cells]
+    except UserInputError as exc:
+        raise exc.with_source(str(path)) from None
+
+
+def write(spec: LIFSpec, path: Path, choices: dict) -> list[str]:
+    """Write ``spec`` as a NeuroML2 document (``iafRefCell``, or ``iafCell`` when ``t_ref = 0``) in a
+    network of one population, validated against the NeuroML2 schema, atomically; returns warnings."""
+    warnings = _writable(spec, choices)
+    cell_id = _nml_id(spec.name)
+    if cell_id != spec.name:
+        warnings.append(f"name {spec.name!r} written as the NeuroML id {cell_id!r} (letters, digits and _)")
+    document = _document(spec, cell_id)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".nml", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        from neuroml.writers import NeuroMLWriter
+        NeuroMLWriter.write(document, tmp)
+        _validate(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return warnings
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+def _load(path: Path):
+    """The file parsed by lxml (no entities, no network, no DTD) and built by libNeuroML."""
+    from neuroml.nml import nml
+
+    if not path.is_file():
+        raise InputFileError("", "no such file" if not path.exists() else "expected a regular file")
+    if path.stat().st_size > MAX_BYTES:
+        raise InputFileError("", f"expected a NeuroML2 file of at most {MAX_BYTES} bytes",
+                             f"{path.stat().st_size} bytes")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True)
+    try:
+        tree = etree.parse(str(path), parser)
+    except (etree.XMLSyntaxError, OSError) as exc:
+        raise InputFileError("", f"expected a NeuroML2 (XML) document ({str(exc).splitlines()[0]})") from None
+    if tree.docinfo.doctype:
+        raise InputFileError("", "expected a NeuroML2 document without a DOCTYPE", tree.docinfo.doctype)
+    root = tree.getroot()
+    if etree.QName(root).localname != "neuroml":
+        raise InputFileError("", "expected a NeuroML2 document (root element <neuroml>)",
+                             f"<{etree.QName(root).localname}>")
+    document = nml.NeuroMLDocument.factory()
+    try:
+        document.build(root, gds_collector_=nml.GdsCollector_())
+    except Exception as exc:  # noqa: BLE001 - libNeuroML raises plain exceptions for malformed values
+        raise InputFileError("", f"expected a NeuroML2 document libNeuroML can read ({exc})") from None
+    return document
+
+
+def _cells(document, chosen) -> list[tuple[str, object]]:
+    """(component type, cell) of the supported cells, or the chosen one; refusals name the component."""
+    supported = [(ctype, cell) for name, ctype in CELL_LISTS.items() for cell in getattr(document, name)]
+    others = [(ctype, cell) for name, ctype in OTHER_CELL_LISTS.items() for cell in getattr(document, name, [])]
+    if chosen is not None:
+        picked = [(ctype, cell) for ctype, cell in supported + others if cell.id == chosen]
+        ids = ", ".join(cell.id for _, cell in supported + others) or "none"
+        if not picked:
+            raise SpecificationError("cell", f"names no cell of the document (its cells: {ids})", chosen)
+        supported = [p for p in picked if p[0] in CELL_LISTS.values()]
+        others = [p for p in picked if p[0] not in CELL_LISTS.values()]
+    if others:
+        ctype, cell = others[0]
+        hint = (' (a PyNN cell: write its parameters as a [neuron] table with dialect = "pynn")'
+                if ctype.startswith(("IF_", "EIF_", "HH_")) else "")
+        raise SpecificationError(f"{ctype} {cell.id}", "is not a cell the suite simulates (expected an "
+                                 f"iafCell, iafRefCell, iafTauCell or iafTauRefCell){hint}")
+    if not supported:
+        includes = ", ".join(i.href for i in document.includes)
+        raise SpecificationError("", "holds no cell (expected an iafCell, iafRefCell, iafTauCell or "
+                                 "iafTauRefCell" + (f"; included files are not read: {includes}" if includes
+                                                    else "") + ")")
+    return supported
+
+
+def _inputs(document) -> dict:
+    """Cell id -> {instance (population, index): [input ids]} from every network's inputs."""
+    population_cell = {p.id: p.component for net in document.networks for p in net.populations}
+    out: dict = {}
+    for net in document.networks:
+        aims = [(e.input, *_target(e.target)) for e in net.explicit_inputs]
+        for input_list in net.input_lists:
+            for item in input_list.input + input_list.input_ws:
+                aims.append((input_list.component, input_list.populations, _target(item.target)[1]))
+        for input_id, population, index in aims:
+            cell = population_cell.get(population)
+            if cell is None:
+                raise SpecificationError(f"network {net.id}", "aims an input at no population of the "
+                                         "document", f"{input_id} -> {population}")
+            out.setdefault(cell, {}).setdefault((population, index), []).append(input_id)
+    return out
+
+
+def _target(target: str) -> tuple[str, int]:
+    """(population, index) of ``pop[3]`` or ``../pop/3/cell``."""
+    match = re.fullmatch(r"(?:\.\./)?([A-Za-z_][\w]*)(?:\[(\d+)\]|/(\d+)(?:/[\w]+)?)", target.strip())
+    if match is None:
+        raise SpecificationError("network", "expected an input target such as pop[0] or ../pop/0/cell",
+                                 target)
+    return match.group(1), int(match.group(2) or match.group(3))
+
+
+def _imported(path: Path, document, ctype: str, cell, inputs: dict, choices: dict) -> ImportedCell:
+    field = f"{ctype} {cell.id}"
+    original, neuron = [], {}
+    for xml_name, attr, key in ATTRIBUTES[ctype]:
+        value = getattr(cell, attr)
+        if value is None:
+            raise SpecificationError(f"{field}.{xml_name}", "is required but missing")
+        original.append((xml_name, str(value)))
+        neuron[key] = str(value)
+    neuron["V_init"] = neuron["V_reset"]
+    if "t_ref" not in neuron:
+        neuron["t_ref"] = "0 s"
+    notes = list(SEMANTICS) + [REFRACTORY if ctype.endswith("RefCell") else NO_REFRACTORY]
+    mapping = [("units", "as written in the file, converted to SI by pint")]
+    mapping += [(xml_name, key) for xml_name, _, key in ATTRIBUTES[ctype]]
+    if ctype.startswith("iafTau"):
+        R = choices.get("R", DEFAULT_R)
+        parse_quantity(R, RESISTANCE, "R")
+        neuron["R"] = R
+        notes.append(TAU_INPUT.format(R=R))
+        mapping.append(("R", f"{R} (choice R, default {DEFAULT_R})"))
+    elif _zero(neuron["g_L"], f"{field}.leakConductance"):
+        neuron = {"leak": False, **{k: v for k, v in neuron.items() if k not in ("g_L", "E_L")}}
+        notes.append("leakConductance = 0: C dv/dt = iSyn, the integrate-and-fire without leak (leak = false); "
+                     "leakReversal is unused.")
+    doc = {"name": cell.id, "description": (cell.notes or "").strip()
+           or f"{ctype} {cell.id} read from the NeuroML2 file {path.name}", "neuron": neuron}
+    stimuli, stim_notes = _stimuli(document, ctype, cell, inputs, original)
+    notes += stim_notes
+    if stimuli:
+        doc["stimulus"] = stimuli
+        last = max(parse_quantity(s["stop"], TIME, "stop") for s in stimuli)
+        if last > RUN_SHARE * DEFAULT_DURATION:
+            doc["simulation"] = {"duration": f"{math.ceil(last / RUN_SHARE / 0.1 - 1e-9) * 100} ms"}
+            notes.append(f"The run lasts {doc['simulation']['duration']} so that the last pulse ends within "
+                         f"{RUN_SHARE:.0%} of it.")
+    _check(doc, field, ATTRIBUTES[ctype])
+    provenance = Provenance(format="neuroml", file=str(path), sha256=sha256_of(path), node=cell.id,
+                            mapping=tuple(mapping), notes=tuple(notes), original=tuple(original))
+    return ImportedCell(document=doc, provenance=provenance)
+
+
+def _zero(text: str, field: str) -> bool:
+    return parse_quantity(text, CONDUCTANCE, field) == 0.0
+
+
+def _stimuli(document, ctype, cell, inputs, original) -> tuple[list, list]:
+    """The cell's ``[[stimulus]]`` tables and the notes saying where they came from."""
+    pulses = {p.id: p for p in document.pulse_generators}
+    others = {i.id: name for name in OTHER_INPUT_LISTS for i in getattr(document, name, [])}
+    wired = any(net.explicit_inputs or net.input_lists for net in document.networks)
+    if wired:
+        instances = inputs.get(cell.id, {})
+    elif len(pulses) == 1 and _n_cells(document) == 1:
+        instances = {("", 0): list(pulses)}
+    else:
+        instances = {}
+    if not instances:
+        return [], ["No pulseGenerator drives this cell: the suite's default stimuli apply."]
+    if ctype.startswith("iafTau"):
+        raise SpecificationError(f"{ctype} {cell.id}", "takes no input current in NeuroML (no synapses "
+                                 "attachment), so no input can be aimed at it", ", ".join(
+                                     sorted({i for ids in instances.values() for i in ids})))
+    used = []
+    for (population, index), ids in sorted(instances.items()):
+        for input_id in ids:
+            if input_id not in pulses:
+                kind = others.get(input_id, "an input the document does not define")
+                raise SpecificationError(f"input {input_id}", "is not a pulseGenerator (the only input "
+                                         "read)", kind)
+        if len(ids) > 1:
+            raise SpecificationError(f"{population}[{index}]", "receives several inputs, which NeuroML "
+                                     "sums: one step stimulus cannot hold the sum", ", ".join(ids))
+        if ids[0] not in used:
+            used.append(ids[0])
+    tables = [_step(pulses[i], original) for i in used]
+    how = "aimed at it by the network's inputs" if wired else "the document's only pulseGenerator"
+    return tables, [f"pulseGenerator {', '.join(used)} ({how}): i = amplitude for delay <= t < delay + "
+                    "duration (Inputs.xml), a step stimulus from delay to delay + duration."]
+
+
+def _n_cells(document) -> int:
+    return sum(len(getattr(document, name, [])) for name in (*CELL_LISTS, *OTHER_CELL_LISTS))
+
+
+def _step(pulse, original: list) -> dict:
+    field = f"pulseGenerator {pulse.id}"
+    for name in ("delay", "duration", "amplitude"):
+        if getattr(pulse, name) is None:
+            raise SpecificationError(f"{field}.{name}", "is required but missing")
+        original.append((f"{pulse.id}.{name}", str(getattr(pulse, name))))
+    delay = parse_quantity(pulse.delay, TIME, f"{field}.delay")
+    duration = parse_quantity(pulse.duration, TIME, f"{field}.duration")
+    if not (math.isfinite(delay) and delay >= 0 and math.isfinite(duration) and duration >= 0):
+        raise SpecificationError(f"{field}", "expected a non-negative delay and duration",
+                                 f"delay {pulse.delay}, duration {pulse.duration}")
+    return {"name": pulse.id, "kind": "step", "amplitude": str(pulse.amplitude), "start": str(pulse.delay),
+            "stop": format_quantity(delay + duration, TIME)}
+
+
+def _check(doc: dict, field: str, attributes) -> None:
+    """Build the specification once, so that an invalid cell is refused naming the NeuroML attribute."""
+    names = {key: xml_name for xml_name, _, key in attributes}
+    names["V_init"] = names["V_reset"]
+    try:
+        spec_from_document({k: v for k, v in doc.items() if k in ("name", "description", "neuron")})
+    except UserInputError as exc:
+        key = exc.field.removeprefix("neuron.")
+        if key in names:
+            exc.field = f"{field}.{names[key]}"
+            raise exc.with_given(doc["neuron"].get(key, exc.given)) from None
+        raise
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+
+def _writable(spec: LIFSpec, choices: dict) -> list[str]:
+    """Refuse what an iafCell/iafRefCell cannot hold; the warnings of what is accepted."""
+    reasons = {"synapse": "neuron.tau_syn: a synaptic current is not part of an iafCell (NeuroML attaches "
+                          "synapses in a network); not written",
+               "noise": "neuron.sigma: NeuroML's iaf cells have no noise current",
+               "subtract": "neuron.reset: NeuroML's iaf cells reset to a value, not by subtraction"}
+    for feature in spec.features:
+        raise SpecificationError("", f"cannot be written as NeuroML2: {reasons[feature]}")
+    if spec.spike_input is not None:
+        raise SpecificationError("spike_input", "cannot be written as NeuroML2 (spike input needs a synapse)")
+    if spec.V_init != spec.V_reset:
+        if not choices.get("start_at_reset"):
+            raise SpecificationError("neuron.V_init", "cannot be written as NeuroML2: its iaf cells start at "
+                                     f"reset ({spec.V_reset!r} V); accept that with start_at_reset",
+                                     format_quantity(spec.V_init, VOLTAGE))
+        return [f"neuron.V_init = {spec.V_init!r} V not written: NeuroML's iaf cells start at reset "
+                f"({spec.V_reset!r} V)"]
+    return []
+
+
+def _document(spec: LIFSpec, cell_id: str):
+    import neuroml
+
+    g_L, C = (0.0, spec.C) if not spec.leak else _membrane(spec.tau_m, spec.R)
+    E_L = spec.E_L if spec.leak else spec.V_reset
+    values = dict(id=cell_id, C=_q(C, "F"), leak_conductance=_q(g_L, "S"), leak_reversal=_q(E_L, "V"),
+                  thresh=_q(spec.V_th, "V"), reset=_q(spec.V_reset, "V"), notes=spec.description or None)
+    if spec.t_ref > 0:
+        cell, listed = neuroml.IafRefCell(refract=_q(spec.t_ref, "s"), **values), "iaf_ref_cells"
+    else:
+        cell, listed = neuroml.IafCell(**values), "iaf_cells"
+    population = neuroml.Population(id=f"pop_{cell_id}", component=cell_id, size=1)
+    network = neuroml.Network(id=f"net_{cell_id}", populations=[population])
+    return neuroml.NeuroMLDocument(id=cell_id, networks=[network], **{listed: [cell]})
+
+
+def _membrane(tau_m: float, R: float) -> tuple[float, float]:
+    """(g_L, C) whose reading (``R = 1/g_L``, ``tau_m = R C``, :func:`models.spec.membrane`) gives back
+    ``R`` and ``tau_m`` bit for bit where a float within 8 ulps does so (else the nearest: a few ulps)."""
+    g_L = _preimage(1.0 / R, lambda g: 1.0 / g, R)
+    R_read = 1.0 / g_L
+    return g_L, _preimage(tau_m / R_read, lambda c: R_read * c, tau_m)
+
+
+def _preimage(x: float, f, target: float, ulps: int = 8) -> float:
+    candidates = [x]
+    up = down = x
+    for _ in range(ulps):
+        up, down = math.nextafter(up, math.inf), math.nextafter(down, -math.inf)
+        candidates += [up, down]
+    return next((c for c in candidates if f(c) == target), x)
+
+
+def _q(value: float, unit: str) -> str:
+    """An SI float as a NeuroML quantity that reads back to the same float (``repr`` keeps every bit)."""
+    return f"{float(value)!r}{unit}"
+
+
+def _nml_id(name: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9_]", "_", name.strip()) or "cell"
+    return text if re.match(r"[A-Za-z_]", text) else f"_{text}"
+
+
+def _validate(path: str) -> None:
+    """libNeuroML's validation (the NeuroML2 patterns and required attributes) and the NeuroML2 XML
+    schema shipped with it; a failure is a bug of the writer (ContractError)."""
+    import neuroml
+    from neuroml.utils import validate_neuroml2
+
+    from ..errors import ContractError
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            validate_neuroml2(path)
+        schema = Path(neuroml.__file__).parent / "nml" / f"NeuroML_{neuroml.current_neuroml_version}.xsd"
+        etree.XMLSchema(etree.parse(str(schema))).assertValid(etree.parse(path))
+    except (ValueError, etree.DocumentInvalid) as exc:
+        raise ContractError("neuroml", "the written document is not valid NeuroML2", str(exc)[:200]) from None
