@@ -252,7 +252,7 @@ def test_shipped_example_through_the_core_backends():
     (cell,) = nml.read(EXAMPLE, {})
     doc = {**cell.document, "simulation": {"duration": "300 ms", "backends": ["reference", "brian2", "nengo"]},
            "fi_curve": {"num": 11, "duration": "500 ms"},
-           "convergence": {"dt": ["0.4 ms", "0.2 ms", "0.1 ms"], "duration": "300 ms"}}
+           "convergence": {"dt": ["0.5 ms", "0.25 ms", "0.1 ms"], "duration": "300 ms"}}
     comparison = comparison_from_document(doc)
     assert [s.name for s in comparison.stimuli] == ["pulseGen0"]
     assert comparison.spec.V_init == comparison.spec.V_reset
