@@ -27,6 +27,9 @@ Format (every quantity a string with units; the ``[neuron]`` key names are a pub
     # rate = "50 Hz"       # a Poisson train ...
     # seed = 3             # ... drawn from this seed
 
+The ``[neuron]`` table may instead be written in NEST's or PyNN's names and units, declared by
+``dialect = "nest"`` or ``"pynn"`` (:mod:`models.dialects`; ``"native"`` is the default).
+
 A comparison file adds the sections in :data:`FILE_SECTIONS` handled by :mod:`comparisons.config`.
 """
 
