@@ -259,3 +259,10 @@ def test_shipped_example_through_the_core_backends():
     result = compare(comparison)
     assert result.verdict == "pass", result.failed.to_string()
     assert set(result.metrics["backend"]) >= {"reference", "brian2", "nengo"}
+
+
+def test_write_refuses_a_place_it_cannot_write(tmp_path):
+    for place in (tmp_path / "no_such_dir" / "c.nml", tmp_path):
+        with pytest.raises(UserInputError, match="existing directory"):
+            nml.write(load_spec("neuromatch"), place, {})
+    assert list(tmp_path.iterdir()) == []

@@ -124,13 +124,15 @@ def read(path: Path, choices: dict) -> list[ImportedCell]:
 def write(spec: LIFSpec, path: Path, choices: dict) -> list[str]:
     """Write ``spec`` as a NeuroML2 document (``iafRefCell``, or ``iafCell`` when ``t_ref = 0``) in a
     network of one population, validated against the NeuroML2 schema, atomically; returns warnings."""
+    path = Path(path)
+    if path.is_dir() or not path.parent.is_dir():
+        raise InputFileError("", "expected a file path in an existing directory", source=str(path))
     warnings = _writable(spec, choices)
     cell_id = _nml_id(spec.name)
     if cell_id != spec.name:
         warnings.append(f"name {spec.name!r} written as the NeuroML id {cell_id!r} (letters, digits and _)")
     document = _document(spec, cell_id)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".nml", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".nml", dir=path.parent)
     os.close(fd)
     try:
         from neuroml.writers import NeuroMLWriter
