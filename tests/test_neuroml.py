@@ -63,6 +63,16 @@ def refused(path, *fragments, **choices):
 
 def test_format_module_is_found_by_the_file_ending():
     assert format_module(Path("cell.nml")) is nml and ".nml" in nml.SUFFIXES
+    assert set(nml.CHOICES) == {"component", "R", "drop"}
+
+
+def test_drop_names_only_what_can_be_dropped(tmp_path):
+    spec = load_spec("textbook")
+    assert nml.write(spec, tmp_path / "a.nml", {"drop": "V_init"}) == [
+        "V_init = -0.07 V not written: NeuroML's iaf cells start at reset (-0.065 V)"]
+    with pytest.raises(UserInputError, match="drop: expected fields among: V_init"):
+        nml.write(spec, tmp_path / "b.nml", {"drop": ("t_ref",)})
+    assert not (tmp_path / "b.nml").exists()
 
 
 def test_every_iaf_type_against_hand_converted_si(tmp_path):
@@ -167,9 +177,9 @@ def test_a_chosen_cell_is_read_beside_an_unsupported_one(tmp_path):
     izh = neuroml.IzhikevichCell(id="izh0", v0="-70mV", thresh="30mV", a="0.02", b="0.2", c="-50.0", d="2")
     path = write_doc(tmp_path / "mixed.nml", izhikevich_cells=[izh], iaf_ref_cells=[neuroml.IafRefCell(**REF)])
     refused(path, "izhikevichCell izh0")
-    assert list(specs(path, cell="iafRef")) == ["iafRef"]
-    refused(path, "cell", "names no cell", "iafRef, izh0", cell="nope")
-    refused(path, "izhikevichCell izh0", cell="izh0")
+    assert list(specs(path, component="iafRef")) == ["iafRef"]
+    refused(path, "component", "names no cell", "iafRef, izh0", component="nope")
+    refused(path, "izhikevichCell izh0", component="izh0")
 
 
 def test_refused_inputs(tmp_path):
@@ -218,10 +228,10 @@ def test_spec_to_file_to_spec(tmp_path, preset):
     spec = load_spec(preset)
     out = tmp_path / "cell.nml"
     if spec.V_init != spec.V_reset:
-        with pytest.raises(UserInputError, match="neuron.V_init.*start_at_reset"):
+        with pytest.raises(UserInputError, match="neuron.V_init: cannot be written.*--drop V_init"):
             nml.write(spec, out, {})
         assert not out.exists()
-    warnings = nml.write(spec, out, {"start_at_reset": True})
+    warnings = nml.write(spec, out, {"drop": ("V_init",)})
     assert len(warnings) == (spec.V_init != spec.V_reset)
     assert specs(out) == {spec.name: spec.replace(V_init=spec.V_reset)}  # bit for bit
     schema = Path(neuroml.__file__).parent / "nml" / f"NeuroML_{neuroml.current_neuroml_version}.xsd"
@@ -231,8 +241,8 @@ def test_spec_to_file_to_spec(tmp_path, preset):
     assert [c.id for c in cells] == [spec.name]
 
 
-@pytest.mark.parametrize("preset, fragment", [("rockpool_synaptic", "synaptic current"),
-                                              ("neuromatch_noise", "noise")])
+@pytest.mark.parametrize("preset, fragment", [("rockpool_synaptic", "neuron.tau_syn: .*synapses"),
+                                              ("neuromatch_noise", "neuron.sigma: .*noise")])
 def test_write_refuses_what_an_iaf_cell_cannot_hold(tmp_path, preset, fragment):
     with pytest.raises(UserInputError, match=fragment):
         nml.write(load_spec(preset), tmp_path / "x.nml", {})

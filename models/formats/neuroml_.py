@@ -27,13 +27,11 @@ two inputs summed on one instance are refused (one step cannot hold their sum). 
 network inputs that holds exactly one cell and one ``pulseGenerator`` drives the cell with it. Otherwise
 the cell gets the suite's default stimuli. Other input types aimed at a cell are refused.
 
-**Choices** (``choices`` of :func:`read` and :func:`write`, each a documented default):
-
-- ``cell``: the id of the cell to read when the document holds several (default: every supported cell;
-  a document holding a cell type the suite cannot simulate is refused unless ``cell`` picks another);
-- ``R``: the resistance through which an ``iafTauCell`` is driven (default ``"1 ohm"``);
-- ``start_at_reset`` (write): accept writing a cell whose ``V_init`` is not ``V_reset`` (NeuroML's cells
-  start at ``reset``), with a one-line warning (default: refused).
+**Choices** (:data:`CHOICES`, each with its default): ``component``, the id of the one cell to read
+(default: every supported cell; a document holding a cell type the suite cannot simulate is refused
+unless ``component`` picks another); ``R``, the resistance through which an ``iafTauCell`` is driven
+(``"1 ohm"``); ``drop`` (export), ``("V_init",)`` writes a cell whose ``V_init`` is not ``V_reset``
+(NeuroML's cells start at ``reset``) with a one-line warning instead of refusing it.
 
 The file's quantities keep their units (``"0.2nF"``), parsed by pint like any specification; nothing in
 the file is evaluated, entities are not expanded, a DOCTYPE is refused and included files are not read.
@@ -54,10 +52,18 @@ from lxml import etree
 from ..errors import InputFileError, SpecificationError, UserInputError
 from ..loading import spec_from_document
 from ..spec import LIFSpec
-from ..units import CAPACITANCE, CONDUCTANCE, RESISTANCE, TIME, VOLTAGE, format_quantity, parse_quantity
+from ..units import (CONDUCTANCE, NOISE_DENSITY, RESISTANCE, TIME, VOLTAGE, format_quantity,
+                     parse_quantity)
 from . import ImportedCell, Provenance, sha256_of
 
 SUFFIXES = (".nml",)
+#: choice -> (default, meaning); every choice is optional
+CHOICES = {
+    "component": (None, "read this cell only (its NeuroML id)"),
+    "R": ("1 ohm", "the resistance through which an iafTauCell (which takes no current) is driven"),
+    "drop": ((), "export only: fields an iaf cell cannot hold that may be left out (V_init)"),
+}
+DROPPABLE = ("V_init",)
 
 #: Largest file read: a point-cell document is a few kB; a morphology of millions of points is not one.
 MAX_BYTES = 16 << 20
@@ -92,7 +98,6 @@ ATTRIBUTES = {
 ATTRIBUTES["iafRefCell"] = ATTRIBUTES["iafCell"] + (("refract", "refract", "t_ref"),)
 ATTRIBUTES["iafTauRefCell"] = ATTRIBUTES["iafTauCell"] + (("refract", "refract", "t_ref"),)
 
-DEFAULT_R = "1 ohm"
 #: The suite's default run (s) and the share of it a default step covers (20 % .. 80 %), used to lengthen
 #: the run when a pulse ends later.
 DEFAULT_DURATION = 0.5
@@ -114,7 +119,7 @@ def read(path: Path, choices: dict) -> list[ImportedCell]:
     path = Path(path)
     try:
         document = _load(path)
-        cells = _cells(document, choices.get("cell"))
+        cells = _cells(document, choices.get("component"))
         inputs = _inputs(document)
         return [_imported(path, document, ctype, cell, inputs, choices) for ctype, cell in cells]
     except UserInputError as exc:
@@ -183,7 +188,7 @@ def _cells(document, chosen) -> list[tuple[str, object]]:
         picked = [(ctype, cell) for ctype, cell in supported + others if cell.id == chosen]
         ids = ", ".join(cell.id for _, cell in supported + others) or "none"
         if not picked:
-            raise SpecificationError("cell", f"names no cell of the document (its cells: {ids})", chosen)
+            raise SpecificationError("component", f"names no cell of the document (its cells: {ids})", chosen)
         supported = [p for p in picked if p[0] in CELL_LISTS.values()]
         others = [p for p in picked if p[0] not in CELL_LISTS.values()]
     if others:
@@ -243,11 +248,11 @@ def _imported(path: Path, document, ctype: str, cell, inputs: dict, choices: dic
     mapping = [("units", "as written in the file, converted to SI by pint")]
     mapping += [(xml_name, key) for xml_name, _, key in ATTRIBUTES[ctype]]
     if ctype.startswith("iafTau"):
-        R = choices.get("R", DEFAULT_R)
+        R = choices.get("R", CHOICES["R"][0])
         parse_quantity(R, RESISTANCE, "R")
         neuron["R"] = R
         notes.append(TAU_INPUT.format(R=R))
-        mapping.append(("R", f"{R} (choice R, default {DEFAULT_R})"))
+        mapping.append(("R", f"{R} (choice R, default {CHOICES['R'][0]})"))
     elif _zero(neuron["g_L"], f"{field}.leakConductance"):
         neuron = {"leak": False, **{k: v for k, v in neuron.items() if k not in ("g_L", "E_L")}}
         notes.append("leakConductance = 0: C dv/dt = iSyn, the integrate-and-fire without leak (leak = false); "
@@ -344,23 +349,29 @@ def _check(doc: dict, field: str, attributes) -> None:
 # --- writing ---------------------------------------------------------------------------------------------
 
 def _writable(spec: LIFSpec, choices: dict) -> list[str]:
-    """Refuse what an iafCell/iafRefCell cannot hold; the warnings of what is accepted."""
-    reasons = {"synapse": "neuron.tau_syn: a synaptic current is not part of an iafCell (NeuroML attaches "
-                          "synapses in a network); not written",
-               "noise": "neuron.sigma: NeuroML's iaf cells have no noise current",
-               "subtract": "neuron.reset: NeuroML's iaf cells reset to a value, not by subtraction"}
-    for feature in spec.features:
-        raise SpecificationError("", f"cannot be written as NeuroML2: {reasons[feature]}")
-    if spec.spike_input is not None:
-        raise SpecificationError("spike_input", "cannot be written as NeuroML2 (spike input needs a synapse)")
-    if spec.V_init != spec.V_reset:
-        if not choices.get("start_at_reset"):
-            raise SpecificationError("neuron.V_init", "cannot be written as NeuroML2: its iaf cells start at "
-                                     f"reset ({spec.V_reset!r} V); accept that with start_at_reset",
-                                     format_quantity(spec.V_init, VOLTAGE))
-        return [f"neuron.V_init = {spec.V_init!r} V not written: NeuroML's iaf cells start at reset "
-                f"({spec.V_reset!r} V)"]
-    return []
+    """Refuse what an iafCell/iafRefCell cannot hold; the warnings of what ``drop`` leaves out."""
+    drop = choices.get("drop", ())
+    drop = tuple(d.strip() for d in drop.split(",")) if isinstance(drop, str) else tuple(drop)
+    for key in drop:
+        if key not in DROPPABLE:
+            raise UserInputError("drop", f"expected fields among: {', '.join(DROPPABLE)}", key)
+    refused = {"tau_syn": (spec.tau_syn, TIME, "NeuroML attaches synapses in a network, not to an iaf cell"),
+               "sigma": (spec.sigma or None, NOISE_DENSITY, "NeuroML's iaf cells have no noise current")}
+    for key, (value, kind, why) in refused.items():
+        if value is not None:
+            raise UserInputError(f"neuron.{key}", f"cannot be written as NeuroML2: {why}",
+                                 format_quantity(value, kind))
+    if spec.reset != "value":
+        raise UserInputError("neuron.reset", "cannot be written as NeuroML2: its iaf cells reset to a value, "
+                             "never by subtraction", spec.reset)
+    if spec.V_init == spec.V_reset:
+        return []
+    value = format_quantity(spec.V_init, VOLTAGE)
+    why = f"NeuroML's iaf cells start at reset ({format_quantity(spec.V_reset, VOLTAGE)})"
+    if "V_init" not in drop:
+        raise UserInputError("neuron.V_init", f"cannot be written as NeuroML2: {why}; --drop V_init writes the "
+                             "cell without it", value)
+    return [f"V_init = {value} not written: {why}"]
 
 
 def _document(spec: LIFSpec, cell_id: str):
