@@ -193,7 +193,7 @@ def dialect_provenance(doc: dict, path) -> Provenance | None:
 def summary(table: dict, dialect: Dialect) -> tuple[tuple, tuple, tuple]:
     """The provenance parts of a dialect table: (mapping, notes, original), each a tuple."""
     original = tuple((key, _shown(value)) for key, value in table.items() if key != DIALECT_KEY)
-    mapping = tuple((key, f"{spec.native or _folded(key, dialect)}; plain numbers in {spec.unit}")
+    mapping = tuple((key, f"{spec.native or _folded(key, dialect)} (plain numbers in {spec.unit})")
                     for key, spec in dialect.keys.items() if key in table)
     notes = [f"[neuron] written in the names and units of {dialect.title} (dialect = \"{dialect.name}\")."]
     if dialect.bias in table:
