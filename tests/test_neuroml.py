@@ -195,6 +195,9 @@ def test_refused_inputs(tmp_path):
                                   networks=[network("iafRef", [("pop[0]", "sg0")])])
     NeuroMLWriter.write(doc, str(tmp_path / "sine.nml"))
     refused(tmp_path / "sine.nml", "input sg0", "not a pulseGenerator", "sine_generators")
+    unitless = write_doc(tmp_path / "unitless.nml", pulses=[pulse(amplitude="2")],
+                         iaf_ref_cells=[neuroml.IafRefCell(**REF)])
+    refused(unitless, "pulseGenerator pg.amplitude", "expected a current with a unit", '"2"')
 
 
 def test_unreadable_files(tmp_path):

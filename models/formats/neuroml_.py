@@ -49,7 +49,7 @@ from lxml import etree
 
 from ..errors import InputFileError, SpecificationError, UserInputError
 from ..loading import spec_from_document
-from ..units import CONDUCTANCE, RESISTANCE, TIME, format_quantity, parse_quantity
+from ..units import CONDUCTANCE, CURRENT, RESISTANCE, TIME, format_quantity, parse_quantity
 from . import ImportedCell, Provenance, sha256_of
 from .neuroml_out import write  # noqa: F401 - the format's writer (the protocol of models.formats)
 
@@ -297,6 +297,7 @@ def _step(pulse, original: list) -> dict:
         original.append((f"{pulse.id}.{name}", str(getattr(pulse, name))))
     delay = parse_quantity(pulse.delay, TIME, f"{field}.delay")
     duration = parse_quantity(pulse.duration, TIME, f"{field}.duration")
+    parse_quantity(pulse.amplitude, CURRENT, f"{field}.amplitude")
     if not (math.isfinite(delay) and delay >= 0 and math.isfinite(duration) and duration >= 0):
         raise SpecificationError(f"{field}", "expected a non-negative delay and duration",
                                  f"delay {pulse.delay}, duration {pulse.duration}")
