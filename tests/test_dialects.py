@@ -63,6 +63,7 @@ def test_dialect_equals_the_native_table_exactly():
     native = {"C": "250 pF", "tau_m": "10 ms", "t_ref": "2 ms", "E_L": "-70 mV", "V_th": "-55 mV",
               "V_reset": "-70 mV"}
     assert spec(NEST) == spec(native)
+    assert spec(native, dialect="native") == spec(native)
 
 
 def test_nest_bias_current_is_folded_into_the_leak_reversal():
