@@ -158,6 +158,9 @@ def to_native(table: dict, dialect: Dialect) -> tuple[dict, dict]:
     if bias != 0.0 and C > 0 and si["tau_m"] > 0:  # (other membranes are refused by the specification)
         R = si["tau_m"] / C
         native["E_L"] = format_quantity(si[dialect.key_for("E_L")] + R * bias, VOLTAGE)
+        el, b = dialect.key_for("E_L"), dialect.bias
+        renames["E_L"] = (f"{el} (with {b})", f"{el} = {_shown(table[el])}, {b} = {_shown(table[b])}: "
+                                              f"E_L + R {b} = {native['E_L']}")
         if "V_init" not in native and si[dialect.key_for("E_L")] < si[dialect.key_for("V_th")]:
             native["V_init"] = texts[dialect.key_for("E_L")]
     return native, renames
@@ -170,8 +173,8 @@ def renamed(exc: UserInputError, renames: dict) -> UserInputError:
         name, given = renames[key]
         exc.field = f"neuron.{name}"
         return exc.with_given(given)
-    if key in ("R", "tau_m", "E_L", "C"):  # derived values: show what they were derived from
-        shown = ", ".join(f"{name} = {given}" for name, given in renames.values())
+    if key in ("R", "g_L"):  # derived from the capacitance and tau_m: show those as written
+        shown = ", ".join(f"{renames[k][0]} = {renames[k][1]}" for k in ("C", "tau_m") if k in renames)
         return exc.with_given(shown)
     return exc
 

@@ -97,6 +97,8 @@ def test_equal_inhibitory_time_constant_is_accepted():
     (NEST, {"C_m": "250"}, ["neuron.C_m", "a number (in pF)", '"250"']),
     (NEST, {"V_m": -50.0}, ["neuron.V_m", "below neuron.V_th", '"-50.0"']),
     (PYNN, {"v_thresh": -70.0}, ["neuron.v_thresh", "above neuron.V_reset", '"-70.0"']),
+    (NEST, {"I_e": 1e6}, ["neuron.E_L (with I_e)", '"E_L = -70.0, I_e = 1000000.0: E_L + R I_e = ']),
+    (NEST, {"C_m": 1e-9}, ["neuron.R", "between", '"C_m = 1e-09, tau_m = 10.0"']),
     (NEST, {"cm": 1.0}, ["neuron.cm", 'dialect = "pynn"']),
     (NEST, {"C": 1.0}, ["neuron.C", 'did you mean "C_m"']),
     (NEST, {"dialect": "nets"}, ["neuron.dialect", 'did you mean "nest"', '"nets"']),
