@@ -211,6 +211,10 @@ def test_unreadable_files(tmp_path):
         '<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="x"><notes>&secret;</notes></neuroml>')
     refused(tmp_path / "entity.nml", "without a DOCTYPE")
     refused(tmp_path / "missing.nml", "no such file")
+    (tmp_path / "size.nml").write_text(
+        '<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="x"><network id="n">'
+        '<population id="p" component="a" size="x"/></network></neuroml>')
+    refused(tmp_path / "size.nml", "libNeuroML can read", "integer")
 
 
 def test_file_to_spec_to_file_to_spec(tmp_path):

@@ -148,7 +148,8 @@ def _load(path: Path):
     try:
         document.build(root, gds_collector_=nml.GdsCollector_())
     except Exception as exc:  # noqa: BLE001 - libNeuroML raises plain exceptions for malformed values
-        raise InputFileError("", f"expected a NeuroML2 document libNeuroML can read ({exc})") from None
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputFileError("", f"expected a NeuroML2 document libNeuroML can read ({first})") from None
     return document
 
 
