@@ -183,6 +183,7 @@ def context(outcome, digest: str, report_dir: Path | None = None) -> dict:
         "summary": verdict_summary(rows, backend_order(outcome), substitutes(outcome)),
         "failing": sorted((r for r in rows if r.passed == "False"), key=lambda r: r.family != "contract"),
         "spec_rows": spec_rows(c.spec),
+        "provenance": writers.provenance(c, report_dir).get("provenance"),
         "noise": noise_rows(c),
         "settings": settings_rows(c),
         "stimuli": [stimulus_row(s) for s in c.stimuli],
