@@ -110,7 +110,7 @@ def read(path: Path, choices: dict) -> list[ImportedCell]:
         for name, kind in kinds.items():
             if kind in REFUSED and (wanted is not None or not any(k in PARAMETERS for k in kinds.values())):
                 raise UserInputError(f"node {name!r}", f"expected a LIF-family node (LIF, IF, CubaLIF): "
-                                     f"{kind} refused, {REFUSED[kind]}", kind)
+                                     f"{kind} refused, {REFUSED[kind]}")
         cells = [c for name, node in nodes.items() if kinds[name] in PARAMETERS
                  for c in _cells(path, name, node, kinds, scale, choices)]
         if len(cells) > 1:  # one name per cell: <file>_<node> or <file>_<node>_<k>
@@ -200,7 +200,11 @@ def _document(path: Path, label: str, kind: str, v: dict, s: dict) -> dict:
             neuron["tau_syn"] = format_quantity(v["tau_syn"] * T, TIME)
     neuron.update({key: format_quantity(value, VOLTAGE) for key, value in volt.items()})
     neuron["t_ref"] = "0 s"
-    return {"name": path.stem, "neuron": neuron, "description": f"NIR {kind} node {label!r} of {path.name}"}
+    return {"name": path.stem, "neuron": neuron,
+            "description": f"The NIR {kind} node {label!r} of {path.name}, read with one NIR unit of time, "
+                           f"voltage and resistance = {s['time_unit']!r} s, {s['voltage_unit']!r} V, "
+                           f"{s['resistance_unit']!r} ohm. NIR has no refractory period (t_ref = 0) and no "
+                           "initial state (V_init: the suite's default)."}
 
 
 def _validate(document: dict, label: str, kind: str, values: dict) -> None:
@@ -229,7 +233,7 @@ def _provenance(path, label, kind, node, values, s, choices, members, size, kind
              "NIR's threshold test v > v_threshold and reset v <- v_reset are the suite's own."]
     if kind == "CubaLIF":
         notes.append(f"w_in = {values['w_in']!r}: the synaptic current jumps by w_in/tau_syn = "
-                     f"{values['w_in'] / values['tau_syn'] * s['current_unit']!r} A per input spike; the file "
+                     f"{values['w_in'] / values['tau_syn'] * s['current_unit']:.6g} A per input spike; the file "
                      "holds no input spike train, and the suite's stimuli drive the membrane current directly.")
     others = [f"{k} {n!r}" for n, k in kinds.items() if n != label.split("[")[0]]
     if others:
