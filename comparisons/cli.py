@@ -171,10 +171,10 @@ def _cmd_export(args) -> int:
     from models.formats import READERS, format_module
     from comparisons.config import load_comparison
     target = Path(args.file)
-    if "." + args.to not in READERS or format_module(target) is None or \
-            READERS[target.suffix.lower()] != READERS["." + args.to]:
-        raise UserInputError("--to", f"expected a format ({', '.join(s[1:] for s in READERS)}) and a FILE "
-                             "with its ending", f"{args.to} {args.file}", source="command line")
+    formats = {module.rsplit(".", 1)[1].rstrip("_"): module for module in READERS.values()}  # nir, neuroml
+    if formats.get(args.to) is None or READERS.get(target.suffix.lower()) != formats[args.to]:
+        raise UserInputError("--to", f"expected a format ({', '.join(formats)}) and a FILE with its ending "
+                             f"({', '.join(READERS)})", f"{args.to} {args.file}", source="command line")
     if target.exists() and not args.force:
         raise UserInputError("FILE", "exists (--force replaces it)", args.file, source="command line")
     spec = load_comparison(args.source).spec

@@ -202,6 +202,8 @@ def test_command_line_export_and_refusals(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == "warning: t_ref = 0.002 s not written: NIR has no refractory period"
     assert main(["export", "textbook", "--to", "nir", str(out), "--drop", "t_ref"]) == 2   # exists
     assert "FILE: exists (--force replaces it)" in capsys.readouterr().err
+    assert main(["export", "textbook", "--to", "nir", str(tmp_path / "x.toml"), "--drop", "t_ref"]) == 2
+    assert "--to: expected a format (nir" in capsys.readouterr().err and not (tmp_path / "x.toml").exists()
     li = tmp_path / "li.nir"
     nir.write(li, graph(nir.LI(tau=arr(20.0), r=arr(1.0), v_leak=arr(0.0)), "li"))
     assert main(["run", str(li), "--out", str(tmp_path / "never"), "--quiet"]) == 2
