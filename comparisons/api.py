@@ -44,6 +44,9 @@ def load(source, backends: list[str] | None = None, choices: dict | None = None)
     comparison file) or a :class:`~comparisons.config.Comparison`; ``backends`` replaces its backend list;
     ``choices`` are an exchange file's mapping choices (``{"time_unit": "1 ms", "cell": 0}``,
     :mod:`comparisons.exchange`)."""
+    if choices is not None and isinstance(source, (Comparison, LIFSpec)):
+        raise ComparisonError("choices", "apply to an exchange file (cell.nir) or a comparison file naming one, "
+                                         "not to a specification or Comparison object")
     if isinstance(source, Comparison):
         if backends is not None:
             raise ComparisonError("backends", "give backends with a preset, file or specification, not with "

@@ -355,7 +355,8 @@ def reproduce_command(source: str, report_dir: Path | None = None) -> str:
     """The command that makes this report again: a shipped preset by its name, a file inside the project
     from the project's directory, any other file from the report's directory."""
     from models.files import PRESET_DIR
-    if source and Path(source).resolve().parent == PRESET_DIR and Path(source).suffix == ".toml":
+    from models.formats import READERS
+    if source and Path(source).resolve().parent == PRESET_DIR and Path(source).suffix in (".toml", *READERS):
         return f"python -m comparisons run {Path(source).stem}"
     shown = writers.shown_path(source, report_dir)
     inside = bool(source) and Path(os.path.abspath(source)).is_relative_to(writers.PROJECT)

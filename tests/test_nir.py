@@ -234,3 +234,13 @@ def test_provenance_reaches_the_manifest_only_for_imported_cells(tmp_path):
     shown = provenance(load_comparison("snntorch_nir"))["provenance"]
     assert shown["file"] == "models/presets/snntorch_nir.nir" and shown["node"] == "1"
     assert json.loads(json.dumps(shown)) == shown
+
+
+def test_the_example_is_listed_and_choices_need_an_exchange_file(capsys):
+    from comparisons.api import load
+    from reports.html import reproduce_command
+    assert main(["presets"]) == 0
+    assert "snntorch_nir         The NIR LIF node '1' of snntorch_nir.nir" in capsys.readouterr().out
+    assert reproduce_command(str(PRESET_DIR / "snntorch_nir.nir")) == "python -m comparisons run snntorch_nir"
+    with pytest.raises(UserInputError, match="choices: apply to an exchange file"):
+        load(load_spec("textbook"), choices={"time_unit": "1 ms"})
