@@ -35,7 +35,7 @@ COMMON_CHOICES = ("cell",)
 
 
 def allowed_choices(module) -> tuple[str, ...]:
-    return tuple(module.CHOICES) + COMMON_CHOICES
+    return tuple(getattr(module, "CHOICES", {})) + COMMON_CHOICES
 
 
 def import_cell(path: Path, choices: dict) -> ImportedCell:
