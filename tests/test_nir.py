@@ -244,3 +244,22 @@ def test_the_example_is_listed_and_choices_need_an_exchange_file(capsys):
     assert reproduce_command(str(PRESET_DIR / "snntorch_nir.nir")) == "python -m comparisons run snntorch_nir"
     with pytest.raises(UserInputError, match="choices: apply to an exchange file"):
         load(load_spec("textbook"), choices={"time_unit": "1 ms"})
+
+
+def test_a_subgraph_node_is_found_and_chosen_by_its_dotted_name(tmp_path):
+    """A recurrent export (snnTorch's RLeaky) nests its LIF in a subgraph: its cell is ``outer.lif``."""
+    inner = graph(lif(), "lif")
+    outer = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([1])}), "rleaky": inner,
+                                "readout": nir.LI(tau=arr(20.0), r=arr(1.0), v_leak=arr(0.0)),
+                                "output": nir.Output(output_type={"output": np.array([1])})},
+                         edges=[("input", "rleaky"), ("rleaky", "readout"), ("readout", "output")],
+                         type_check=False)
+    path = tmp_path / "nested.nir"
+    nir.write(path, outer)
+    (cell,) = nir_.read(path, MS_MV_MOHM)
+    assert cell.provenance.node == "rleaky.lif" and any("LI 'readout'" in n for n in cell.provenance.notes)
+    assert nir_.read(path, {**MS_MV_MOHM, "node": "rleaky.lif"})[0].provenance.node == "rleaky.lif"
+    with pytest.raises(UserInputError, match="node 'readout': expected a LIF-family node .* LI refused"):
+        nir_.read(path, {**MS_MV_MOHM, "node": "readout"})
+    with pytest.raises(UserInputError, match="node: expected a node of the graph"):
+        nir_.read(path, {**MS_MV_MOHM, "node": "nope"})
