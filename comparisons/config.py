@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import backends
+from models.dialects import dialect_provenance
 from models.errors import ComparisonError, UserInputError
 from models.files import check_keys, read_toml, require_table, resolve
 from models.formats import Provenance, format_module
@@ -195,6 +196,7 @@ def load_comparison(path_or_preset: str | Path, backend_override: list[str] | No
     try:
         if format_module(path) is None:
             doc, provenance = document_of(doc, path, choices)
+            provenance = provenance or dialect_provenance(doc, path)  # [neuron] in NEST's or PyNN's names
         check_keys(doc, FILE_SECTIONS, "")
         comparison = comparison_from_document(doc, backend_override)
     except UserInputError as exc:

@@ -153,3 +153,14 @@ def test_dialect_presets_hold_the_simulators_defaults(preset, R, rheobase):
     s = load_spec(preset)
     assert close(s.R, R) and s.rheobase == pytest.approx(rheobase, rel=1e-12)
     assert math.isclose(s.V_init, s.E_L)
+
+
+def test_a_dialect_file_keeps_its_provenance_for_the_manifest(tmp_path):
+    from comparisons.config import load_comparison
+    from reports.writers import provenance
+
+    comparison = load_comparison("pynn_if_curr_delta")
+    shown = provenance(comparison)["provenance"]
+    assert shown["format"] == "pynn" and shown["original"]["cm"] == "1.0" and shown["original"]["v"] == "-65.0"
+    assert "pF" not in shown["mapping"]["cm"] and "nF" in shown["mapping"]["cm"]
+    assert load_comparison("textbook").provenance is None
