@@ -7,7 +7,7 @@
     lists the shipped presets.
 ``python -m comparisons report [--out DIR]``
     runs every shipped preset into DIR/<preset>/ and writes DIR/index.html (the dashboard).
-``python -m comparisons export FILE_OR_PRESET --to nir FILE [--drop t_ref,...] [--map KEY=VALUE]``
+``python -m comparisons export FILE_OR_PRESET --to nir|neuroml FILE [--drop t_ref,...] [--map KEY=VALUE]``
     writes the cell in an exchange format (:mod:`models.formats`); ``run`` reads such a file (``--map``
     gives its mapping choices, :mod:`comparisons.exchange`).
 ``python -m comparisons diff OLD NEW [--out DIR]``, ``run/report --junit FILE``, ``run --baseline DIR``
@@ -230,12 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--map", action="append", metavar="KEY=VALUE",
                      help="a mapping choice of an exchange file (time_unit=\"1 ms\", cell=0); repeatable")
     run.set_defaults(func=_cmd_run)
-    export = sub.add_parser("export", help="write a cell as an exchange file (NIR)")
+    export = sub.add_parser("export", help="write a cell as an exchange file (NIR, NeuroML2)")
     export.add_argument("source", metavar="FILE_OR_PRESET")
-    export.add_argument("--to", required=True, help="the format: nir")
+    export.add_argument("--to", required=True, help="the format: nir or neuroml")
     export.add_argument("file", metavar="FILE")
-    export.add_argument("--drop", help="fields the format cannot hold, written without (t_ref,V_init,spike_input)")
-    export.add_argument("--map", action="append", metavar="KEY=VALUE", help="a unit choice (time_unit=\"1 ms\")")
+    export.add_argument("--drop", help="fields the format cannot hold, written without (NIR: t_ref,V_init,spike_input; NeuroML: V_init)")
+    export.add_argument("--map", action="append", metavar="KEY=VALUE", help="a mapping choice (NIR: time_unit=\"1 ms\")")
     export.add_argument("--force", action="store_true", help="replace FILE")
     export.set_defaults(func=_cmd_export)
     sub.add_parser("presets", help="list the shipped presets").set_defaults(func=_cmd_presets)

@@ -283,3 +283,25 @@ def test_write_refuses_a_place_it_cannot_write(tmp_path):
         with pytest.raises(UserInputError, match="existing directory"):
             nml.write(load_spec("neuromatch"), place, {})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_command_line_run_refusal_and_export(tmp_path, capsys):
+    from comparisons.cli import main
+    from comparisons.config import load_comparison
+
+    bad = write_doc(tmp_path / "izh.nml", izhikevich_cells=[neuroml.IzhikevichCell(
+        id="izh0", v0="-70mV", thresh="30mV", a="0.02", b="0.2", c="-50.0", d="2")])
+    out = tmp_path / "out"
+    assert main(["run", str(bad), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{bad}: izhikevichCell izh0: is not a cell" in err and not out.exists()
+    target = tmp_path / "tb.nml"
+    assert main(["export", "textbook", "--to", "neuroml", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "neuron.V_init" in err and "--drop V_init" in err and not target.exists()
+    assert main(["export", "textbook", "--to", "neuroml", str(target), "--drop", "V_init"]) == 0
+    assert capsys.readouterr().err.strip() == ("warning: V_init = -0.07 V not written: NeuroML's iaf cells start "
+                                               "at reset (-0.065 V)")
+    assert load_comparison(target).spec == load_spec("textbook").replace(V_init=-0.065)
+    chosen = load_comparison(EXAMPLE, choices={"component": "iafRef"})
+    assert chosen.provenance.node == "iafRef" and load_comparison("neuroml_iaf_ref").spec == chosen.spec
