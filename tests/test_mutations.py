@@ -47,15 +47,17 @@ SECTIONS = small_sections(fi_num=31)
 #: others integrate exactly only, and get Euler's decay through the warped time constant.
 MATRIX = {
     "reference": (X.REFRACTORY_PLUS, X.REFRACTORY_MINUS, X.THRESHOLD_UP, X.THRESHOLD_DOWN, X.RESET_OFF,
-                  X.STAMP_LATE, X.EULER, X.INPUT_LATE),
+                  X.STAMP_LATE, X.EULER, X.INPUT_LATE, X.LEAK_HALVED),
     "brian2": (X.REFRACTORY_PLUS, X.REFRACTORY_MINUS, X.THRESHOLD_UP, X.THRESHOLD_DOWN, X.RESET_OFF,
-               X.STAMP_LATE, X.EULER, X.INPUT_LATE),
+               X.STAMP_LATE, X.EULER, X.INPUT_LATE, X.LEAK_HALVED),
     "nest": (X.REFRACTORY_PLUS, X.REFRACTORY_MINUS, X.THRESHOLD_UP, X.THRESHOLD_DOWN, X.RESET_OFF,
-             X.STAMP_LATE, X.EULER_DECAY, X.INPUT_LATE),
+             X.STAMP_LATE, X.EULER_DECAY, X.INPUT_LATE, X.LEAK_HALVED),
     "nengo": (X.REFRACTORY_HALF, X.REFRACTORY_PLUS, X.REFRACTORY_MINUS, X.THRESHOLD_UP, X.THRESHOLD_DOWN,
-              X.RESET_OFF, X.STAMP_LATE, X.EULER_DECAY, X.INPUT_LATE),
-    "snntorch": (X.THRESHOLD_UP, X.THRESHOLD_DOWN, X.RESET_OFF, X.STAMP_LATE, X.EULER_DECAY, X.INPUT_LATE),
-    "rockpool": (X.THRESHOLD_UP, X.THRESHOLD_DOWN, X.RESET_OFF, X.STAMP_LATE, X.EULER_DECAY, X.INPUT_LATE),
+              X.RESET_OFF, X.STAMP_LATE, X.EULER_DECAY, X.INPUT_LATE, X.LEAK_HALVED),
+    "snntorch": (X.THRESHOLD_UP, X.THRESHOLD_DOWN, X.RESET_OFF, X.STAMP_LATE, X.EULER_DECAY, X.INPUT_LATE,
+                 X.LEAK_HALVED),
+    "rockpool": (X.THRESHOLD_UP, X.THRESHOLD_DOWN, X.RESET_OFF, X.STAMP_LATE, X.EULER_DECAY, X.INPUT_LATE,
+                 X.LEAK_HALVED),
 }
 
 #: The contract verdicts that must catch each mutation (at least one of them fails on the mutant).
@@ -72,6 +74,9 @@ CAUGHT_BY = {
     "stamp-late": {"contract_spike_steps"},
     "euler": {"contract_voltage_max_abs"},
     "input-late": {"contract_voltage_max_abs"},
+    # the leak halved keeps C, hence the f-I curve's non-leaky limit: the large-current row must see the
+    # approach to it change (rho about halves, far beyond its resolution b)
+    "leak/2": {"large_current_limit_diff"},
 }
 
 REASON_NENGO = ("Nengo refuses t_ref < dt (nengo#1427) and the preset has t_ref = 0, so no substitute "
