@@ -15,16 +15,18 @@ since ``rho_meas - rho = ISI_IF (f - 1/ISI)``::
 
     |rho_meas - rho| <= b(I) = ISI_IF e / (ISI (ISI - e))
 
-**Where it is informative.** The row is written at the largest current of the sweep whose closed-form
-relative difference exceeds twice that resolution, ``|rho(I)| > 2 b(I)`` (among the currents whose exact
-interval is resolved at all, ``ISI > 2 e``, and that fire at least three times in the sweep): there a
-simulator with the leak and one without it cannot both lie within ``b`` of ``rho`` -- an IF's measured
-``rho_meas`` is within ``b_IF <= b`` of 0 (its ISI ``ISI_IF`` is shorter, so its bound is at most ``b``),
-``|rho| - b > b`` away from the LIF's. At larger currents the leak's effect sinks below what the
-step can resolve and the row would pass for the IF as well; at smaller ones the LIF is far from its limit
-and the f-I verdicts (``fi_worst_bound_ratio``) already judge the curve. The largest such current is the
-most demanding point: the smallest leak effect still resolved. Without such a current (a sweep that does
-not reach the large-current regime, or a step too coarse to see it) no row is written.
+**Where it is informative.** A simulator without leak (the same rule with ``tau_m = inf``) measures an
+ISI within ``e`` of ``ISI_IF``, so its ``rho_meas = ISI_IF/ISI_meas - 1`` lies within
+``b_IF = e/(ISI_IF - e)`` of 0 -- at least ``|rho| - b_IF`` from the closed form. The row is therefore
+written at the largest current of the sweep where ``|rho(I)| > b(I) + b_IF(I)`` (among the currents whose
+exact interval is resolved at all, ``ISI > 2 e``, and that fire at least three times in the sweep): there
+a backend with the leak and one without it cannot both pass. At larger currents the leak's effect sinks
+below what the step resolves and the row would pass the IF as well; at smaller ones the LIF is far from
+its limit and the f-I verdicts (``fi_worst_bound_ratio``) already judge the curve. The largest such
+current is the most demanding point: the smallest leak effect still resolved. Without such a current (a
+sweep that does not reach the large-current regime, or a step too coarse to see it) no row is written.
+(For a phase-class backend ``e`` is one step over the LIF's intervals; the IF fires more often, so its
+own ``e`` is smaller and ``b_IF`` an upper bound.)
 
 Rows (``fi_curve``, reference ``closed_form``): ``large_current_limit_diff`` = ``rho_meas - rho`` at that
 current, tolerance ``b``; informational ``large_current_limit_rel_diff`` (``rho_meas``),
@@ -40,9 +42,6 @@ from reference import closed_forms as cf
 
 from .verdicts import Row, row
 
-#: ``|rho| > INFORMATIVE b``: the closed form's difference must exceed this many resolutions (see above).
-INFORMATIVE = 2.0
-
 
 def nonleaky_isi(spec: LIFSpec, currents) -> np.ndarray:
     """``t_ref + C (V_th - V_reset)/I`` (s): the ISI of the LIF's non-leaky limit."""
@@ -57,15 +56,26 @@ def resolution(spec: LIFSpec, currents, per_isi) -> np.ndarray:
     return nonleaky_isi(spec, currents) * e / (isi * (isi - e))
 
 
+def nonleaky_resolution(spec: LIFSpec, currents, per_isi) -> np.ndarray:
+    """``b_IF = e/(ISI_IF - e)``: how far from 0 a simulator without leak may measure ``rho`` (inf when
+    ``ISI_IF <= e``)."""
+    isi_if = nonleaky_isi(spec, currents)
+    e = np.asarray(per_isi, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(isi_if > e, e / np.maximum(isi_if - e, np.finfo(float).tiny), np.inf)
+
+
 def informative(spec: LIFSpec, currents, per_isi, resolved) -> np.ndarray:
     """The currents (mask) at which the LIF can be told from its non-leaky limit: ``resolved`` and
-    ``|rho| > INFORMATIVE b``."""
+    ``|rho| > b + b_IF``."""
     currents = np.asarray(currents, dtype=float)
     mask = np.asarray(resolved, dtype=bool) & (currents > max(spec.rheobase, 0.0))
     out = np.zeros(currents.shape, dtype=bool)
     if mask.any():
         rho, _ = cf.large_current_limit(spec, currents[mask])
-        out[mask] = np.abs(rho) > INFORMATIVE * resolution(spec, currents[mask], np.asarray(per_isi)[mask])
+        e = np.asarray(per_isi, dtype=float)[mask]
+        out[mask] = np.abs(rho) > (resolution(spec, currents[mask], e)
+                                   + nonleaky_resolution(spec, currents[mask], e))
     return out
 
 

@@ -63,17 +63,19 @@ def rows_of(spec, currents, rates, per_isi=DT):
 
 
 def test_the_row_sits_at_the_largest_informative_current(lif):
-    """Up to 10 nA the leak's effect shrinks as 1/I^2 while the resolution b tends to dt/ISI_IF: the row
-    goes to the largest current with |rho| > 2 b, and that current's neighbour above is not informative."""
+    """Up to 10 nA the leak's effect shrinks as 1/I^2 while the resolutions b and b_IF = dt/(ISI_IF - dt)
+    tend to dt/ISI_IF: the row goes to the largest current with |rho| > b + b_IF, and no current above it
+    is informative."""
     currents = np.linspace(0.3e-9, 10e-9, 98)
     rates = cf.rate(lif, currents)
     rows = rows_of(lif, currents, rates)
     chosen = rows["large_current_limit_current"].value
     assert chosen < currents[-1]
     rho, _ = cf.large_current_limit(lif, currents)
-    b = limits.resolution(lif, currents, np.full(currents.size, DT))
+    isi_if = 2e-3 + lif.C * (lif.V_th - lif.V_reset) / currents
+    b = limits.resolution(lif, currents, np.full(currents.size, DT)) + DT / (isi_if - DT)
     j = int(np.flatnonzero(currents == chosen)[0])
-    assert abs(rho[j]) > 2 * b[j] and np.all(np.abs(rho[j + 1:]) <= 2 * b[j + 1:])
+    assert abs(rho[j]) > b[j] and np.all(np.abs(rho[j + 1:]) <= b[j + 1:])
     assert rows["large_current_limit_closed_form"].value == rho[j]
     assert rows["large_current_limit_diff"].value == pytest.approx(0.0, abs=1e-12)   # exact rates
 
