@@ -37,7 +37,8 @@ the start), NEST's sample differs from its twin's by at most::
 
     B(m) = m u (3 Y + M) + u (7 S + 8 M + 12 Y)
 
-``m u (2Y + Y)``: NEST's leak and sum, ``m u M``: the twin's sum, ``7u S``: both increments;
+``m u (2Y + Y)``: NEST's leak and sum (a compiler that fuses ``P30 I + P33 y`` into one multiply-add
+rounds once instead, within the same bound), ``m u M``: the twin's sum, ``7u S``: both increments;
 the constant: the unit conversions of ``V_init``, ``V_th``, ``E_L`` and of the recorded ``V_m``
 (``4u M`` and a threshold moved by ``3u M``) and the crossing step (an ambiguous crossing has
 ``|dV| <= 2Y``). The errors add up between resets instead of contracting as they do with a leak,

@@ -75,7 +75,10 @@ CAUGHT_BY = {
     "euler": {"contract_voltage_max_abs"},
     "input-late": {"contract_voltage_max_abs"},
     # the leak halved keeps C, hence the f-I curve's non-leaky limit: the large-current row must see the
-    # approach to it change (rho about halves, far beyond its resolution b)
+    # approach to it change (textbook: rho_meas - rho = 0.085, b = 0.010). No other mutation is a leak
+    # error: Euler's decay changes the leak by dt/(2 tau), below the row's resolution (it passes there);
+    # refractory+1 and the threshold shifts fail the row too (textbook: -0.013, -0.032, +0.017), as they
+    # fail the f-I verdicts
     "leak/2": {"large_current_limit_diff"},
 }
 
