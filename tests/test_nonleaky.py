@@ -3,7 +3,7 @@
 Hand-derived values use the shipped preset ``integrate_and_fire`` (C = 100 pF, V_th = 20 mV, V_reset = 0,
 t_ref = 2 ms): at I = 0.5 nA the membrane rises by I/C = 5 V/s, so it takes C V_th/I = 4 ms from the reset
 to the threshold, the ISI is 6 ms and the rate 1/6 ms = 166.67 Hz; the seed's f(I) = I/(C V_th + t_ref I).
-NIR's ``IF`` node is for the NIR-import issue (no NIR import exists yet).
+NIR's ``IF`` node read into this cell is tested in tests/test_nir.py and tests/test_nir_end_to_end.py.
 """
 
 from __future__ import annotations
