@@ -8,8 +8,8 @@ RC = 25.5 ms, threshold 1, membrane and reset at 0, no refractory period. snnTor
 find the graph's input, and vectors (not scalars) for ``beta`` and the threshold to give the node a
 shape: ``Linear(1, 1)`` with weight 1 does both without changing the cell.
 
-Needs torch, snnTorch 1.0 and nirtorch (not a requirement of the suite: this is how the shipped file was
-made, kept so that it can be made again)::
+Needs torch, snnTorch 1.0 and nirtorch (requirements-extras.txt; tests/test_nir.py runs it and checks that
+it writes the shipped cell again)::
 
     python examples/nir/export_snntorch_seed.py models/presets/snntorch_nir.nir
 """
