@@ -305,3 +305,10 @@ def test_command_line_run_refusal_and_export(tmp_path, capsys):
     assert load_comparison(target).spec == load_spec("textbook").replace(V_init=-0.065)
     chosen = load_comparison(EXAMPLE, choices={"component": "iafRef"})
     assert chosen.provenance.node == "iafRef" and load_comparison("neuroml_iaf_ref").spec == chosen.spec
+
+
+def test_export_is_byte_identical_on_rerun(tmp_path):
+    spec = load_spec("neuromatch")
+    nml.write(spec, tmp_path / "a.nml", {})
+    nml.write(spec, tmp_path / "b.nml", {})
+    assert (tmp_path / "a.nml").read_bytes() == (tmp_path / "b.nml").read_bytes()
