@@ -31,7 +31,7 @@ from reference.conventions import Conventions
 from reference import synaptic
 from reference.engine import hold_steps, simulate
 
-from . import attribution, contract, forkserver
+from . import attribution, contract, forkserver, limits
 from . import variants as model_variants
 from . import metrics as M
 from . import tolerances as T
@@ -840,6 +840,8 @@ def _fi_metrics(c, spec, name, currents, rates, analytic, outcome, study="fi_cur
     beyond = resolved & ~T.resolvable(isi, per_isi)
     resolved &= ~beyond
     bound = T.rate_bound(isi, per_isi)
+    outcome.metric_rows.extend(limits.large_current_rows(study, name, CLOSED_FORM, spec, currents, rates, per_isi,
+                                                         resolved, c.tolerances.get("large_current_limit_diff")))
     err = np.abs(rates - analytic)
     if resolved.any():
         for metric, value, unit in M.fi_metrics(currents[resolved], rates[resolved],

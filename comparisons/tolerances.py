@@ -287,6 +287,10 @@ TOLERANCES.update({t.metric: t for t in (
     Tolerance("fi_isi_grid_interval_ratio", None, "1",
               "1: mean ISI in [hold dt + T_free/lambda, hold dt + T_free/lambda + dt]",
               "a grid rule's constant-current ISI is hold steps plus the first free step that crosses"),
+    Tolerance("large_current_limit_diff", None, "1",
+              "b = ISI_IF e_isi/(ISI (ISI - e_isi)) at the largest current with |rho| > b + e_isi/(ISI_IF - e_isi)",
+              "rho = f_LIF/f_IF - 1 against the non-leaky limit; a mean ISI within e_isi of the exact one puts "
+              "the measured rho within b of the closed form's (comparisons.limits)"),
     Tolerance("fi_currents_beyond_resolution", None, "1", "0 currents with ISI <= 2 e_isi",
               "the rate bound e/(ISI (ISI - e)) exceeds the rate itself: such a current cannot be validated "
               "at this dt"),

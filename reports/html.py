@@ -183,6 +183,7 @@ def context(outcome, digest: str, report_dir: Path | None = None) -> dict:
         "summary": verdict_summary(rows, backend_order(outcome), substitutes(outcome)),
         "failing": sorted((r for r in rows if r.passed == "False"), key=lambda r: r.family != "contract"),
         "spec_rows": spec_rows(c.spec),
+        "provenance": writers.provenance(c, report_dir).get("provenance"),
         "noise": noise_rows(c),
         "settings": settings_rows(c),
         "stimuli": [stimulus_row(s) for s in c.stimuli],
@@ -354,7 +355,8 @@ def reproduce_command(source: str, report_dir: Path | None = None) -> str:
     """The command that makes this report again: a shipped preset by its name, a file inside the project
     from the project's directory, any other file from the report's directory."""
     from models.files import PRESET_DIR
-    if source and Path(source).resolve().parent == PRESET_DIR and Path(source).suffix == ".toml":
+    from models.formats import READERS
+    if source and Path(source).resolve().parent == PRESET_DIR and Path(source).suffix in (".toml", *READERS):
         return f"python -m comparisons run {Path(source).stem}"
     shown = writers.shown_path(source, report_dir)
     inside = bool(source) and Path(os.path.abspath(source)).is_relative_to(writers.PROJECT)

@@ -206,7 +206,17 @@ def manifest(outcome, files: dict[str, bytes], report_dir=None) -> dict:
                      "cores": os.cpu_count()},
         "git_commit": git_commit(),
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+        **provenance(c, report_dir),
     }
+
+
+def provenance(c, report_dir=None) -> dict:
+    """``{"provenance": ...}`` for a cell read from an exchange file (its file shown as ``source`` is),
+    nothing for a cell written in TOML, whose manifest stays as it was."""
+    p = getattr(c, "provenance", None)
+    if p is None:
+        return {}
+    return {"provenance": {**p.to_dict(), "file": shown_path(p.file, report_dir)}}
 
 
 def prepare_destination(out, force: bool, inputs=()) -> None:
