@@ -662,12 +662,12 @@ _RANK = {"exact": 0, "linear": 1, "phase": 2, "grid": 3}
 
 def _kind(c: Comparison, backend: str) -> str:
     """Timing class of a backend as the comparison runs it (its method and options), from the conventions of
-    its twin (:func:`comparisons.tolerances.timing_class`); the closed form is exact, a backend without a
+    its contract (:func:`models.conventions.timing_class`); the closed form is exact, a backend without a
     twin is taken as grid-locked."""
     if backend == CLOSED_FORM:
         return "exact"
     twin = contract.twin_of(c.module_name(backend), settings_for(c, backend, c.dt, c.n_steps, True))
-    return T.timing_class(twin.conventions) if twin is not None else "grid"
+    return twin.timing if twin is not None else "grid"
 
 
 def _pair_kind(c: Comparison, a: str, b: str) -> str:
