@@ -35,9 +35,8 @@ from . import metrics as M
 from . import tolerances as T
 from . import verdicts
 from .config import Comparison
-from .isolation import Outcome as CallOutcome
-from .isolation import frozen_heap, require_finite
-from .jobs import Executor, Job
+from .execution import Executor, Job, frozen_heap, require_finite, vet_backends
+from .execution import Outcome as CallOutcome
 
 METRIC_COLUMNS = verdicts.COLUMNS
 CLOSED_FORM = "closed_form"
@@ -238,7 +237,7 @@ def plan_variants(comparison: Comparison, outcome: Outcome) -> list[Variant]:
 
 
 class Runner(Executor):
-    """The executor (:class:`comparisons.jobs.Executor`) that records each job's run in the outcome."""
+    """The executor (:class:`comparisons.execution.Executor`) that records each job's run in the outcome."""
 
     def __init__(self, outcome: Outcome, timeout: float | None, tick, workers: int | None = None):
         super().__init__(timeout, tick, workers)
@@ -279,11 +278,10 @@ def run_comparison(comparison: Comparison, progress=None, timeout: float | None 
 
 def _vetted(c: Comparison, outcome: Outcome, timeout: float | None, workers: int | None) -> Comparison:
     """The comparison without the backends whose import or ``representable()`` fails or hangs, each
-    checked in its own child process before this one imports it (:func:`comparisons.isolation.vet_backends`);
+    checked in its own child process before this one imports it (:func:`comparisons.execution.vet_backends`);
     their failures recorded."""
     import dataclasses
 
-    from .isolation import vet_backends
     spec = c.spec if c.spec.is_plain else plain_part(c.spec)
     grids = [(c.dt, c.n_steps)] + [(dt, int(round(c.convergence.duration / dt))) for dt in c.convergence.dts]
     cells = [spec] + ([spec.replace(t_ref=0.0)] if spec.t_ref > 0 else [])

@@ -64,8 +64,7 @@ from reference import closed_forms as cf
 from . import metrics as M
 from . import tolerances as T
 from . import verdicts
-from .isolation import require_finite
-from .jobs import Executor, Job
+from .execution import Executor, Job, require_finite
 from .verdicts import row
 
 CLOSED_FORM = "closed_form"

@@ -60,9 +60,6 @@ def conventions(settings: RunSettings) -> Conventions:
     return Conventions(integrator=settings.method, threshold=settings.option("threshold", ">"),
                        crossing=crossing, refractory="steps" if crossing == "grid" else "timer")
 
-
-conventions_for = conventions
-
 _PLAIN = Conventions()
 #: The reference's named contracts (the twins its contract verdicts replay).
 CONTRACTS = {c.name: c for c in (
@@ -109,7 +106,7 @@ def _run_variant(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     reason = representable(spec, settings)
     if reason is not None:
         raise NotRepresentable(NAME, reason)
-    conventions = conventions_for(settings)
+    conventions = contract(settings).conventions
     v, neuron, time, i_syn = synaptic.simulate(spec, drive, conventions, settings.record_v)
     t = np.arange(drive.n_steps + 1) * drive.dt
     return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons,

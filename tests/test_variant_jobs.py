@@ -1,12 +1,12 @@
 """The variant studies (PSP, noise statistics, reset) are jobs for the harness's executor: every run goes
-through ``comparisons.jobs.Executor`` in batches, a refusal at run time moves on to the next candidate
+through ``comparisons.execution.Executor`` in batches, a refusal at run time moves on to the next candidate
 cell, and an isolated run gives the rows of a run in this process."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from comparisons import jobs, variants
+from comparisons import execution, variants
 from models.errors import NotRepresentable
 from models.spec import LIFSpec
 
@@ -18,7 +18,7 @@ def synaptic(t_ref=2e-3):
                    tau_syn=5e-3)
 
 
-class Spy(jobs.Executor):
+class Spy(execution.Executor):
     """A real executor that keeps the jobs of each batch it runs."""
 
     def __init__(self, timeout=None):

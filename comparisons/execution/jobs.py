@@ -3,7 +3,7 @@
 A :class:`Job` is one simulation: a backend on one workload (specification, sampled drive, settings). Each
 study -- the stimuli, the f-I curve, the convergence runs (:mod:`comparisons.harness`), the PSP, the noise
 statistics and the reset comparison (:mod:`comparisons.variants`) -- plans its jobs and hands them to an
-:class:`Executor`, which runs them side by side in isolated child processes (:mod:`comparisons.isolation`)
+:class:`Executor`, which runs them side by side in isolated child processes (:mod:`.isolation`)
 and returns one outcome per job, in the order given; the study then turns the outcomes into rows through
 :mod:`comparisons.verdicts`.
 """
@@ -20,9 +20,11 @@ from models.drive import Drive
 from models.result import RunSettings
 from models.spec import LIFSpec
 
-from . import backends, forkserver
+from .. import backends
+from . import forkserver
 from .isolation import Outcome as CallOutcome
 from .isolation import call_all
+from .preloading import preload
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,10 @@ class Job:
 class Executor:
     """Runs a batch of independent jobs: every study's simulations go through it.
 
-    With a ``timeout`` the calls run in forked children (:func:`comparisons.isolation.call_all`), those of
+    With a ``timeout`` the calls run in forked children (:func:`.isolation.call_all`), those of
     one backend one after the other in the same child, each with its own time limit, ``workers``
     children at a time (default: one per core), the simulators imported once in this process first so
-    that the children inherit them (those a fork server has imported, :mod:`comparisons.forkserver`, are
+    that the children inherit them (those a fork server has imported, :mod:`.forkserver`, are
     forked by it instead); without one, in this process one after the other.
 
     ``together=True`` gives the jobs of a backend with ``run_population`` (see :mod:`comparisons.backends`)
@@ -79,7 +81,7 @@ class Executor:
             served = server.names if server is not None and server.wait() else frozenset()
             for name in dict.fromkeys(job.adapter for job in jobs):
                 if name not in served:  # those the fork server has loaded are never imported here
-                    backends.preload(name)
+                    preload(name)
             gc.freeze()  # the simulators just imported too (see frozen_heap; run_comparison gives them back)
             sequences = self._sequences(jobs, groups)
             done = call_all(calls, self.timeout, self.workers,
