@@ -22,7 +22,7 @@ import pandas as pd
 from . import backends
 from models.drive import Drive
 from models.errors import BackendFailure, NotRepresentable
-from models.result import Result, RunSettings
+from models.result import CLOSED_FORM, Result, RunSettings
 from models.spec import LIFSpec
 from reference import closed_forms as cf
 from reference.conventions import Conventions
@@ -39,7 +39,6 @@ from .execution import Executor, Job, frozen_heap, require_finite, vet_backends
 from .execution import Outcome as CallOutcome
 
 METRIC_COLUMNS = verdicts.COLUMNS
-CLOSED_FORM = "closed_form"
 #: Half-width of the window around spikes excluded from "subthreshold" trace metrics: the refractory
 #: period plus two steps, where two correct backends legitimately differ.
 SUBTHRESHOLD_WINDOW_STEPS = 2
@@ -752,8 +751,7 @@ def _fi_metrics(c, spec, name, currents, rates, analytic, outcome, study="fi_cur
              abs(found - spec.rheobase) if np.isfinite(found) else math.inf, "A",
              _override(c, "rheobase_error", tol) if math.isfinite(tol) else c.tolerances.get("rheobase_error"))
     if spec.t_ref > 0:
-        _row(outcome, study, name, CLOSED_FORM, "fi_saturation_excess",
-             float(np.max(np.maximum(rates - 1.0 / spec.t_ref, 0.0))), "Hz",
+        _row(outcome, study, name, CLOSED_FORM, "fi_saturation_excess", M.saturation_excess(rates, spec.t_ref), "Hz",
              _override(c, "fi_saturation_excess", 0.0))
 
 

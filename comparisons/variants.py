@@ -57,7 +57,7 @@ from scipy import stats
 from . import backends
 from models.drive import Drive
 from models.errors import BackendFailure, ComparisonError, NotRepresentable
-from models.result import Result, RunSettings
+from models.result import CLOSED_FORM, Result, RunSettings
 from models.spec import LIFSpec, SpikeInput
 from reference import closed_forms as cf
 
@@ -67,7 +67,6 @@ from . import verdicts
 from .execution import Executor, Job, require_finite
 from .verdicts import row
 
-CLOSED_FORM = "closed_form"
 REFERENCE = "reference"
 EPS = np.finfo(float).eps
 
