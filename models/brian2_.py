@@ -595,7 +595,7 @@ def metadata(spec: LIFSpec, settings: RunSettings, target: str) -> Metadata:
         notes=_notes(spec, settings, target, n_ref),
         **statements(
             contract(settings).conventions_for(spec),
-            threshold="v > V_th (strict), tested after each update, only where not_refractory",
+            threshold="Brian2 tests v > V_th only where not_refractory",
             spike_stamp="Brian2's own stamp: the START t_k of the step whose update crossed the threshold, "
                         "one dt before the sample V(t_k+1) that shows the reset",
             sampling="StateMonitor (when='start') sample k is v before the update of step k = V(t_k) after "
