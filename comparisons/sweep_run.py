@@ -34,7 +34,8 @@ from models.processes import available_cores
 
 from .sweep_config import Sweep, load_sweep
 from .sweep_measures import empty_rows
-from .sweep_task import Preload, Task, run_task
+from .execution.runs import Preload
+from .sweep_task import Task, run_task
 from . import sweep_tables
 
 STATE = "sweep.json"

@@ -20,7 +20,7 @@ from models.errors import NotRepresentable, SpecificationError, UserInputError
 from models.loading import load_spec, nonleaky_preset_names, spec_from_document, spec_to_document
 from models.result import RunSettings
 from reference import closed_forms as cf
-from reference import twins
+from comparisons.contract import twin_of
 from reference.conventions import Conventions
 from reference.engine import simulate
 
@@ -179,7 +179,7 @@ def test_no_refractory_backends_run_the_t_ref_0_cell(spec, name):
         assert np.allclose(isi, grid, rtol=0, atol=1e-12)
     else:   # subtraction: mean ISI T_free within a step
         assert abs(np.mean(isi) - float(cf.free_time(sub, CURRENT))) <= DT
-    twin = twins.of_backend(name, RunSettings(DT, 3000))
+    twin = twin_of(name, RunSettings(DT, 3000))
     v, _, t = twin.simulate(sub, Drive.constant([CURRENT], DT, 3000))
     assert np.max(np.abs(result.v - v)) <= 1e-12 * sub.V_th and np.array_equal(np.rint(t / DT),
                                                                                 np.rint(result.spike_time / DT))
