@@ -260,7 +260,7 @@ def test_nest_runs_the_nonleaky_cell_on_its_grid_prediction_and_twin(spec):
         isi = np.diff(result.spike_time[result.spike_neuron == j])
         assert isi.size >= 1 and np.allclose(isi, cf.grid_isi(spec, current, DT, "ge"), rtol=0, atol=1e-12)
     assert not np.any(result.spike_neuron >= 3)
-    v, neuron, time = twins.of_backend("nest", settings).simulate(spec, drive)
+    v, neuron, time = twin_of("nest", settings).simulate(spec, drive)
     assert np.array_equal(result.spike_neuron, neuron) and np.array_equal(np.rint(result.spike_time / DT),
                                                                           np.rint(time / DT))
     err = np.abs(result.v - v)
@@ -282,7 +282,7 @@ def test_nest_nonleaky_under_varying_input_follows_its_twin(spec):
     drive = Drive(DT, wave[:, None], np.array([0.93, 0.37, 0.5]))
     settings = RunSettings(DT, n)
     result = backends.get("nest").run(spec, drive, settings)
-    v, neuron, time = twins.of_backend("nest", settings).simulate(spec, drive)
+    v, neuron, time = twin_of("nest", settings).simulate(spec, drive)
     mine, theirs = result.spike_neuron < 2, neuron < 2
     assert np.count_nonzero(mine) > 10
     assert np.array_equal(result.spike_neuron[mine], neuron[theirs])
