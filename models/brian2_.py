@@ -94,7 +94,7 @@ from brian2.core.base import BrianObjectException
 from .conventions import Contract, Conventions, statements
 from .drive import Drive
 from .errors import BackendFailure, NotRepresentable
-from .propagators import brian2_timesteps
+from .propagators import whole_timesteps
 from .processes import die_with_parent, warm_up
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
@@ -240,7 +240,7 @@ def from_native(namespace: dict, name: str, description: str = "") -> LIFSpec:
 
 def refractory_steps(spec: LIFSpec, dt: float) -> int:
     """Brian2's refractory step count ``timestep(t_ref, dt) = int((t_ref + 1e-3 dt)/dt)``."""
-    return brian2_timesteps(spec.t_ref, dt)
+    return whole_timesteps(spec.t_ref, dt)
 
 
 def target_of(settings: RunSettings) -> str:
