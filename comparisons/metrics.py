@@ -89,11 +89,16 @@ def metric_table(values: dict[str, float]) -> pd.DataFrame:
     values
         Metric name (a key of :data:`METRIC_UNITS`) to value in that metric's unit.
     """
+    return pd.DataFrame(metric_tuples(values), columns=list(COLUMNS))
+
+
+def metric_tuples(values: dict[str, float]) -> list[tuple[str, float, str]]:
+    """The rows of :func:`metric_table` as ``(metric, value, unit)`` tuples, without a DataFrame (the
+    harness appends them to its own rows: a DataFrame per stimulus and pair cost more than the metrics)."""
     unknown = [name for name in values if name not in METRIC_UNITS]
     if unknown:
         raise _refuse("metric_table", f"metric names must be among {sorted(METRIC_UNITS)}", unknown)
-    rows = [(name, float(value), METRIC_UNITS[name]) for name, value in values.items()]
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return [(name, float(value), METRIC_UNITS[name]) for name, value in values.items()]
 
 
 def _train(times, field: str) -> np.ndarray:
@@ -280,18 +285,24 @@ def trace_metrics(t: np.ndarray, test_v: np.ndarray, reference_v: np.ndarray, te
     DataFrame
         Four rows; the subthreshold ones are NaN when the spikes leave no sample to compare.
     """
+    return metric_table(trace_values(t, test_v, reference_v, test_trains, reference_trains, half_width))
+
+
+def trace_values(t: np.ndarray, test_v: np.ndarray, reference_v: np.ndarray, test_trains: Trains,
+                 reference_trains: Trains, half_width: float) -> dict[str, float]:
+    """:func:`trace_metrics` as a dict, metric name to value."""
     tst, ref = _traces(test_v, reference_v)
     if np.asarray(t).shape != (ref.shape[0],):
         raise _refuse("t", "must have one time per sample", f"{np.shape(t)} for {ref.shape[0]} samples")
     mask = subthreshold_mask(t, test_trains, reference_trains, half_width)
     if mask.shape != ref.shape:
         raise _refuse("trains", "one spike train per traced neuron", f"{mask.shape[1]} vs {ref.shape[1]}")
-    return metric_table({
+    return {
         "trace_rmse": trace_rmse(tst, ref),
         "trace_max_abs": trace_max_abs(tst, ref),
         "trace_rmse_subthreshold": trace_rmse(tst, ref, mask),
         "trace_max_abs_subthreshold": trace_max_abs(tst, ref, mask),
-    })
+    }
 
 
 # ---------------------------------------------------------------------------------- spike matching
@@ -525,13 +536,17 @@ def preload() -> None:
 
 
 def _neo_pair(test: np.ndarray, reference: np.ndarray, t_stop: float | None):
+    """The two trains as ``neo.SpikeTrain`` in seconds. The unit is given as the ``quantities`` object,
+    not the string "s", and the limits as quantities: a unit string is parsed by ``quantities``'
+    registry (Python's ``compile`` of the expression) at every use, most of the cost of a distance."""
     import neo
+    import quantities as pq
 
     tst, ref = _train(test, "test"), _train(reference, "reference")
     both = np.concatenate([tst, ref])
     start = min(0.0, float(both.min())) if both.size else 0.0
     stop = max(float(both.max()) if both.size else 0.0, start if t_stop is None else float(t_stop))
-    return [neo.SpikeTrain(x, units="s", t_start=start, t_stop=stop) for x in (tst, ref)]
+    return [neo.SpikeTrain(x, units=pq.s, t_start=start * pq.s, t_stop=stop * pq.s) for x in (tst, ref)]
 
 
 def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float, t_stop: float | None = None) -> float:
@@ -624,16 +639,21 @@ def spike_match_metrics(test: Trains, reference: Trains, window: float, dt: floa
     dt
         Time step (s): unit of the offsets.
     """
+    return metric_table(spike_match_values(test, reference, window, dt))
+
+
+def spike_match_values(test: Trains, reference: Trains, window: float, dt: float) -> dict[str, float]:
+    """:func:`spike_match_metrics` as a dict, metric name to value."""
     tst, ref = _paired_trains(test, reference)
     matches = [match_spikes(a, b, window, dt) for a, b in zip(tst, ref)]
     offsets = np.concatenate([m.offsets_dt for m in matches]) if matches else np.empty(0)
-    return metric_table({
+    return {
         "spikes_matched": sum(m.n_matched for m in matches),
         "spikes_missed": sum(m.n_missed for m in matches),
         "spikes_extra": sum(m.n_extra for m in matches),
         "spike_offset_max_abs_dt": float(np.max(np.abs(offsets))) if offsets.size else math.nan,
         "spike_offset_mean_dt": float(np.mean(offsets)) if offsets.size else math.nan,
-    })
+    }
 
 
 def spike_metrics(test: Trains, reference: Trains, dt: float, window: float, tau: float, cost: float,
