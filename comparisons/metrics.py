@@ -27,7 +27,6 @@ Conventions shared by the whole module:
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
@@ -36,6 +35,8 @@ import pandas as pd
 from scipy import stats
 
 from models.errors import ContractError
+
+from . import distances
 
 #: Slack, in time steps, for edges on the grid (float rounding of ``k dt`` is ~1e-16 relative).
 EDGE_EPS = 1e-9
@@ -574,17 +575,13 @@ def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float, t_stop: floa
     tau
         Time constant (s) of the exponential filter, > 0 (``inf`` allowed).
     t_stop
-        End of the recording (s); only needed by ``neo.SpikeTrain``, it does not change the value.
-    """
-    import quantities as pq
-    from elephant.spike_train_dissimilarity import van_rossum_distance as elephant_vr
+        End of the recording (s); it does not change the value.
 
+    Computed by :func:`comparisons.distances.van_rossum_distance`: Elephant's arithmetic on plain
+    arrays, the same bits as Elephant's function without its unit bookkeeping (tested against it).
+    """
     tau = _positive(tau, "tau", "s")
-    trains = _neo_pair(test, reference, t_stop)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="van_rossum_distance: very small negative",
-                                category=RuntimeWarning)
-        return float(elephant_vr(trains, time_constant=tau * pq.s)[0, 1])
+    return distances.van_rossum_distance(_train(test, "test"), _train(reference, "reference"), tau)
 
 
 def victor_purpura(test: np.ndarray, reference: np.ndarray, cost: float,
