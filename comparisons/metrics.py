@@ -525,29 +525,13 @@ def first_spike_latency_diff(test: np.ndarray, reference: np.ndarray) -> float:
 # ------------------------------------------------------------------------ Elephant's spike distances
 
 
-# neo, quantities and Elephant are imported where used: they take about 1.5 s to import, which the
-# command line should not pay for a run that computes no spike distance.
+# The distances are Elephant's, computed with its arithmetic on plain arrays (comparisons.distances):
+# neither neo, quantities nor Elephant is imported to compute them (about 1.5 s of imports).
 
 
 def preload() -> None:
-    """Import neo, quantities and Elephant now (for processes that fork workers afterwards)."""
-    import neo  # noqa: F401
-    import quantities  # noqa: F401
-    from elephant import spike_train_dissimilarity  # noqa: F401
-
-
-def _neo_pair(test: np.ndarray, reference: np.ndarray, t_stop: float | None):
-    """The two trains as ``neo.SpikeTrain`` in seconds. The unit is given as the ``quantities`` object,
-    not the string "s", and the limits as quantities: a unit string is parsed by ``quantities``'
-    registry (Python's ``compile`` of the expression) at every use, most of the cost of a distance."""
-    import neo
-    import quantities as pq
-
-    tst, ref = _train(test, "test"), _train(reference, "reference")
-    both = np.concatenate([tst, ref])
-    start = min(0.0, float(both.min())) if both.size else 0.0
-    stop = max(float(both.max()) if both.size else 0.0, start if t_stop is None else float(t_stop))
-    return [neo.SpikeTrain(x, units=pq.s, t_start=start * pq.s, t_stop=stop * pq.s) for x in (tst, ref)]
+    """Nothing to import for the spike distances any more (see :mod:`comparisons.distances`); kept for
+    the callers that prepare a process before it forks workers."""
 
 
 def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float, t_stop: float | None = None) -> float:
@@ -603,17 +587,17 @@ def victor_purpura(test: np.ndarray, reference: np.ndarray, cost: float,
         Shift cost ``q`` (1/s = Hz), finite and >= 0: shifts longer than ``2/q`` cost more than a
         deletion plus an insertion.
     t_stop
-        End of the recording (s); only needed by ``neo.SpikeTrain``, it does not change the value.
-    """
-    import quantities as pq
-    from elephant.spike_train_dissimilarity import victor_purpura_distance as elephant_vp
+        End of the recording (s); it does not change the value.
 
+    Computed by :func:`comparisons.distances.victor_purpura_distance`: Elephant's arithmetic (its
+    triangular kernel through SciPy's ``triang.pdf`` operations) on plain arrays, the same bits as
+    Elephant's function without its unit bookkeeping (tested against it).
+    """
     cost = _positive(cost, "cost", "Hz", allow_zero=True)
     if not math.isfinite(cost):
         raise _refuse("cost", "must be finite (Elephant counts coincident spikes as unmatched at "
                       "q = inf)", f"{cost} Hz")
-    trains = _neo_pair(test, reference, t_stop)
-    return float(elephant_vp(trains, cost_factor=cost * pq.Hz)[0, 1])
+    return distances.victor_purpura_distance(_train(test, "test"), _train(reference, "reference"), cost)
 
 
 # ----------------------------------------------------------------------------------- spike tables
@@ -676,7 +660,7 @@ def spike_metrics(test: Trains, reference: Trains, dt: float, window: float, tau
     cost
         Victor–Purpura shift cost (Hz).
     t_stop
-        End of the recording (s), passed to ``neo``.
+        End of the recording (s); it does not change the distances.
     """
     tst, ref = _paired_trains(test, reference)
     pairs = list(zip(tst, ref))

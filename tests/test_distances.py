@@ -63,3 +63,29 @@ def test_edge_cases_give_elephants_bits(a, b, tau):
 def test_metrics_van_rossum_is_elephants_value():
     a, b = np.array([0.010, 0.030, 0.052]), np.array([0.0101, 0.0302, 0.0519, 0.07])
     assert metrics.van_rossum(a, b, 0.02, 0.1) == elephant(a, b, 0.02)
+
+
+def elephant_vp(a: np.ndarray, b: np.ndarray, cost: float) -> float:
+    from elephant.spike_train_dissimilarity import victor_purpura_distance as elephant_vp_distance
+    stop = max([1.0] + [float(x.max()) for x in (a, b) if x.size])
+    trains = [neo.SpikeTrain(x, units="s", t_start=0.0, t_stop=stop) for x in (a, b)]
+    return float(elephant_vp_distance(trains, cost_factor=cost * pq.Hz)[0, 1])
+
+
+def test_victor_purpura_of_random_trains_gives_elephants_bits():
+    for a, b, tau in random_pairs(300, seed=2):
+        cost = 1.0 / tau * 10.0                     # 3.3 Hz to 10 kHz (1/dt at 0.1 ms)
+        assert distances.victor_purpura_distance(a, b, cost) == elephant_vp(a, b, cost), (a, b, cost)
+
+
+@pytest.mark.parametrize("a, b", [
+    (np.array([]), np.array([])),
+    (np.array([0.01]), np.array([])),
+    (np.array([0.01, 0.02, 0.5]), np.array([0.01, 0.02, 0.5])),
+    (np.array([0.1, 0.1, 0.2]), np.array([0.1])),
+    (np.array([0.0100]), np.array([0.0100 + 2e-4])),                   # exactly 2/q apart at q = 10 kHz
+    (np.arange(1, 301) * 1e-3, np.arange(1, 301) * 1e-3 + 1e-4),
+])
+@pytest.mark.parametrize("cost", [0.0, 1.0, 1e4])
+def test_victor_purpura_edge_cases_give_elephants_bits(a, b, cost):
+    assert distances.victor_purpura_distance(a, b, cost) == elephant_vp(a, b, cost)
