@@ -586,7 +586,8 @@ def run_all(config: Config, out: Path, log=print) -> list[dict]:
     rows += measure_report_overhead(config)
     log("marginal cost per stimulus ...")
     installed = list(dict.fromkeys(r.backend for r in runners))
-    rows += overheads.measure_marginal_stimulus(installed, config.marginal_stimuli, config.marginal_ms, row)
+    rows += overheads.measure_marginal_stimulus(installed, config.marginal_stimuli, config.marginal_ms, row,
+                                                repeats=1 if config is QUICK else 3)
     write_csv(rows, out / "bench.csv", host)
     plot(rows, out / "bench.png", host, config)
     return rows
