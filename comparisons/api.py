@@ -31,17 +31,22 @@ from models.spec import LIFSpec
 from . import verdicts
 from .config import RESERVED_STIMULUS_NAMES, Comparison, comparison_from_document, load_comparison
 from .harness import Outcome, run_comparison
-from .isolation import frozen_heap
+from .execution import frozen_heap
 from .stimuli import Stimulus
 
 #: What :attr:`Result.verdict` says for each exit status.
 VERDICTS = {0: "pass", 1: "fail", 3: "backend failed"}
 
 
-def load(source, backends: list[str] | None = None) -> Comparison:
-    """A comparison from a preset name, a file path (a comparison file or a plain specification), a
-    :class:`~models.spec.LIFSpec` (with every default of a comparison file) or a
-    :class:`~comparisons.config.Comparison`; ``backends`` replaces its backend list."""
+def load(source, backends: list[str] | None = None, choices: dict | None = None) -> Comparison:
+    """A comparison from a preset name, a file path (a comparison file, a plain specification or an
+    exchange file such as ``cell.nir``), a :class:`~models.spec.LIFSpec` (with every default of a
+    comparison file) or a :class:`~comparisons.config.Comparison`; ``backends`` replaces its backend list;
+    ``choices`` are an exchange file's mapping choices (``{"time_unit": "1 ms", "cell": 0}``,
+    :mod:`comparisons.exchange`)."""
+    if choices is not None and isinstance(source, (Comparison, LIFSpec)):
+        raise ComparisonError("choices", "apply to an exchange file (cell.nir) or a comparison file naming one, "
+                                         "not to a specification or Comparison object")
     if isinstance(source, Comparison):
         if backends is not None:
             raise ComparisonError("backends", "give backends with a preset, file or specification, not with "
@@ -49,11 +54,12 @@ def load(source, backends: list[str] | None = None) -> Comparison:
         return source
     if isinstance(source, LIFSpec):
         return comparison_from_document(spec_to_document(source), backends)
-    return load_comparison(source, backends)
+    return load_comparison(source, backends, choices)
 
 
 def compare(source, stimuli: list[Stimulus] | None = None, backends: list[str] | None = None, *,
-            isolated: bool = True, timeout: float | None = None, workers: int | None = None) -> "Result":
+            isolated: bool = True, timeout: float | None = None, workers: int | None = None,
+            choices: dict | None = None) -> "Result":
     """Run a comparison (see :func:`load` for ``source``); ``stimuli`` replaces the comparison's stimuli.
 
     Parameters
@@ -65,7 +71,7 @@ def compare(source, stimuli: list[Stimulus] | None = None, backends: list[str] |
     workers : int, optional
         Child processes at a time; default one per core.
     """
-    comparison = load(source, backends)
+    comparison = load(source, backends, choices)
     if stimuli is not None:
         comparison = dataclasses.replace(comparison, stimuli=_checked(stimuli))
     if timeout is not None and not timeout > 0:

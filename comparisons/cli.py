@@ -7,6 +7,9 @@
     lists the shipped presets.
 ``python -m comparisons report [--out DIR]``
     runs every shipped preset into DIR/<preset>/ and writes DIR/index.html (the dashboard).
+``python -m comparisons export FILE_OR_PRESET --to nir|neuroml FILE [--drop t_ref,...] [--map KEY=VALUE]``
+    writes the cell in an exchange format (:mod:`models.formats`); ``run`` reads such a file (``--map``
+    gives its mapping choices, :mod:`comparisons.exchange`).
 ``python -m comparisons diff OLD NEW [--out DIR]``, ``run/report --junit FILE``, ``run --baseline DIR``
     validation that lasts (:mod:`comparisons.diff`, :mod:`reports.junit`): diff exits 0 no drift, 1 drift,
     2 bad input; with --baseline, run exits with the diff's status.
@@ -36,7 +39,7 @@ from pathlib import Path
 os.environ["MPLBACKEND"] = "agg"
 
 from models.errors import ContractError, UserInputError
-from models.files import preset_names, resolve
+from models.files import example_names, preset_names, resolve
 from reports import destination
 from reports.destination import Destination
 from models.loading import load_spec
@@ -97,7 +100,7 @@ def _progress(quiet: bool, comparison=None):
 
 
 def run_one(source, out, backends: list[str] | None, force: bool, quiet: bool,
-            timeout: float | None = None):
+            timeout: float | None = None, choices: dict | None = None):
     """Run one comparison into ``out`` (a path; None: the default place); returns (exit status,
     manifest). The output place is checked and locked before any simulation (:mod:`reports.destination`)."""
     from comparisons.config import load_comparison
@@ -107,12 +110,12 @@ def run_one(source, out, backends: list[str] | None, force: bool, quiet: bool,
     if timeout is not None and not 0 < timeout <= MAX_TIMEOUT:
         raise UserInputError("--timeout", f"must be a positive number of seconds, at most {MAX_TIMEOUT:g}",
                              timeout)
-    comparison = load_comparison(source, backends)
+    comparison = load_comparison(source, backends, choices)
     out = out if out is not None else DEFAULT_OUT / safe_name(comparison.spec.name)
     log = None if quiet else lambda note: print(f"note: --out: {note}", file=sys.stderr)
     with Destination(out, force, [comparison.source], log=log) as place:
         from comparisons.harness import run_comparison
-        from comparisons.isolation import frozen_heap
+        from comparisons.execution import frozen_heap
         from reports.html import render_report
         tick, close = _progress(quiet, comparison)
         with frozen_heap():  # the report's figures too: see frozen_heap
@@ -147,13 +150,50 @@ def _cmd_run(args) -> int:
         raise UserInputError("--backends", "expected a comma-separated list of backend names", args.backends)
     if args.junit or args.baseline:
         return _run_guarded(args, backends)
-    status, _ = run_one(args.source, args.out, backends, args.force, args.quiet, args.timeout)
+    status, _ = run_one(args.source, args.out, backends, args.force, args.quiet, args.timeout,
+                        _choices(args.map))
     return status
 
 
+def _choices(pairs) -> dict:
+    """``--map KEY=VALUE`` pairs as an exchange file's choices (:mod:`comparisons.exchange`)."""
+    out = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserInputError("--map", "expected KEY=VALUE (e.g. time_unit=\"1 ms\")", pair)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _cmd_export(args) -> int:
+    """Write the cell of FILE_OR_PRESET in an exchange format; refused fields are one line, exit 2."""
+    from models.formats import READERS, format_module
+    from comparisons.config import load_comparison
+    target = Path(args.file)
+    formats = {module.rsplit(".", 1)[1].rstrip("_"): module for module in READERS.values()}  # nir, neuroml
+    if formats.get(args.to) is None or READERS.get(target.suffix.lower()) != formats[args.to]:
+        raise UserInputError("--to", f"expected a format ({', '.join(formats)}) and a FILE with its ending "
+                             f"({', '.join(READERS)})", f"{args.to} {args.file}", source="command line")
+    if target.exists() and not args.force:
+        raise UserInputError("FILE", "exists (--force replaces it)", args.file, source="command line")
+    spec = load_comparison(args.source).spec
+    choices = _choices(args.map)
+    if args.drop:
+        choices["drop"] = tuple(d.strip() for d in args.drop.split(","))
+    try:
+        warnings = format_module(target).write(spec, target, choices)
+    except UserInputError as exc:
+        raise exc.with_source(str(resolve(args.source))) from None
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _cmd_presets(args) -> int:
-    for name in preset_names():
-        spec = load_spec(name)
+    from comparisons.config import load_comparison
+    for name in preset_names() + example_names():
+        spec = load_spec(name) if name in preset_names() else load_comparison(name).spec
         print(f"{name:20s} {spec.description.split('. ')[0][:100]}")
     return EXIT_OK
 
@@ -162,7 +202,7 @@ def _cmd_report(args) -> int:
     """Every check before the first simulation: the presets exist, the dashboard's directory can be
     written and no run holds it, and each preset's directory is empty or an earlier report."""
     from comparisons.batch import run_dashboard
-    presets = args.presets or preset_names()
+    presets = args.presets or preset_names() + example_names()
     with Destination(args.out, True, into=True) as place:
         for preset in presets:
             Destination(place.path / preset, True, [resolve(preset)]).check()
@@ -187,7 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, help="time limit of each backend run in seconds (overrides the file)")
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                      help="show a traceback on errors")
+    run.add_argument("--map", action="append", metavar="KEY=VALUE",
+                     help="a mapping choice of an exchange file (time_unit=\"1 ms\", cell=0); repeatable")
     run.set_defaults(func=_cmd_run)
+    export = sub.add_parser("export", help="write a cell as an exchange file (NIR, NeuroML2)")
+    export.add_argument("source", metavar="FILE_OR_PRESET")
+    export.add_argument("--to", required=True, help="the format: nir or neuroml")
+    export.add_argument("file", metavar="FILE")
+    export.add_argument("--drop", help="fields the format cannot hold, written without (NIR: t_ref,V_init,spike_input; NeuroML: V_init)")
+    export.add_argument("--map", action="append", metavar="KEY=VALUE", help="a mapping choice (NIR: time_unit=\"1 ms\")")
+    export.add_argument("--force", action="store_true", help="replace FILE")
+    export.set_defaults(func=_cmd_export)
     sub.add_parser("presets", help="list the shipped presets").set_defaults(func=_cmd_presets)
     report = sub.add_parser("report", help="run every shipped preset and write the dashboard")
     report.add_argument("presets", nargs="*", help="preset names (default: all)")
@@ -195,7 +245,26 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--quiet", action="store_true")
     report.set_defaults(func=_cmd_report)
     _add_drift_arguments(sub, run, report)
+    sweep = sub.add_parser("sweep", help="map where backends disagree over a parameter space (on Dask)")
+    sweep.add_argument("source", metavar="SWEEP.toml")
+    sweep.add_argument("--out", required=True, help="output directory (re-run into it to resume)")
+    sweep.add_argument("--scheduler", help="address of a Dask scheduler (default DASK_SCHEDULER_ADDRESS, "
+                                           "else a LocalCluster with one worker process per core)")
+    sweep.add_argument("--backends", help="comma-separated backends (default: the file's)")
+    sweep.add_argument("--force", action="store_true", help="replace another sweep's directory at --out")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=_cmd_sweep)
     return parser
+
+
+def _cmd_sweep(args) -> int:
+    from .sweep_run import sweep
+    names = [b.strip() for b in args.backends.split(",")] if args.backends else None
+    outcome = sweep(args.source, args.out, args.scheduler, args.force, args.quiet, names)
+    if not args.quiet:
+        print(f"{outcome.n_points} points, {outcome.failed} failed rows; {outcome.out / 'maps.html'}",
+              file=sys.stderr)
+    return outcome.exit_status
 
 
 # ---- validation that lasts: diff, --junit, --baseline (comparisons/diff.py, reports/junit.py) ----------
@@ -239,13 +308,13 @@ def _run_guarded(args, backends) -> int:
     status is the diff's (0 the same as the baseline, 1 drift)."""
     from comparisons.config import load_comparison
     from .diff import diff_reports, load_report, summary_lines
-    name = load_comparison(args.source, backends).spec.name
+    name = load_comparison(args.source, backends, _choices(args.map)).spec.name
     out = Path(args.out) if args.out is not None else DEFAULT_OUT / safe_name(name)
     baseline = load_report(args.baseline) if args.baseline else None
     if baseline is not None and destination.resolve_out(out) == destination.resolve_out(baseline.path):
         raise UserInputError("--baseline", "must not be the --out directory the run replaces", args.baseline)
     junit = _junit_path(args.junit, [out])
-    status, _ = run_one(args.source, out, backends, args.force, args.quiet, args.timeout)
+    status, _ = run_one(args.source, out, backends, args.force, args.quiet, args.timeout, _choices(args.map))
     _write_junit(junit, [(name, out)])
     if baseline is None:
         return status
@@ -307,6 +376,8 @@ def _on_signal(signum, frame):
 
 
 def _interrupt_note(args) -> str:
+    if args.command == "sweep":
+        return "the finished tasks are in --out/chunks; the same command resumes the sweep"
     if args.command == "report":
         return ("dashboard index not written; each preset's directory holds its earlier report or its new "
                 "one, complete")

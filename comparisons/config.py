@@ -58,8 +58,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import backends
+from models.dialects import dialect_provenance
 from models.errors import ComparisonError, UserInputError
 from models.files import check_keys, read_toml, require_table, resolve
+from models.formats import Provenance, format_module
 from models.loading import FILE_SECTIONS, spec_from_document, with_default_name
 from models.result import RunSettings
 from models.spec import LIFSpec
@@ -147,6 +149,8 @@ class Comparison:
     options: dict = field(default_factory=dict)
     #: a named configuration of a simulator (``nest_ps``) -> the registered backend it runs (``nest``)
     aliases: dict = field(default_factory=dict)
+    #: where the cell came from when it was read from an exchange file (:mod:`comparisons.exchange`)
+    provenance: Provenance | None = None
 
     @property
     def n_steps(self) -> int:
@@ -176,16 +180,28 @@ def default_stimuli(spec: LIFSpec, duration: float) -> tuple[Stimulus, ...]:
             Step("step_sub", amplitude=float(cf.relative_current(spec, 0.75)), start=start, stop=stop))
 
 
-def load_comparison(path_or_preset: str | Path, backend_override: list[str] | None = None) -> Comparison:
-    """Read a comparison (or plain specification) file or preset; every error names the file."""
+def load_comparison(path_or_preset: str | Path, backend_override: list[str] | None = None,
+                    choices: dict | None = None) -> Comparison:
+    """Read a comparison (or plain specification) file, an exchange file (``.nir``, ...) or a preset;
+    every error names the file. ``choices`` are an exchange file's mapping choices
+    (:mod:`comparisons.exchange`)."""
+    from .exchange import document_of, import_cell
+
     path = resolve(path_or_preset)
-    doc = with_default_name(read_toml(path), path)
+    if format_module(path) is not None:
+        cell = import_cell(path, choices or {})
+        doc, provenance = cell.document, cell.provenance
+    else:
+        doc = with_default_name(read_toml(path), path)
     try:
+        if format_module(path) is None:
+            doc, provenance = document_of(doc, path, choices)
+            provenance = provenance or dialect_provenance(doc, path)  # [neuron] in NEST's or PyNN's names
         check_keys(doc, FILE_SECTIONS, "")
         comparison = comparison_from_document(doc, backend_override)
     except UserInputError as exc:
         raise exc.with_source(str(path)) from None
-    return Comparison(**{**comparison.__dict__, "source": str(path)})
+    return Comparison(**{**comparison.__dict__, "source": str(path), "provenance": provenance})
 
 
 def comparison_from_document(doc: dict, backend_override: list[str] | None = None) -> Comparison:

@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 from .errors import InputFileError, UserInputError
+from .formats import READERS
 
 #: Presets shipped with the suite, loadable by name (``textbook``) as well as by path.
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
@@ -28,6 +29,12 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
 
 
+def example_names() -> list[str]:
+    """Names of the shipped exchange-format examples (``presets/<name>.nir``, ...), sorted: run by name
+    like a preset, their cell read by the format's module (:mod:`models.formats`)."""
+    return sorted(p.stem for p in PRESET_DIR.iterdir() if p.suffix in READERS and p.is_file())
+
+
 def resolve(path_or_preset: str | Path) -> Path:
     """The file behind a path or a preset name.
 
@@ -37,13 +44,15 @@ def resolve(path_or_preset: str | Path) -> Path:
         If it is neither an existing path nor a preset name.
     """
     path = Path(path_or_preset)
-    if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
+    if path.exists() or path.suffix == ".toml" or path.suffix in READERS or len(path.parts) > 1:
         return path
-    preset = PRESET_DIR / f"{path_or_preset}.toml"
-    if preset.is_file():
-        return preset
-    hint = _did_you_mean(str(path_or_preset), preset_names())
-    raise InputFileError("", f"no such file or preset{hint} (presets: {', '.join(preset_names())})",
+    for suffix in (".toml", *READERS):
+        preset = PRESET_DIR / f"{path_or_preset}{suffix}"
+        if preset.is_file():
+            return preset
+    names = preset_names() + example_names()
+    hint = _did_you_mean(str(path_or_preset), names)
+    raise InputFileError("", f"no such file or preset{hint} (presets: {', '.join(names)})",
                          str(path_or_preset), source=str(path_or_preset))
 
 

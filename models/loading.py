@@ -27,6 +27,9 @@ Format (every quantity a string with units; the ``[neuron]`` key names are a pub
     # rate = "50 Hz"       # a Poisson train ...
     # seed = 3             # ... drawn from this seed
 
+The ``[neuron]`` table may instead be written in NEST's or PyNN's names and units, declared by
+``dialect = "nest"`` or ``"pynn"`` (:mod:`models.dialects`; ``"native"`` is the default).
+
 A comparison file adds the sections in :data:`FILE_SECTIONS` handled by :mod:`comparisons.config`.
 """
 
@@ -37,6 +40,7 @@ from pathlib import Path
 
 import tomli_w
 
+from . import dialects
 from .errors import SpecificationError, UserInputError
 from .files import check_keys, read_toml, require_table, resolve
 from .spec import NEURON_FIELDS, LIFSpec, SpikeInput, membrane
@@ -99,10 +103,22 @@ def spec_from_document(doc: dict) -> LIFSpec:
     if "neuron" not in doc:
         raise SpecificationError("neuron", "is required but missing (a [neuron] table)")
     table = require_table(doc["neuron"], "neuron")
+    dialect = dialects.dialect_of(table)
+    if dialect is not None:  # NEST's or PyNN's names and units (models.dialects)
+        native, renames = dialects.to_native(table, dialect)
+        try:
+            return spec_from_document({**doc, "neuron": native})
+        except UserInputError as exc:
+            raise dialects.renamed(exc, renames) from None
+    table = {key: value for key, value in table.items() if key != dialects.DIALECT_KEY}
     leak = table.get("leak", True)
     if not isinstance(leak, bool):
         raise SpecificationError("neuron.leak", "expected true or false (a TOML boolean)", repr(leak))
     required = NEURON_REQUIRED if leak else tuple(k for k in NEURON_REQUIRED if k != "E_L") + ("C",)
+    for key in table:
+        if key not in NEURON_FIELDS and key not in NEURON_OPTIONS and dialects.native_key_hint(key):
+            raise UserInputError(f"neuron.{key}", f"unknown key{dialects.native_key_hint(key)} (expected one "
+                                 f"of: {', '.join((*NEURON_FIELDS, *NEURON_OPTIONS))})")
     check_keys(table, tuple(NEURON_FIELDS) + NEURON_OPTIONS, "neuron", required=required)
     if not leak:
         for key in LEAK_KEYS:

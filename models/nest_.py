@@ -28,6 +28,10 @@ Model variants (:attr:`models.spec.LIFSpec.features`; plain cells run exactly as
   exactly (the sampled white noise of :mod:`reference.noise`, ``"exact"``); NEST's generator is seeded
   through the kernel's ``rng_seed = noise_seed + 1``.
 - Reset by subtraction: not representable (NEST's iaf_psc models reset to V_reset).
+- Without leak (``leak = false``): ``iaf_psc_delta`` with ``tau_m = 2^53 h`` and ``E_L = V_reset``, whose
+  propagators are then ``P33 = 1 - 2^-53`` and ``P30 = h/C_m`` to two roundings; it loses at most one ulp
+  of ``y`` per step, so runs are represented up to the length whose rounding bound stays within the
+  contract (:mod:`models.nest_nonleaky`, with the proof); ``iaf_psc_delta_ps`` is refused.
 
 Input timing. NEST reads ``I_e`` in the update of the step that follows the moment it is set, so ``I_e``
 set at ``t_k`` drives ``(t_k, t_k+1]``. A ``step_current_generator`` is one step ahead of its
@@ -46,7 +50,9 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .conventions import Contract, Conventions, statements
 from .drive import Drive
+from . import nest_nonleaky as nonleaky
 from .errors import BackendFailure, NotRepresentable
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
@@ -87,6 +93,30 @@ REASON_EARLY_SPIKE = ("an input spike arrives at t_0 or t_1: NEST delivers a gen
                       "later (t + dt) and refuses generator times <= 0")
 
 
+#: NEST's written rule for each model (the twins of its contract verdicts); the models reset to a value only.
+CONTRACTS = {c.name: c for c in (
+    Contract("nest-delta", NAME, "exact", (("model", "iaf_psc_delta"),),
+             Conventions(threshold=">=", refractory="ceil"),
+             "NEST iaf_psc_delta: exact propagation, y >= V_th, V clamped for ceil(t_ref/dt) steps, stamp at the "
+             "end of the step"),
+    Contract("nest-delta-ps", NAME, "exact", (("model", "iaf_psc_delta_ps"),),
+             Conventions(threshold=">=", crossing="exact", refractory="timer"),
+             "NEST iaf_psc_delta_ps: exact propagation, precise spike time by exact inversion, refractory period "
+             "from it"),
+)}
+
+
+def contract(settings: RunSettings) -> Contract:
+    """The written rule of a run with ``settings`` (its ``model`` option)."""
+    return CONTRACTS["nest-delta" if settings.option("model", DEFAULT_MODEL) == "iaf_psc_delta"
+                     else "nest-delta-ps"]
+
+
+def conventions(settings: RunSettings) -> Conventions:
+    """The conventions of a run with ``settings`` (:func:`contract`)."""
+    return contract(settings).conventions
+
+
 def version() -> str:
     """The installed NEST version (read from the package metadata, NEST is not imported)."""
     return importlib.metadata.version("nest-simulator")
@@ -96,19 +126,9 @@ def _whole(ratio: float) -> bool:
     return abs(ratio - round(ratio)) <= GRID_EPS * max(1.0, abs(ratio))
 
 
-#: Why the integrate-and-fire without leak is refused (see the README's backend conventions).
-REASON_NONLEAKY = (
-    "NEST 3.10 has no integrate-and-fire without leak: iaf_psc_delta always leaks. With a tau_m so large "
-    "that P33 = exp(-h/tau_m) rounds to 1 (h/tau_m < 2^-53), its P30 = -tau_m/C_m expm1(-h/tau_m) is h/C_m "
-    "only up to the rounding of (h/tau_m) tau_m (about 2 ulps per step, and NEST's own bound on tau_m was "
-    "not checked): an approximation whose bound is not proven here, so refused")
-
-
 def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     """``None`` when NEST simulates ``spec`` at ``settings.dt`` exactly as specified, else why not."""
     model, dt = settings.choice("model", MODELS, DEFAULT_MODEL, NAME), settings.dt
-    if not spec.leak:
-        return REASON_NONLEAKY
     if settings.method == "euler":
         return REASON_EULER.format(model=neuron_model(spec, settings))
     if not _whole(dt / TIC):
@@ -119,6 +139,8 @@ def representable(spec: LIFSpec, settings: RunSettings) -> str | None:
     if not _whole(spec.t_ref / dt):
         return (f"{model} holds the refractory period for ceil(t_ref/dt) whole steps (NEST rounds t_ref up "
                 f"to the step); t_ref = {spec.t_ref * MS!r} ms is not a whole multiple of dt = {dt * MS!r} ms")
+    if not spec.leak:
+        return nonleaky.REASON_PRECISE if model != DEFAULT_MODEL else nonleaky.reason(spec, settings.n_steps, dt)
     return None if spec.is_plain else _variant_reason(spec, settings, model)
 
 
@@ -284,10 +306,18 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     reason = representable(spec, settings)
     if reason is not None:
         raise NotRepresentable(NAME, reason)
+    if not spec.leak:
+        reason = nonleaky.reason(spec, drive.n_steps, drive.dt, nonleaky.negative_excursion(spec, drive))
+        if reason is not None:
+            raise NotRepresentable(NAME, reason)
     model, nest = neuron_model(spec, settings), _import_nest()
     seed = SEED if spec.sigma == 0 else int(spec.noise_seed) + 1
     with _kernel(nest, drive.dt, seed):
-        neurons = nest.Create(model, drive.n_neurons, params=variant_parameters(spec))
+        if not spec.leak and nest.resolution != nonleaky.resolution_ms(drive.dt):
+            raise BackendFailure(NAME, f"NEST's resolution {nest.resolution!r} ms is not MS_PER_TIC * tics = "
+                                       f"{nonleaky.resolution_ms(drive.dt)!r} ms: tau_m = 2^53 h would be wrong")
+        params = variant_parameters(spec) if spec.leak else nonleaky.parameters(spec, drive.dt)
+        neurons = nest.Create(model, drive.n_neurons, params=params)
         first_id = neurons[0].global_id
         recorder = nest.Create("spike_recorder")
         nest.Connect(neurons, recorder)
@@ -353,30 +383,35 @@ def _variant_metadata(meta: Metadata, spec: LIFSpec, seed: int) -> Metadata:
 def metadata(spec: LIFSpec, drive: Drive, model: str) -> Metadata:
     """What NEST did, in words (see the module docstring)."""
     precise = model == "iaf_psc_delta_ps"
-    p = parameters(spec)
+    p = parameters(spec) if spec.leak else nonleaky.parameters(spec, drive.dt)
     n_ref = int(round(spec.t_ref / drive.dt))
+    method = (f"NEST {model}: exact integration (Rotter & Diesmann 1999) of y = V - E_L in mV/ms/pA, "
+              "y <- P30 (I + I_e) + P33 y, P33 = exp(-h/tau_m), P30 = tau_m/C_m (1 - P33)"
+              + ("; written as y + expm1(-h/tau_m) (y - R I)" if precise else ""))
+    if not spec.leak:
+        method = (f"NEST {model} as the integrate-and-fire without leak: tau_m = 2^53 h, E_L = V_reset, so "
+                  "P33 = 1 - 2^-53 and P30 = fl(fl(1/C_m) h) (h/C_m to 2 roundings): y <- P30 I + P33 y, "
+                  "losing at most one ulp of y per step; the run is within the contract's voltage tolerance "
+                  f"up to {nonleaky.max_steps(spec)} steps (models.nest_nonleaky)")
     return Metadata(
         backend=NAME, version=version(),
-        method=(f"NEST {model}: exact integration (Rotter & Diesmann 1999) of y = V - E_L in mV/ms/pA, "
-                "y <- P30 (I + I_e) + P33 y, P33 = exp(-h/tau_m), P30 = tau_m/C_m (1 - P33)"
-                + ("; written as y + expm1(-h/tau_m) (y - R I)" if precise else "")),
+        method=method,
         dt=drive.dt,
-        threshold="V >= V_th after each update (NEST tests y >= V_th - E_L)",
-        spike_stamp=("exact inversion of the exponential solution within the step (precise spike time)"
-                     if precise else "grid-locked, stamped at the end of the step (t_k+1)"),
-        sampling=("multimeter V_m every dt from t = dt (after the update and any reset); sample 0 is "
-                  "V_init; the run is extended by one min_delay because NEST delivers the recorders' "
-                  "data of the last min_delay only in the next slice, and the extra samples and spikes "
-                  "are dropped"),
-        refractory=(f"V held at V_reset for ceil(t_ref/dt) = {n_ref} steps"
-                    + (" from the precise spike time; the step in which it ends integrates its free part"
-                       if precise else " after the spike step; constant-input ISI = t_ref + dt ceil(T_free/dt)")),
         initial_state=f"V_m = V_init = {p['V_m']!r} mV, not refractory, no input pending",
-        input_timing=("sample k drives (t_k, t_k+1]: constant drives as I_e per neuron; otherwise samples "
-                      "0 and 1 as I_e (one-step Simulate calls) and samples k >= 2 through a "
-                      "step_current_generator at amplitude_times t_k-1 on a delay-dt connection, weight = "
-                      "the neuron's scale"),
-        reset="to V_reset",
+        **statements(
+            CONTRACTS["nest-delta-ps" if precise else "nest-delta"].conventions_for(spec),
+            threshold="NEST tests y >= V_th - E_L",
+            spike_stamp="precise spike time" if precise else "",
+            sampling="multimeter V_m every dt from t = dt (after the update and any reset); sample 0 is "
+                     "V_init; the run is extended by one min_delay because NEST delivers the recorders' "
+                     "data of the last min_delay only in the next slice, and the extra samples and spikes "
+                     "are dropped",
+            refractory=(f"ceil(t_ref/dt) = {n_ref} steps at V_reset"
+                        + (" from the precise spike time" if precise else
+                           "; constant-input ISI = t_ref + dt ceil(T_free/dt)")),
+            input_timing="constant drives as I_e per neuron; otherwise samples 0 and 1 as I_e (one-step "
+                         "Simulate calls) and samples k >= 2 through a step_current_generator at "
+                         "amplitude_times t_k-1 on a delay-dt connection, weight = the neuron's scale"),
         notes=(f"NEST parameters: {p}",
                "NEST rounds t_ref up to whole steps (Time::get_steps), hence t_ref must be a multiple of "
                "dt here; refractory corner cases: nest#547, nest#3309",

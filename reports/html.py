@@ -24,6 +24,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from models.result import CLOSED_FORM
 from reference import closed_forms as cf
 from reference.conventions import CHOICES, TITLES, explain
 
@@ -33,7 +34,6 @@ from . import writers
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROOT = Path(__file__).resolve().parent.parent
 CITATION = ROOT / "CITATION.cff"
-CLOSED_FORM = "closed_form"
 
 #: SI unit of a metric or quantity -> (factor, unit shown).
 HUMAN = {"V": (1e3, "mV"), "s": (1e3, "ms"), "A": (1e12, "pA"), "Hz": (1.0, "Hz"), "1": (1.0, ""),
@@ -183,6 +183,7 @@ def context(outcome, digest: str, report_dir: Path | None = None) -> dict:
         "summary": verdict_summary(rows, backend_order(outcome), substitutes(outcome)),
         "failing": sorted((r for r in rows if r.passed == "False"), key=lambda r: r.family != "contract"),
         "spec_rows": spec_rows(c.spec),
+        "provenance": writers.provenance(c, report_dir).get("provenance"),
         "noise": noise_rows(c),
         "settings": settings_rows(c),
         "stimuli": [stimulus_row(s) for s in c.stimuli],
@@ -356,7 +357,8 @@ def reproduce_command(source: str, report_dir: Path | None = None) -> str:
     """The command that makes this report again: a shipped preset by its name, a file inside the project
     from the project's directory, any other file from the report's directory."""
     from models.files import PRESET_DIR
-    if source and Path(source).resolve().parent == PRESET_DIR and Path(source).suffix == ".toml":
+    from models.formats import READERS
+    if source and Path(source).resolve().parent == PRESET_DIR and Path(source).suffix in (".toml", *READERS):
         return f"python -m comparisons run {Path(source).stem}"
     shown = writers.shown_path(source, report_dir)
     inside = bool(source) and Path(os.path.abspath(source)).is_relative_to(writers.PROJECT)
@@ -416,7 +418,7 @@ def backend_status(outcome) -> list[dict]:
                 text += f" — ran the substitute [{', '.join(ran)}] instead"
             out.append({"backend": name, "css": "warn", "text": text,
                         "status": f"substitute [{', '.join(ran)}]" if ran else "not representable"})
-        elif name == "closed_form":
+        elif name == CLOSED_FORM:
             out.append({"backend": name, "css": "pass", "status": "ground truth",
                         "text": "the exact solution of the sampled input, checked against the analytic "
                                 "solution segment by segment"})

@@ -30,12 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from models.loading import spec_to_document
+from models.result import CLOSED_FORM, METRIC_COLUMNS
 
 from .destination import Destination
 
 #: The columns of each CSV file (public contract).
 COLUMNS = {
-    "metrics.csv": ["stimulus", "backend", "reference", "metric", "value", "unit", "tolerance", "passed"],
+    "metrics.csv": list(METRIC_COLUMNS),
     "fi_curve.csv": ["backend", "dt_s", "current_A", "rate_hz", "analytic_rate_hz"],
     "traces.csv": ["stimulus", "backend", "t_s", "v_V"],
     "spikes.csv": ["stimulus", "backend", "spike_time_s"],
@@ -72,7 +73,7 @@ def labelled_results(outcome):
             continue
         for stim in outcome.comparison.stimuli:
             label = _label(stim.name, variant.label)
-            yield label, "closed_form", outcome.exact.get((variant.label, stim.name))
+            yield label, CLOSED_FORM, outcome.exact.get((variant.label, stim.name))
             for name in variant.backends:
                 run = outcome.runs.get((variant.label, stim.name, name))
                 if run is not None:
@@ -225,7 +226,17 @@ def manifest(outcome, files: dict[str, bytes], report_dir=None) -> dict:
                      "cores": os.cpu_count()},
         "git_commit": git_commit(),
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+        **provenance(c, report_dir),
     }
+
+
+def provenance(c, report_dir=None) -> dict:
+    """``{"provenance": ...}`` for a cell read from an exchange file (its file shown as ``source`` is),
+    nothing for a cell written in TOML, whose manifest stays as it was."""
+    p = getattr(c, "provenance", None)
+    if p is None:
+        return {}
+    return {"provenance": {**p.to_dict(), "file": shown_path(p.file, report_dir)}}
 
 
 def prepare_destination(out, force: bool, inputs=()) -> None:

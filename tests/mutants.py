@@ -145,6 +145,12 @@ def _euler_by_warped_tau(spec, drive, settings):
     return spec.replace(tau_m=euler_tau(spec.tau_m, drive.dt)), drive, settings
 
 
+def _leak_halved(spec, drive, settings):
+    """The leak conductance halved: ``tau_m`` and ``R`` doubled, so ``C`` (and the non-leaky limit of the
+    f-I curve, ``1/(t_ref + C (V_th - V_reset)/I)``) stays, and only the approach to it changes."""
+    return spec.replace(tau_m=2.0 * spec.tau_m, R=2.0 * spec.R), drive, settings
+
+
 def shifted(drive: Drive) -> Drive:
     """The drive one sample late: per column ``[0, w_0, w_1, ..., w_{n-2}]``, same shape and scale."""
     w = drive.waveform
@@ -170,6 +176,7 @@ EULER = Mutation("euler", "forward Euler where exact integration is claimed (set
                  before=_euler_method)
 EULER_DECAY = Mutation("euler", "forward Euler's decay 1 - dt/tau where exact integration is claimed (the "
                                 "exact step with tau' = -dt/ln(1 - dt/tau))", before=_euler_by_warped_tau)
+LEAK_HALVED = Mutation("leak/2", "leak conductance halved (tau_m and R doubled, C kept)", before=_leak_halved)
 INPUT_LATE = Mutation("input-late", "input applied one step late (the drive shifted by one sample)",
                       before=_input_late)
 
@@ -179,8 +186,9 @@ INPUT_LATE = Mutation("input-late", "input applied one step late (the drive shif
 def wrapped_backend(name: str, mutation: Mutation) -> ModuleType:
     """An adapter module that is the real backend ``name`` except that it runs ``mutation``.
 
-    ``NAME``, ``LIBRARY``, ``version``, ``representable`` and ``preload`` are the real ones: the harness
-    plans, labels and judges the mutant exactly as the real backend. ``run`` is ``mutation.wrap`` around
+    ``NAME``, ``LIBRARY``, ``version``, ``representable``, ``preload`` and the declared contract
+    (``CONTRACTS``, ``contract``, ``conventions``) are the real ones: the harness plans, labels and judges
+    the mutant exactly as the real backend. ``run`` is ``mutation.wrap`` around
     the real ``run``; a real ``run_population`` is wrapped too (the workloads whose changed specification
     is the same go to it together, each result then goes through ``mutation.after``), so the mutant is
     batched like the real backend.
@@ -191,8 +199,9 @@ def wrapped_backend(name: str, mutation: Mutation) -> ModuleType:
     module.__spec__ = importlib.machinery.ModuleSpec(module_name, None)
     module.NAME, module.LIBRARY = real.NAME, real.LIBRARY
     module.version, module.representable = real.version, real.representable
-    if hasattr(real, "preload"):
-        module.preload = real.preload
+    for declared in ("preload", "CONTRACTS", "contract", "conventions"):
+        if hasattr(real, declared):
+            setattr(module, declared, getattr(real, declared))
     module.MUTATION, module.REAL = mutation, real
 
     def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:

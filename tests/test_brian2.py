@@ -306,7 +306,7 @@ def test_cpp_standalone_gives_numpys_spikes_and_leaves_the_runtime_device(textbo
     """A cpp_standalone run (built in the project's .cache, in a child process), called as the harness
     calls a backend (inside an isolated, daemonic child): numpy's spikes, the trace within rounding, and
     this process still on Brian2's runtime device afterwards."""
-    from comparisons.isolation import call_isolated
+    from comparisons.execution.isolation import call_isolated
     n = 2000
     drive = Drive.constant([150e-12, 300e-12], DT, n)
     standalone = call_isolated(brian2_.run, (textbook, drive, settings(n, target="cpp_standalone")), 300)

@@ -3,6 +3,7 @@
 A format module (``models/formats/<name>_.py``) exposes::
 
     SUFFIXES: tuple[str, ...]                      # file name endings it reads (".nir", ".nml")
+    CHOICES: dict[str, tuple[object, str]]         # choice key -> (default, meaning); may be empty
     read(path: Path, choices: dict) -> list[ImportedCell]
     write(spec: LIFSpec, path: Path, choices: dict) -> list[str]   # returns one-line warnings
 
@@ -11,7 +12,9 @@ A format module (``models/formats/<name>_.py``) exposes::
 ``description``, a ``[neuron]`` table of quantities written with their units, optionally ``stimulus``
 tables), so an imported cell goes through exactly the validation a typed one does and nothing from the
 file is evaluated. ``choices`` holds the user's explicit mapping choices (for NIR, the units of its
-unitless numbers; the cell index), each documented by the module with its default.
+unitless numbers), each documented by the module with its default; the keys are checked against
+``CHOICES`` before ``read`` is called, and ``cell`` (which of the returned cells to run) is handled by
+:mod:`comparisons.exchange`, never passed on.
 
 Every failure is an :class:`~models.errors.InputFileError` naming the file and the node or field.
 """

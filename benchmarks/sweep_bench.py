@@ -1,0 +1,242 @@
+"""The sweep benchmark: ``python -m benchmarks sweep --out DIR [--quick]``.
+
+Writes ``DIR/sweep_bench.csv`` (columns :data:`COLUMNS`, the machine on every row):
+
+1. ``sweep``: a sweep of 10 000 cells over four axes (``tau_m`` x ``t_ref`` x ``dt`` x ``current``:
+   5 x 4 x 5 x 100, 200 ms each) on the three core backends, on a ``LocalCluster`` with one worker per core,
+   warm (the cluster started and its workers' imports and Brian2's compiled code loaded by a first, small
+   sweep; the measured sweep is given its address, as ``--scheduler`` would): wall time, and
+   per backend the points per second of task time (from each chunk file's recorded task seconds).
+2. ``separate``: the same points run one by one, measured on a sample and extrapolated: each sampled point
+   as its own isolated backend run with the same measures (:func:`one_point`), and the ratio of the
+   extrapolated total to the sweep's wall time (``speedup``).
+   ``comparison``: a sample of whole comparisons of one point each (:func:`measure_comparisons`), and
+   the same ratio (``speedup_comparisons``).
+3. ``scaling``: one sweep (the 2 000 points of the grid at dt = 0.1 ms) with 1 and with 2 workers, fresh
+   output each time, and the ratio of their wall times.
+4. ``memory``: the peak resident memory (``VmHWM``) of the process that runs the sweep (the client and
+   the LocalCluster's scheduler are in it) for sweeps of growing size, the reference alone, in a fresh
+   subprocess each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS = ("benchmark", "backend", "points", "workers", "seconds", "value", "unit", "note", "cpu", "cores",
+           "load_avg", "versions")
+CORE = ("reference", "brian2", "nengo")
+FULL = {"tau_m": 5, "t_ref": 4, "dt": 5, "current": 100, "sample": 10, "scaling_dt": 1, "memory": (1_000, 10_000, 40_000)}
+QUICK = {"tau_m": 2, "t_ref": 2, "dt": 2, "current": 5, "sample": 2, "scaling_dt": 1, "memory": (100, 400)}
+DTS = ("0.2 ms", "0.1 ms", "0.05 ms", "0.04 ms", "0.025 ms")
+
+
+def sweep_text(n: dict, backends=CORE, dts=None, name="bench") -> str:
+    """A sweep file of ``tau_m`` x ``t_ref`` x ``dt`` x ``current`` with ``n[axis]`` values each."""
+    tau = ", ".join(f'"{x:g} ms"' for x in np.linspace(10, 30, n["tau_m"]))
+    t_ref = ", ".join(f'"{x:g} ms"' for x in range(1, n["t_ref"] + 1))
+    dts = dts or DTS[:n["dt"]]
+    return (f'name = "{name}"\ncell = "textbook"\n[simulation]\nduration = "200 ms"\nbackends = {json.dumps(list(backends))}\n'
+            f'chunk = 256\n[axes.tau_m]\nvalues = [{tau}]\n[axes.t_ref]\nvalues = [{t_ref}]\n'
+            f'[axes.dt]\nvalues = [{", ".join(f"{chr(34)}{d}{chr(34)}" for d in dts)}]\n'
+            f'[axes.current]\nlogrange = ["150 pA", "3 nA"]\nnum = {n["current"]}\n')
+
+
+def _host() -> dict:
+    from .bench import machine
+    host = machine()
+    return {"cpu": host.get("cpu", ""), "cores": host.get("cores", ""),
+            "versions": host.get("versions", "")}
+
+
+def _row(benchmark, backend, points, workers, seconds, value, unit, note, host) -> dict:
+    import os
+    return {"benchmark": benchmark, "backend": backend, "points": points, "workers": workers,
+            "seconds": seconds, "value": value, "unit": unit, "note": note, "load_avg": os.getloadavg()[0],
+            **host}
+
+
+def timed_sweep(text: str, work: Path, cluster):
+    """Write ``text``, run its sweep into a fresh directory on the running ``cluster`` (its workers
+    already warm: started, simulators imported); (outcome, wall seconds)."""
+    from comparisons.sweep_run import sweep
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / "sweep.toml"
+    source.write_text(text)
+    start = time.perf_counter()
+    outcome = sweep(source, work / "out", scheduler=cluster.scheduler_address, report=False)
+    return outcome, time.perf_counter() - start
+
+
+def warm_cluster(workers: int, work: Path):
+    """A LocalCluster as a sweep starts one, warmed by a small sweep."""
+    from comparisons.sweep_run import local_cluster
+    cluster = local_cluster(workers)
+    timed_sweep(sweep_text(QUICK, name="warm"), work, cluster)
+    return cluster
+
+
+def task_seconds(out: Path) -> dict:
+    """Task seconds per backend, summed over the chunk files."""
+    from comparisons.sweep_tables import chunk_seconds
+    totals: dict = {}
+    for path in sorted((out / "chunks").glob("*.parquet")):
+        seconds = chunk_seconds(path)
+        if seconds is not None:
+            backend = path.name.rsplit("-g", 1)[0]
+            totals[backend] = totals.get(backend, 0.0) + seconds
+    return totals
+
+
+def one_point(backend: str, spec, dt: float, n_steps: int, current: float) -> float:
+    """Seconds of one point run on its own: an isolated one-neuron run and its measures (the work a
+    comparison's stimulus costs in the backend and the closed-form measures, without figures or files)."""
+    from comparisons.execution.runs import execute
+    from comparisons.sweep_measures import measure
+    from models.drive import Drive
+    from models.result import RunSettings
+    settings = RunSettings(dt, n_steps, "exact", record_v=False)
+    drive = Drive.constant([current], dt, n_steps)
+    start = time.perf_counter()
+    result = execute(backend, spec, drive, settings, 600.0)
+    measure(spec, backend, drive, settings, result, 1)
+    return time.perf_counter() - start
+
+
+def measure_separate(points, sweep_spec, n_sample: int, seed: int = 0) -> dict:
+    """Mean seconds per point per backend over ``n_sample`` valid points drawn with ``seed``."""
+    from comparisons.execution import preload
+    rng = np.random.default_rng(seed)
+    valid = points[points["status"] == "ok"]["point"].unique()
+    chosen = rng.choice(valid, size=min(n_sample, valid.size), replace=False)
+    frame = sweep_spec.points()
+    out = {}
+    for backend in sweep_spec.backends:
+        preload(backend)
+        seconds = []
+        for p in chosen:
+            values = frame.loc[int(p)].to_dict()
+            dt = float(values["dt"])
+            seconds.append(one_point(backend, sweep_spec.cell_at(values), dt,
+                                     int(round(sweep_spec.duration / dt)), float(values["current"])))
+        out[backend] = float(np.mean(seconds))
+    return out
+
+
+def measure_comparisons(points, sweep_spec, n_sample: int, seed: int = 0) -> float:
+    """Mean seconds of a whole comparison (``comparisons.compare``) of one point: its cell at its dt and
+    duration with its current as the one dc stimulus, on the sweep's backends, with the comparison's
+    default f-I curve and convergence study (what ``run`` on a file of that point would do)."""
+    import dataclasses
+    from comparisons.api import compare
+    from comparisons.config import comparison_from_document
+    from comparisons.stimuli import DC
+    from models.loading import spec_to_document
+    rng = np.random.default_rng(seed)
+    valid = points[points["status"] == "ok"]["point"].unique()
+    frame = sweep_spec.points()
+    seconds = []
+    for p in rng.choice(valid, size=min(n_sample, valid.size), replace=False):
+        values = frame.loc[int(p)].to_dict()
+        doc = spec_to_document(sweep_spec.cell_at(values))
+        doc["simulation"] = {"dt": f"{float(values['dt'])!r} s", "duration": f"{sweep_spec.duration!r} s"}
+        comparison = comparison_from_document(doc, list(sweep_spec.backends))
+        comparison = dataclasses.replace(comparison, stimuli=(DC("point", amplitude=float(values["current"])),))
+        start = time.perf_counter()
+        compare(comparison)
+        seconds.append(time.perf_counter() - start)
+    return float(np.mean(seconds))
+
+
+def memory_probe(n_points: int, work: Path) -> float:
+    """Peak RSS (MiB) of a fresh process running a reference-only sweep of about ``n_points`` points."""
+    text = sweep_text({"tau_m": 5, "t_ref": 2, "dt": 1, "current": max(1, n_points // 10)},
+                      backends=("reference",), dts=("0.1 ms",))
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "sweep.toml").write_text(text)
+    code = ("import sys; from comparisons.sweep_run import sweep; from benchmarks.bench import peak_rss_mib;"
+            f"sweep({str(work / 'sweep.toml')!r}, {str(work / 'out')!r}, workers=2, report=False);"
+            "print(peak_rss_mib())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def run(sizes: dict, out: Path, log=print) -> list[dict]:
+    from comparisons.sweep_config import load_sweep
+    host = _host()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="sweep-bench-") as tmp:
+        tmp = Path(tmp)
+        log("warming up (workers started, imports, Brian2's compiled code) ...")
+        cluster = warm_cluster(2, tmp / "warm2")
+        log("the sweep ...")
+        outcome, wall = timed_sweep(sweep_text(sizes), tmp / "full", cluster)
+        n = outcome.n_points
+        rows.append(_row("sweep", "all", n, 2, wall, n * len(CORE) / wall, "point-runs/s",
+                         f"{len(CORE)} backends, 2 workers, warm; failed rows {outcome.failed}", host))
+        for backend, seconds in task_seconds(outcome.out).items():
+            rows.append(_row("sweep", backend, n, 2, seconds, n / seconds, "points/s",
+                             "points per second of task time (one worker)", host))
+        log("separate runs (a sample) ...")
+        spec = load_sweep(tmp / "full" / "sweep.toml")
+        per_point = measure_separate(outcome.points, spec, sizes["sample"])
+        total = 0.0
+        for backend, seconds in per_point.items():
+            total += seconds * n
+            rows.append(_row("separate", backend, sizes["sample"], 1, seconds, 1.0 / seconds, "points/s",
+                             "one isolated run per point, mean of the sample", host))
+        rows.append(_row("speedup", "all", n, 2, total, total / wall, "x",
+                         "extrapolated one-by-one seconds (one process) / sweep wall seconds", host))
+        log("separate comparisons (a sample) ...")
+        per_comparison = measure_comparisons(outcome.points, spec, max(1, sizes["sample"] // 5))
+        rows.append(_row("comparison", "all", max(1, sizes["sample"] // 5), 2, per_comparison,
+                         1.0 / per_comparison, "points/s", "one whole comparison per point (compare(), "
+                         "with its default f-I curve and convergence study), mean of the sample", host))
+        rows.append(_row("speedup_comparisons", "all", n, 2, per_comparison * n, per_comparison * n / wall, "x",
+                         "extrapolated seconds of one comparison per point / sweep wall seconds", host))
+        log("scaling: 1 and 2 workers ...")
+        scaling = dict(sizes, dt=sizes["scaling_dt"])
+        times = {}
+        clusters = {2: cluster, 1: warm_cluster(1, tmp / "warm1")}
+        for workers in (1, 2):
+            o, seconds = timed_sweep(sweep_text(scaling, dts=DTS[1:2]), tmp / f"scale{workers}", clusters[workers])
+            times[workers] = seconds
+            rows.append(_row("scaling", "all", o.n_points, workers, seconds, o.n_points * len(CORE) / seconds,
+                             "point-runs/s", "dt = 0.1 ms", host))
+        rows.append(_row("scaling_ratio", "all", o.n_points, 2, times[2], times[1] / times[2], "x",
+                         "wall time of 1 worker / of 2 workers", host))
+        for c in clusters.values():
+            c.close()
+        for n_points in sizes["memory"]:
+            log(f"memory: {n_points} points ...")
+            peak = memory_probe(n_points, tmp / f"mem{n_points}")
+            rows.append(_row("memory", "reference", n_points, 2, "", peak, "MiB",
+                             "peak RSS of the sweep process (client and scheduler)", host))
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "sweep_bench.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks sweep")
+    parser.add_argument("--out", default="reports/bench", help="directory of sweep_bench.csv")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test, not a measurement)")
+    args = parser.parse_args(argv)
+    for r in run(QUICK if args.quick else FULL, Path(args.out), log=lambda m: print(m, file=sys.stderr)):
+        print(f"{r['benchmark']:>14} {r['backend']:>10} {r['points']:>6} pts {r['workers']} w: "
+              f"{r['value']:.4g} {r['unit']}  ({r['note']})")
+    return 0

@@ -1,0 +1,97 @@
+"""Cells from exchange files (NIR, NeuroML): which cell of a file is run, and a comparison file naming one.
+
+A file whose ending is in :data:`models.formats.READERS` is a comparison of its own: ``run cell.nir``
+reads it with its format module and runs the cell with every default of a comparison file. A comparison
+file may instead name the file for its cell, so that stimuli and settings can be added::
+
+    [neuron]
+    from = "cell.nir"             # relative to this file
+    time_unit = "1 ms"            # the format's mapping choices (models/formats/<format>_.py: CHOICES)
+    cell = 0                      # which distinct cell, when the file holds several
+    t_ref = "2 ms"                # any [neuron] key given here replaces the file's (NIR has no t_ref)
+
+**Several cells.** A file holding several distinct cells (a NIR node with vectors of parameters, several
+nodes) is refused without a ``cell`` choice, with one line listing them: one run is one report of one
+cell, and silently running the first would validate a cell the user did not pick; each is run by its
+index (``--map cell=K``, ``cell = K``, ``load(..., choices={"cell": K})``).
+
+The choices reach the format module from the comparison file, the command line (``--map KEY=VALUE``,
+repeatable; these win) and the API (``choices={...}``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from models.errors import UserInputError
+from models.files import check_keys
+from models.formats import READERS, ImportedCell, Provenance, format_module
+from models.loading import NEURON_OPTIONS
+from models.spec import NEURON_FIELDS
+
+#: Choices of every format, besides its module's ``CHOICES``: the index of the cell to run.
+COMMON_CHOICES = ("cell",)
+
+
+def allowed_choices(module) -> tuple[str, ...]:
+    return tuple(getattr(module, "CHOICES", {})) + COMMON_CHOICES
+
+
+def import_cell(path: Path, choices: dict) -> ImportedCell:
+    """The cell of the exchange file ``path`` that ``choices`` picks (see the module docstring)."""
+    module = format_module(path)
+    choices = dict(choices)
+    try:
+        check_keys(choices, allowed_choices(module), "")
+        index = _index(choices.pop("cell", None))
+    except UserInputError as exc:
+        raise exc.with_source("command line") from None
+    cells = module.read(Path(path), choices)
+    if index is None and len(cells) > 1:
+        listing = "; ".join(f"{k}: {c.provenance.node}" for k, c in enumerate(cells[:6]))
+        more = f"; ... ({len(cells)} in all)" if len(cells) > 6 else ""
+        raise UserInputError("cell", f"the file holds {len(cells)} distinct cells ({listing}{more}): choose one "
+                             "with cell = K (--map cell=K)", None, source=str(path))
+    if index is not None and not index < len(cells):
+        raise UserInputError("cell", f"expected a cell index from 0 to {len(cells) - 1}", index, source=str(path))
+    return cells[index or 0]
+
+
+def _index(value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UserInputError("cell", "expected a cell index (an integer from 0)", value)
+    return value
+
+
+def document_of(doc: dict, path: Path, choices: dict | None) -> tuple[dict, Provenance | None]:
+    """A parsed comparison file's document with a ``[neuron] from = ...`` table replaced by the cell it
+    names (and its provenance); the document unchanged (and None) otherwise."""
+    neuron = doc.get("neuron")
+    if not isinstance(neuron, dict) or "from" not in neuron:
+        if choices:
+            raise UserInputError("--map", "applies to an exchange file (" + ", ".join(READERS) + ") or a [neuron] "
+                                 "table with from = \"<file>\"", ", ".join(choices), source="command line")
+        return doc, None
+    given = neuron["from"]
+    target = Path(path).parent / given if isinstance(given, str) else None
+    module = format_module(target) if target is not None else None
+    if module is None:
+        raise UserInputError("neuron.from", "expected the name of an exchange file ending in "
+                             + " or ".join(READERS), repr(given))
+    overrides = {k: v for k, v in neuron.items() if k in NEURON_FIELDS or k in NEURON_OPTIONS}
+    file_choices = {k: v for k, v in neuron.items() if k != "from" and k not in overrides}
+    check_keys(file_choices, allowed_choices(module) + tuple(NEURON_FIELDS) + NEURON_OPTIONS, "neuron")
+    cell = import_cell(target, {**file_choices, **(choices or {})})
+    table = {**cell.document["neuron"], **overrides}
+    if table.get("leak") is False:  # a non-leaky cell keeps no leak key given beside it
+        table = {k: v for k, v in table.items() if k not in ("tau_m", "R", "g_L", "E_L")}
+    notes = tuple(f"neuron.{k} = {v} given in {Path(path).name}, not taken from the file" for k, v in overrides.items())
+    provenance = dataclasses.replace(cell.provenance, notes=cell.provenance.notes + notes)
+    out = {**doc, "neuron": table}
+    out.setdefault("description", cell.document.get("description", ""))
+    return out, provenance

@@ -1,0 +1,291 @@
+"""Parameter-space sweeps as a dask.distributed computation, resumable from the chunks on disk.
+
+``sweep(source, out)`` (and ``python -m comparisons sweep SWEEP.toml --out DIR``):
+
+1. the sweep file is parsed and the output place checked before anything is written (bad input: one line,
+   nothing written);
+2. the points are grouped by everything but the current: a group is one cell at one ``dt``, and its points
+   (one per current) run as one population, cut into tasks of at most ``simulation.chunk`` points per
+   backend (:mod:`comparisons.sweep_task`). A group whose cell is invalid is recorded as invalid;
+3. the tasks go to a Dask cluster: by default a ``LocalCluster`` with one single-threaded worker process
+   per core; with ``scheduler`` (or the ``DASK_SCHEDULER_ADDRESS`` environment variable) an existing
+   cluster, unchanged. At most two tasks per worker are in flight and their rows go to disk as they
+   arrive, so while they run the client holds the plan of the points, never their results;
+4. each task's rows are written as they arrive, one Parquet file per task under ``chunks/`` (a temporary
+   file renamed into place). A sweep re-run with the same file and output skips every task whose file
+   exists: an interrupted or killed sweep resumes where it stopped;
+5. the final tables (:mod:`comparisons.sweep_tables`) and the maps (:mod:`reports.sweep_html`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.errors import SpecificationError, UserInputError
+from models.processes import available_cores
+
+from .sweep_config import Sweep, load_sweep
+from .sweep_measures import empty_rows
+from .execution.runs import Preload
+from .sweep_task import Task, run_task
+from . import sweep_tables
+
+STATE = "sweep.json"
+CHUNKS = "chunks"
+#: Tasks in flight per worker: enough to keep every worker busy, few enough that memory stays flat.
+IN_FLIGHT_PER_WORKER = 2
+
+
+@dataclass
+class SweepOutcome:
+    """What a sweep produced: its directory, tables and counts."""
+
+    out: Path
+    points: pd.DataFrame
+    pairs: pd.DataFrame
+    n_points: int
+    failed: int
+    ran: int
+    skipped: int
+
+    @property
+    def exit_status(self) -> int:
+        """0 every verdict passed, 1 some verdict failed, 3 some task failed (as ``run``)."""
+        if self.failed:
+            return 3
+        verdicts = [self.points[c] for c in ("latency_pass", "isi_pass", "rate_pass", "contract_pass")
+                    if c in self.points]
+        return 1 if any((v == False).any() for v in verdicts) else 0  # noqa: E712 - nullable booleans
+
+
+def sweep(source, out, scheduler: str | None = None, force: bool = False, quiet: bool = True,
+          backends: list[str] | None = None, workers: int | None = None, report: bool = True) -> SweepOutcome:
+    """Run (or resume) the sweep of ``source`` into the directory ``out``; see the module docstring.
+
+    Raises
+    ------
+    UserInputError
+        A bad sweep file or output place (nothing written).
+    """
+    spec = load_sweep(source, backends)
+    out = Path(out)
+    _check_out(out, spec, force)
+    groups = list(_groups(spec))
+    n_points = len(spec.points())
+    out.mkdir(parents=True, exist_ok=True)
+    _write_state(out, spec)
+    (out / CHUNKS).mkdir(exist_ok=True)
+    ran, skipped = _execute(spec, groups, out, scheduler, quiet, workers, n_points)
+    points, pairs = sweep_tables.assemble(spec, out / CHUNKS)
+    sweep_tables.write(out, points, pairs)
+    if report:
+        from .sweep_report import write_maps
+        write_maps(spec, points, pairs, out)
+    failed = int((points["status"] == "failed").sum())
+    return SweepOutcome(out, points, pairs, n_points, failed, ran, skipped)
+
+
+# --------------------------------------------------------------------------------------- output place
+
+def _check_out(out: Path, spec: Sweep, force: bool) -> None:
+    """Refuse an output place that is not this sweep's (a file, a link, a foreign or other sweep's
+    directory without ``--force``); with ``force`` an earlier sweep's directory (and only that) is
+    cleared."""
+    if str(out) == "" or out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise UserInputError("--out", "must be a directory path (not a file or a symbolic link)", str(out))
+    if not out.exists() or not any(out.iterdir()):
+        return
+    state = out / STATE
+    if not state.is_file():
+        raise UserInputError("--out", "is a directory that is not empty and holds no sweep (sweep.json)", str(out))
+    try:
+        digest = json.loads(state.read_text()).get("digest")
+    except (OSError, ValueError):
+        digest = None
+    if digest == spec.digest():
+        return
+    if not force:
+        raise UserInputError("--out", "holds another sweep (its sweep.json differs); --force replaces it",
+                             str(out))
+    import shutil
+    for entry in out.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def _write_state(out: Path, spec: Sweep) -> None:
+    doc = {"suite": "lif-crosscheck", "kind": "sweep", "name": spec.name, "digest": spec.digest(),
+           "source": spec.source, "axes": spec.axis_names, "backends": list(spec.backends)}
+    atomic_write(out / STATE, json.dumps(doc, indent=2, sort_keys=True).encode())
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------------------------- planning
+
+@dataclass(frozen=True)
+class Group:
+    """Points sharing everything but the current: their cell (or why it is invalid), dt and steps."""
+
+    index: int
+    points: np.ndarray
+    currents: np.ndarray
+    spec: object
+    dt: float
+    n_steps: int
+    invalid: str = ""
+
+
+def _groups(spec: Sweep):
+    points = spec.points()
+    keys = [c for c in points.columns if c != "current"]
+    for index, (values, frame) in enumerate(points.groupby(keys, sort=False)):
+        values = dict(zip(keys, values if isinstance(values, tuple) else (values,)))
+        dt = float(values["dt"])
+        ids, currents = frame.index.to_numpy(), frame["current"].to_numpy(dtype=float)
+        n_steps = int(round(spec.duration / dt))
+        try:
+            cell = spec.cell_at(values)
+        except SpecificationError as exc:
+            yield Group(index, ids, currents, None, dt, n_steps, str(exc))
+            continue
+        problem = spec.problem(cell, dt)
+        yield Group(index, ids, currents, cell, dt, n_steps, problem or "")
+
+
+def _tasks(spec: Sweep, groups: list[Group]):
+    for g in groups:
+        if g.invalid:
+            continue
+        for name in spec.backends:
+            for k, start in enumerate(range(0, len(g.points), spec.chunk)):
+                part = slice(start, start + spec.chunk)
+                yield Task(f"{name}-g{g.index:06d}-c{k:04d}", name, spec.module_name(name), g.spec,
+                           spec.settings(name, g.dt, g.n_steps), spec.timeout, g.points[part], g.currents[part])
+
+
+# -------------------------------------------------------------------------------------------- executing
+
+def _write_invalid(spec: Sweep, groups: list[Group], chunks: Path) -> None:
+    """One chunk per invalid group: its points on every backend, status ``invalid`` with the reason."""
+    for g in groups:
+        path = chunks / f"invalid-g{g.index:06d}.parquet"
+        if not g.invalid or path.exists():
+            continue
+        parts = []
+        for name in spec.backends:
+            rows = empty_rows(len(g.points), "invalid", g.invalid)
+            rows.update(point=g.points, backend=[name] * len(g.points))
+            parts.append(rows)
+        sweep_tables.write_chunk(path, {k: np.concatenate([np.asarray(p[k], dtype=object if k.endswith("_pass")
+                                                                      else None) for p in parts])
+                                        for k in parts[0]})
+
+
+def _execute(spec: Sweep, groups: list[Group], out: Path, scheduler, quiet: bool, workers, n_points) -> tuple:
+    chunks = out / CHUNKS
+    _write_invalid(spec, groups, chunks)
+    todo = [t for t in _tasks(spec, groups) if not (chunks / f"{t.key}.parquet").exists()]
+    total = n_points * len(spec.backends)
+    done_before = total - sum(len(t.points) for t in todo)
+    bar = _progress(quiet, total, done_before)
+    if not todo:
+        bar.close()
+        return 0, total
+    with _client(scheduler, workers) as client:
+        client.register_plugin(Preload(sorted({spec.module_name(n) for n in spec.backends})))
+        _run_all(client, todo, chunks, bar)
+    bar.close()
+    return len(todo), done_before
+
+
+def _run_all(client, todo: list, chunks: Path, bar) -> None:
+    from distributed import as_completed
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    queue = list(reversed(todo))
+    window = as_completed()
+    failures = 0
+
+    tasks = {}
+
+    def submit():
+        task = queue.pop()
+        future = client.submit(run_task, task, key=f"sweep-{task.key}-{time.time_ns()}", pure=False, retries=1)
+        tasks[future.key] = task
+        window.add(future)
+
+    for _ in range(min(len(queue), IN_FLIGHT_PER_WORKER * n_workers)):
+        submit()
+    for future in window:
+        task = tasks.pop(future.key)
+        try:
+            rows = future.result()
+        except Exception as exc:  # noqa: BLE001 - a worker lost twice: the task is recorded as failed
+            rows = empty_rows(len(task.points), "failed", f"worker lost: {type(exc).__name__}: {exc}", 2)
+            rows.update(point=task.points, backend=[task.backend] * len(task.points))
+        future.release()
+        sweep_tables.write_chunk(chunks / f"{task.key}.parquet", rows)
+        failures += sum(1 for s in rows["status"] if s == "failed")
+        bar.set_postfix_str(f"failed {failures}", refresh=False)
+        bar.update(len(task.points))
+        if queue:
+            submit()
+
+
+def local_cluster(workers: int):
+    """A ``LocalCluster`` of ``workers`` single-threaded worker processes, as a sweep starts one. Its
+    workers are not daemonic: they isolate each run in a child process, which a daemonic process may not
+    have; a worker lost twice fails its task (recorded), it never stops the sweep."""
+    import dask
+    from distributed import LocalCluster
+    dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 1})
+    return LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
+                        silence_logs=40)
+
+
+class _client:
+    """A Dask client: of ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``), else of a new ``LocalCluster`` with
+    one single-threaded worker process per core (``workers``), closed at the end."""
+
+    def __init__(self, scheduler: str | None, workers: int | None):
+        self.scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+        self.workers = workers or available_cores()
+
+    def __enter__(self):
+        from distributed import Client
+        self.cluster = None
+        if self.scheduler:
+            self.client = Client(self.scheduler)
+            return self.client
+        self.cluster = local_cluster(self.workers)
+        self.client = Client(self.cluster)
+        return self.client
+
+    def __exit__(self, *exc):
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _progress(quiet: bool, total: int, initial: int):
+    from tqdm import tqdm
+    return tqdm(total=total, initial=initial, unit="pt", desc="sweep (points x backends)",
+                disable=quiet or not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True)
