@@ -22,6 +22,9 @@
    chooses its target with (:func:`measure_brian2_costs`).
 6. ``harness_overhead``: :func:`measure_harness_overhead` times a callable running the comparison
    harness; it is a hook for the harness's own benchmark and is not called with one here.
+7. ``marginal_stimulus`` and ``adapter_ratio`` (:mod:`benchmarks.overheads`): the cost of one more
+   stimulus in a plain ``run``, per backend; the reference's and Rockpool's adapters against their
+   kernels called directly (Rockpool's own ``LIF`` module is a ``throughput`` runner of its own).
 
 Times are the best of repeated runs (at least one, more until :attr:`Config.min_time` seconds are spent)
 after one untimed warm-up run, so imports, numba's cache loading and Brian2's code generation are not
@@ -50,6 +53,8 @@ from typing import Callable
 import numpy as np
 
 from comparisons import backends
+
+from . import overheads
 from models.drive import Drive
 from models.loading import load_spec
 from models.result import RunSettings
@@ -105,13 +110,15 @@ class Config:
     cost_grid: tuple = ((1, 1_000), (1, 10_000), (1_000, 1_000), (1_000, 10_000), (10_000, 1_000),
                         (10_000, 10_000), (10_000, 100_000))
     cost_targets: tuple = ("numpy", "cython", "cpp_standalone")
+    marginal_stimuli: int = 25         # marginal_stimulus: N and 2N sine stimuli of marginal_ms each
+    marginal_ms: float = 500.0
 
 
 FULL = Config()
 QUICK = Config(sizes=(10, 100), steps=100, numpy_steps=50, per_step_n=100, per_step_steps=200,
                fi_points=5, fi_steps=100, memory_neurons=100, memory_steps=1_000, min_time=0.0,
                max_repeats=1, compile_cython=False, cost_grid=((1, 50), (1, 100), (10, 50), (10, 100)),
-               cost_targets=("numpy",))
+               cost_targets=("numpy",), marginal_stimuli=2, marginal_ms=20.0)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -560,9 +567,13 @@ def run_all(config: Config, out: Path, log=print) -> list[dict]:
         missing.append(row("throughput", "brian2", "cython", status="skipped",
                            note="--quick does not compile Cython"))
     ours = reference_runners(spec)
+    own = overheads.rockpool_own_runner()
+    if own is not None:
+        ours.append(Runner("rockpool", overheads.ADAPTER_PAIRS[1][2], own, note="t_ref = 0; called directly"))
     rows += missing
     log("throughput ...")
     rows += measure_throughput(ours + runners, config)
+    rows += overheads.adapter_ratios(rows, row)
     log("per-step cost ...")
     rows += measure_per_step(ours + runners, config)
     log("f-I sweeps ...")
@@ -573,6 +584,10 @@ def run_all(config: Config, out: Path, log=print) -> list[dict]:
     rows += measure_memory(config)
     log("harness overhead ...")
     rows += measure_report_overhead(config)
+    log("marginal cost per stimulus ...")
+    installed = list(dict.fromkeys(r.backend for r in runners))
+    rows += overheads.measure_marginal_stimulus(installed, config.marginal_stimuli, config.marginal_ms, row,
+                                                repeats=1 if config is QUICK else 3)
     write_csv(rows, out / "bench.csv", host)
     plot(rows, out / "bench.png", host, config)
     return rows

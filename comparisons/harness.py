@@ -671,7 +671,7 @@ def _pair_metrics(c, spec, label, stim, drive, name, ref, results, bounds, outco
     dt = drive.dt
     window = spec.t_ref + SUBTHRESHOLD_WINDOW_STEPS * dt
     ta, tb = a.spike_trains()[0], b.spike_trains()[0]
-    for metric, value, unit in M.trace_metrics(a.t, a.v[:, 0], b.v[:, 0], ta, tb, window).itertuples(index=False):
+    for metric, value, unit in M.metric_tuples(M.trace_values(a.t, a.v[:, 0], b.v[:, 0], ta, tb, window)):
         _row(outcome, label, name, ref, metric, value, unit)
     first = min([x[0] for x in (ta, tb) if x.size] + [a.t[-1] + dt])
     pre = a.t < first
@@ -708,7 +708,7 @@ def _pair_metrics(c, spec, label, stim, drive, name, ref, results, bounds, outco
     _row(outcome, label, name, ref, "rate_rel_error",
          abs(diff) / tb.size if tb.size else (0.0 if ta.size == 0 else math.inf), "1")
     match_window = max(ba.latency + bb.latency, 2 * dt) + exact_train.size * (ba.per_isi + bb.per_isi)
-    for metric, value, unit in M.spike_match_metrics(ta, tb, match_window, dt).itertuples(index=False):
+    for metric, value, unit in M.metric_tuples(M.spike_match_values(ta, tb, match_window, dt)):
         _row(outcome, label, name, ref, metric, value, unit)
     tau_vr = cf.time_scale(spec)   # tau_m; without leak t_ref (or 10 ms)
     _row(outcome, label, name, ref, "van_rossum", M.van_rossum(ta, tb, tau_vr, a.t[-1]), "1")

@@ -27,7 +27,6 @@ Conventions shared by the whole module:
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
@@ -37,6 +36,8 @@ from scipy import stats
 
 from models.errors import ContractError
 from models.result import METRIC_COLUMNS
+
+from . import distances
 
 #: Slack, in time steps, for edges on the grid (float rounding of ``k dt`` is ~1e-16 relative).
 EDGE_EPS = 1e-9
@@ -80,11 +81,16 @@ def metric_table(values: dict[str, float]) -> pd.DataFrame:
     values
         Metric name (a key of :data:`METRIC_UNITS`) to value in that metric's unit.
     """
+    return pd.DataFrame(metric_tuples(values), columns=list(COLUMNS))
+
+
+def metric_tuples(values: dict[str, float]) -> list[tuple[str, float, str]]:
+    """The rows of :func:`metric_table` as ``(metric, value, unit)`` tuples, without a DataFrame (the
+    harness appends them to its own rows: a DataFrame per stimulus and pair cost more than the metrics)."""
     unknown = [name for name in values if name not in METRIC_UNITS]
     if unknown:
         raise _refuse("metric_table", f"metric names must be among {sorted(METRIC_UNITS)}", unknown)
-    rows = [(name, float(value), METRIC_UNITS[name]) for name, value in values.items()]
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return [(name, float(value), METRIC_UNITS[name]) for name, value in values.items()]
 
 
 def _train(times, field: str) -> np.ndarray:
@@ -271,18 +277,24 @@ def trace_metrics(t: np.ndarray, test_v: np.ndarray, reference_v: np.ndarray, te
     DataFrame
         Four rows; the subthreshold ones are NaN when the spikes leave no sample to compare.
     """
+    return metric_table(trace_values(t, test_v, reference_v, test_trains, reference_trains, half_width))
+
+
+def trace_values(t: np.ndarray, test_v: np.ndarray, reference_v: np.ndarray, test_trains: Trains,
+                 reference_trains: Trains, half_width: float) -> dict[str, float]:
+    """:func:`trace_metrics` as a dict, metric name to value."""
     tst, ref = _traces(test_v, reference_v)
     if np.asarray(t).shape != (ref.shape[0],):
         raise _refuse("t", "must have one time per sample", f"{np.shape(t)} for {ref.shape[0]} samples")
     mask = subthreshold_mask(t, test_trains, reference_trains, half_width)
     if mask.shape != ref.shape:
         raise _refuse("trains", "one spike train per traced neuron", f"{mask.shape[1]} vs {ref.shape[1]}")
-    return metric_table({
+    return {
         "trace_rmse": trace_rmse(tst, ref),
         "trace_max_abs": trace_max_abs(tst, ref),
         "trace_rmse_subthreshold": trace_rmse(tst, ref, mask),
         "trace_max_abs_subthreshold": trace_max_abs(tst, ref, mask),
-    })
+    }
 
 
 # ---------------------------------------------------------------------------------- spike matching
@@ -504,25 +516,13 @@ def first_spike_latency_diff(test: np.ndarray, reference: np.ndarray) -> float:
 # ------------------------------------------------------------------------ Elephant's spike distances
 
 
-# neo, quantities and Elephant are imported where used: they take about 1.5 s to import, which the
-# command line should not pay for a run that computes no spike distance.
+# The distances are Elephant's, computed with its arithmetic on plain arrays (comparisons.distances):
+# neither neo, quantities nor Elephant is imported to compute them (about 1.5 s of imports).
 
 
 def preload() -> None:
-    """Import neo, quantities and Elephant now (for processes that fork workers afterwards)."""
-    import neo  # noqa: F401
-    import quantities  # noqa: F401
-    from elephant import spike_train_dissimilarity  # noqa: F401
-
-
-def _neo_pair(test: np.ndarray, reference: np.ndarray, t_stop: float | None):
-    import neo
-
-    tst, ref = _train(test, "test"), _train(reference, "reference")
-    both = np.concatenate([tst, ref])
-    start = min(0.0, float(both.min())) if both.size else 0.0
-    stop = max(float(both.max()) if both.size else 0.0, start if t_stop is None else float(t_stop))
-    return [neo.SpikeTrain(x, units="s", t_start=start, t_stop=stop) for x in (tst, ref)]
+    """Nothing to import for the spike distances any more (see :mod:`comparisons.distances`); kept for
+    the callers that prepare a process before it forks workers."""
 
 
 def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float, t_stop: float | None = None) -> float:
@@ -550,17 +550,13 @@ def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float, t_stop: floa
     tau
         Time constant (s) of the exponential filter, > 0 (``inf`` allowed).
     t_stop
-        End of the recording (s); only needed by ``neo.SpikeTrain``, it does not change the value.
-    """
-    import quantities as pq
-    from elephant.spike_train_dissimilarity import van_rossum_distance as elephant_vr
+        End of the recording (s); it does not change the value.
 
+    Computed by :func:`comparisons.distances.van_rossum_distance`: Elephant's arithmetic on plain
+    arrays, the same bits as Elephant's function without its unit bookkeeping (tested against it).
+    """
     tau = _positive(tau, "tau", "s")
-    trains = _neo_pair(test, reference, t_stop)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="van_rossum_distance: very small negative",
-                                category=RuntimeWarning)
-        return float(elephant_vr(trains, time_constant=tau * pq.s)[0, 1])
+    return distances.van_rossum_distance(_train(test, "test"), _train(reference, "reference"), tau)
 
 
 def victor_purpura(test: np.ndarray, reference: np.ndarray, cost: float,
@@ -582,17 +578,17 @@ def victor_purpura(test: np.ndarray, reference: np.ndarray, cost: float,
         Shift cost ``q`` (1/s = Hz), finite and >= 0: shifts longer than ``2/q`` cost more than a
         deletion plus an insertion.
     t_stop
-        End of the recording (s); only needed by ``neo.SpikeTrain``, it does not change the value.
-    """
-    import quantities as pq
-    from elephant.spike_train_dissimilarity import victor_purpura_distance as elephant_vp
+        End of the recording (s); it does not change the value.
 
+    Computed by :func:`comparisons.distances.victor_purpura_distance`: Elephant's arithmetic (its
+    triangular kernel through SciPy's ``triang.pdf`` operations) on plain arrays, the same bits as
+    Elephant's function without its unit bookkeeping (tested against it).
+    """
     cost = _positive(cost, "cost", "Hz", allow_zero=True)
     if not math.isfinite(cost):
         raise _refuse("cost", "must be finite (Elephant counts coincident spikes as unmatched at "
                       "q = inf)", f"{cost} Hz")
-    trains = _neo_pair(test, reference, t_stop)
-    return float(elephant_vp(trains, cost_factor=cost * pq.Hz)[0, 1])
+    return distances.victor_purpura_distance(_train(test, "test"), _train(reference, "reference"), cost)
 
 
 # ----------------------------------------------------------------------------------- spike tables
@@ -615,16 +611,21 @@ def spike_match_metrics(test: Trains, reference: Trains, window: float, dt: floa
     dt
         Time step (s): unit of the offsets.
     """
+    return metric_table(spike_match_values(test, reference, window, dt))
+
+
+def spike_match_values(test: Trains, reference: Trains, window: float, dt: float) -> dict[str, float]:
+    """:func:`spike_match_metrics` as a dict, metric name to value."""
     tst, ref = _paired_trains(test, reference)
     matches = [match_spikes(a, b, window, dt) for a, b in zip(tst, ref)]
     offsets = np.concatenate([m.offsets_dt for m in matches]) if matches else np.empty(0)
-    return metric_table({
+    return {
         "spikes_matched": sum(m.n_matched for m in matches),
         "spikes_missed": sum(m.n_missed for m in matches),
         "spikes_extra": sum(m.n_extra for m in matches),
         "spike_offset_max_abs_dt": float(np.max(np.abs(offsets))) if offsets.size else math.nan,
         "spike_offset_mean_dt": float(np.mean(offsets)) if offsets.size else math.nan,
-    })
+    }
 
 
 # ------------------------------------------------------------------------------------------- rates

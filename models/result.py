@@ -131,9 +131,11 @@ class Result:
     def __post_init__(self):
         neuron = np.asarray(self.spike_neuron, dtype=np.int64)
         time = np.asarray(self.spike_time, dtype=float)
-        order = np.lexsort((time, neuron))
-        object.__setattr__(self, "spike_neuron", neuron[order])
-        object.__setattr__(self, "spike_time", time[order])
+        if not _sorted_by_neuron(neuron, time):     # most adapters return them sorted: no O(n log n) sort
+            order = np.lexsort((time, neuron))
+            neuron, time = neuron[order], time[order]
+        object.__setattr__(self, "spike_neuron", neuron)
+        object.__setattr__(self, "spike_time", time)
 
     def spike_trains(self) -> list[np.ndarray]:
         """Spike times (s) of each neuron, a list of N sorted arrays."""
@@ -146,12 +148,22 @@ class Result:
 
     def neuron(self, j: int) -> "Result":
         """The run of neuron ``j`` alone (a one-neuron Result sharing this one's metadata)."""
-        keep = self.spike_neuron == j
+        a, b = np.searchsorted(self.spike_neuron, [j, j + 1])   # sorted by neuron: no pass over all spikes
         v = None if self.v is None else self.v[:, j:j + 1]
-        return Result(self.t, v, np.zeros(int(keep.sum()), dtype=np.int64), self.spike_time[keep], 1,
+        return Result(self.t, v, np.zeros(int(b - a), dtype=np.int64), self.spike_time[a:b].copy(), 1,
                       self.meta, self.extra)
 
     def is_finite(self) -> bool:
         """True when every recorded number is finite (a backend returning NaN or inf has failed)."""
         ok = bool(np.all(np.isfinite(self.spike_time)))
         return ok and (self.v is None or bool(np.all(np.isfinite(self.v))))
+
+
+def _sorted_by_neuron(neuron: np.ndarray, time: np.ndarray) -> bool:
+    """True when the spikes are already in (neuron, time) order, each neuron's times non-decreasing: the
+    stable :func:`numpy.lexsort` would then return them unchanged. (A NaN time compares false, so a
+    neuron with a NaN among several spikes is left to the sort.)"""
+    if neuron.size < 2:
+        return True
+    same = neuron[1:] == neuron[:-1]
+    return bool(np.all(same | (neuron[1:] > neuron[:-1])) and np.all(~same | (time[1:] >= time[:-1])))

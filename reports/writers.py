@@ -17,6 +17,7 @@ import functools
 import hashlib
 import io
 import json
+import operator
 import os
 import platform
 import subprocess
@@ -81,13 +82,31 @@ def labelled_results(outcome):
 
 def trace_text(outcome) -> str:
     """traces.csv: every recorded trace, a row per sample. The same cells as :func:`csv_text` would
-    write (``repr`` of each float), built a trace at a time: traces are most of a report's bytes."""
-    lines = [",".join(COLUMNS["traces.csv"])]
+    write (``repr`` of each float), built a trace at a time: traces are most of a report's bytes.
+
+    Every trace of a comparison shares its sample times, so their text (``repr(t) + ","``) is built once
+    per distinct time array and each row joins it to the voltage's ``repr``; both loops run in ``map``
+    and ``str.join``, without a Python-level statement per sample."""
+    parts = [",".join(COLUMNS["traces.csv"])]
+    times: list[tuple[np.ndarray, list[str]]] = []
     for label, name, result in labelled_results(outcome):
-        if result is not None and result.v is not None:
-            prefix = csv_text([label, name], []).rstrip("\n")
-            lines.extend(f"{prefix},{t!r},{v!r}" for t, v in zip(result.t.tolist(), result.v[:, 0].tolist()))
-    return "\n".join(lines) + "\n"
+        if result is not None and result.v is not None and result.t.size:
+            prefix = csv_text([label, name], []).rstrip("\n") + ","
+            stamps = _time_cells(times, result.t)
+            parts.append(prefix + ("\n" + prefix).join(map(operator.add, stamps,
+                                                             map(repr, result.v[:, 0].tolist()))))
+    return "\n".join(parts) + "\n"
+
+
+def _time_cells(cache: list, t: np.ndarray) -> list[str]:
+    """``repr(t_k) + ","`` for every sample time, reused for every trace with the same times (the same
+    bytes: ``-0.0`` and ``0.0`` are different cells)."""
+    for known, cells in cache:
+        if known.dtype == t.dtype and known.shape == t.shape and known.tobytes() == t.tobytes():
+            return cells
+    cells = [f"{x!r}," for x in t.tolist()]
+    cache.append((t, cells))
+    return cells
 
 
 def spike_rows(outcome):

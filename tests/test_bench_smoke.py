@@ -50,6 +50,21 @@ def test_every_measurement_is_there(quick_run):
     assert memory_units == {"MiB peak RSS (VmHWM)", "MiB peak traced (tracemalloc)"}
 
 
+def test_marginal_cost_per_stimulus_and_adapter_ratios_are_there(quick_run):
+    """One marginal_stimulus row per backend measured for throughput; the reference's adapter compared
+    with its compiled loop at every N (both are always installed)."""
+    _, rows, _ = quick_run
+    measured = {r["backend"] for r in rows if r["benchmark"] == "throughput" and r["status"] == "ok"}
+    marginal = [r for r in rows if r["benchmark"] == "marginal_stimulus"]
+    assert {r["backend"] for r in marginal} >= measured
+    for r in marginal:
+        assert r["status"] in ("ok", "noise", "error")
+        assert r["status"] == "error" or (r["unit"] == "ms per stimulus" and math.isfinite(float(r["value"])))
+    ratios = {r["n_neurons"]: r for r in rows if r["benchmark"] == "adapter_ratio" and r["backend"] == "reference"}
+    assert set(ratios) == {str(n) for n in bench.QUICK.sizes}
+    assert all(float(r["value"]) > 0 for r in ratios.values())
+
+
 def test_measured_numbers_are_positive_and_finite(quick_run):
     _, rows, _ = quick_run
     ok = [r for r in rows if r["status"] == "ok"]
