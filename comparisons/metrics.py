@@ -27,6 +27,7 @@ Conventions shared by the whole module:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
@@ -36,8 +37,6 @@ from scipy import stats
 
 from models.errors import ContractError
 from models.result import METRIC_COLUMNS
-
-from . import distances
 
 #: Slack, in time steps, for edges on the grid (float rounding of ``k dt`` is ~1e-16 relative).
 EDGE_EPS = 1e-9
@@ -516,13 +515,29 @@ def first_spike_latency_diff(test: np.ndarray, reference: np.ndarray) -> float:
 # ------------------------------------------------------------------------ Elephant's spike distances
 
 
-# The distances are Elephant's, computed with its arithmetic on plain arrays (comparisons.distances):
-# neither neo, quantities nor Elephant is imported to compute them (about 1.5 s of imports).
+# neo, quantities and Elephant are imported where used: they take about 1.5 s to import, which the
+# command line should not pay for a run that computes no spike distance.
 
 
 def preload() -> None:
-    """Nothing to import for the spike distances any more (see :mod:`comparisons.distances`); kept for
-    the callers that prepare a process before it forks workers."""
+    """Import neo, quantities and Elephant now (for processes that fork workers afterwards)."""
+    import neo  # noqa: F401
+    import quantities  # noqa: F401
+    from elephant import spike_train_dissimilarity  # noqa: F401
+
+
+def _neo_pair(test: np.ndarray, reference: np.ndarray, t_stop: float | None):
+    """The two trains as ``neo.SpikeTrain`` in seconds. The unit is given as the ``quantities`` object,
+    not the string "s", and the limits as quantities: a unit string is parsed by ``quantities``'
+    registry (Python's ``compile`` of the expression) at every use, most of the cost of a distance."""
+    import neo
+    import quantities as pq
+
+    tst, ref = _train(test, "test"), _train(reference, "reference")
+    both = np.concatenate([tst, ref])
+    start = min(0.0, float(both.min())) if both.size else 0.0
+    stop = max(float(both.max()) if both.size else 0.0, start if t_stop is None else float(t_stop))
+    return [neo.SpikeTrain(x, units=pq.s, t_start=start * pq.s, t_stop=stop * pq.s) for x in (tst, ref)]
 
 
 def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float, t_stop: float | None = None) -> float:
@@ -550,13 +565,17 @@ def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float, t_stop: floa
     tau
         Time constant (s) of the exponential filter, > 0 (``inf`` allowed).
     t_stop
-        End of the recording (s); it does not change the value.
-
-    Computed by :func:`comparisons.distances.van_rossum_distance`: Elephant's arithmetic on plain
-    arrays, the same bits as Elephant's function without its unit bookkeeping (tested against it).
+        End of the recording (s); only needed by ``neo.SpikeTrain``, it does not change the value.
     """
+    import quantities as pq
+    from elephant.spike_train_dissimilarity import van_rossum_distance as elephant_vr
+
     tau = _positive(tau, "tau", "s")
-    return distances.van_rossum_distance(_train(test, "test"), _train(reference, "reference"), tau)
+    trains = _neo_pair(test, reference, t_stop)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="van_rossum_distance: very small negative",
+                                category=RuntimeWarning)
+        return float(elephant_vr(trains, time_constant=tau * pq.s)[0, 1])
 
 
 def victor_purpura(test: np.ndarray, reference: np.ndarray, cost: float,
@@ -578,17 +597,17 @@ def victor_purpura(test: np.ndarray, reference: np.ndarray, cost: float,
         Shift cost ``q`` (1/s = Hz), finite and >= 0: shifts longer than ``2/q`` cost more than a
         deletion plus an insertion.
     t_stop
-        End of the recording (s); it does not change the value.
-
-    Computed by :func:`comparisons.distances.victor_purpura_distance`: Elephant's arithmetic (its
-    triangular kernel through SciPy's ``triang.pdf`` operations) on plain arrays, the same bits as
-    Elephant's function without its unit bookkeeping (tested against it).
+        End of the recording (s); only needed by ``neo.SpikeTrain``, it does not change the value.
     """
+    import quantities as pq
+    from elephant.spike_train_dissimilarity import victor_purpura_distance as elephant_vp
+
     cost = _positive(cost, "cost", "Hz", allow_zero=True)
     if not math.isfinite(cost):
         raise _refuse("cost", "must be finite (Elephant counts coincident spikes as unmatched at "
                       "q = inf)", f"{cost} Hz")
-    return distances.victor_purpura_distance(_train(test, "test"), _train(reference, "reference"), cost)
+    trains = _neo_pair(test, reference, t_stop)
+    return float(elephant_vp(trains, cost_factor=cost * pq.Hz)[0, 1])
 
 
 # ----------------------------------------------------------------------------------- spike tables
