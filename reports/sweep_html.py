@@ -6,8 +6,12 @@ bounds). A cell of a panel shows the fraction of failing verdicts among the judg
 axis values, *marginalised over every other axis* (all their values pooled; the page says which axes that
 is), and the region where any verdict fails is outlined in black; a cell without any judged point is grey.
 An axis with more than :data:`MAX_LEVELS` distinct values (a sampled sweep) is cut into
-:data:`BINS` bins of equal counts. No per-point figure is drawn; the images are embedded as PNG, so the
-page stands alone.
+:data:`BINS` bins of equal counts of points. No per-point figure is drawn; the images are embedded as PNG,
+so the page stands alone.
+
+The page needs no table of all points: :class:`MapCounts` takes the rows block by block and keeps, per
+pair of axes and panel, the number of judged and of failing verdicts in each cell (at most
+``MAX_LEVELS**2`` cells), so its memory depends on the axes and backends, never on the number of points.
 """
 
 from __future__ import annotations
@@ -28,28 +32,69 @@ BINS = 10
 PANEL_INCHES = 1.9
 
 
-def levels(values: pd.Series) -> tuple[np.ndarray, list[float]]:
-    """The level index of every value and each level's representative value (its value, or the bin's
-    median for a binned axis)."""
-    unique = np.unique(values.to_numpy(float))
-    if unique.size <= MAX_LEVELS:
-        return np.searchsorted(unique, values.to_numpy(float)), list(unique)
-    edges = np.quantile(values.to_numpy(float), np.linspace(0, 1, BINS + 1))
-    index = np.clip(np.searchsorted(edges, values.to_numpy(float), side="right") - 1, 0, BINS - 1)
-    return index, [float(np.median(values.to_numpy(float)[index == i])) if np.any(index == i) else float("nan")
-                   for i in range(BINS)]
+class Levels:
+    """The levels of one axis from the axis values of every point (each point once): its distinct values,
+    or :data:`BINS` bins of equal counts (quantile edges) represented by the median of their points."""
+
+    def __init__(self, values: np.ndarray):
+        values = np.asarray(values, dtype=float)
+        self.unique = np.unique(values)
+        self.edges = None
+        if self.unique.size <= MAX_LEVELS:
+            self.values = [float(v) for v in self.unique]
+            return
+        self.edges = np.quantile(values, np.linspace(0, 1, BINS + 1))
+        index = self.index(values)
+        self.values = [float(np.median(values[index == i])) if np.any(index == i) else float("nan")
+                       for i in range(BINS)]
+
+    def index(self, values: np.ndarray) -> np.ndarray:
+        """The level of each value (a value of the sweep's points)."""
+        values = np.asarray(values, dtype=float)
+        if self.edges is None:
+            return np.searchsorted(self.unique, values)
+        return np.clip(np.searchsorted(self.edges, values, side="right") - 1, 0, BINS - 1)
 
 
-def fail_fraction(ix: np.ndarray, iy: np.ndarray, passed: pd.Series, nx: int, ny: int) -> np.ndarray:
-    """Fraction of failing verdicts per (y, x) cell among the judged rows; NaN where none is judged."""
-    judged = passed.notna().to_numpy()
-    failed = (passed == False).fillna(False).to_numpy(bool)  # noqa: E712 - nullable booleans
-    total = np.zeros((ny, nx))
-    bad = np.zeros((ny, nx))
-    np.add.at(total, (iy[judged], ix[judged]), 1)
-    np.add.at(bad, (iy[judged], ix[judged]), failed[judged])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, bad / total, np.nan)
+class MapCounts:
+    """Judged and failing verdicts per cell of every map, accumulated block by block (:meth:`add`).
+
+    ``axes``: the swept axes (``[{"name", "unit"}]``); ``columns``: each axis name -> its value at every
+    point (the plan's, one float per point); ``panels``: :func:`panels_for`."""
+
+    def __init__(self, axes: list[dict], columns: dict, panels: list[dict]):
+        self.axes, self.panels = axes, panels
+        self.levels = {a["name"]: Levels(columns[a["name"]]) for a in axes}
+        self.judged, self.failing = {}, {}
+        for x, y in combinations(axes, 2):
+            shape = (len(panels), len(self.levels[y["name"]].values), len(self.levels[x["name"]].values))
+            self.judged[x["name"], y["name"]] = np.zeros(shape, dtype=np.int64)
+            self.failing[x["name"], y["name"]] = np.zeros(shape, dtype=np.int64)
+
+    def add(self, points: pd.DataFrame, pairs: pd.DataFrame) -> None:
+        """Count the verdicts of one block of rows (``points`` and ``pairs`` with the axis columns)."""
+        frames = {"points": points, "pairs": pairs}
+        index = {(f, a["name"]): self.levels[a["name"]].index(frame[a["name"]].to_numpy(float))
+                 for f, frame in frames.items() for a in self.axes}
+        for k, panel in enumerate(self.panels):
+            frame = frames[panel["frame"]]
+            keep = np.ones(len(frame), dtype=bool)
+            for column, value in panel["select"].items():
+                keep &= (frame[column] == value).to_numpy()
+            passed = frame[panel["verdict"]][keep]
+            judged = passed.notna().to_numpy()
+            failed = (passed == False).fillna(False).to_numpy(bool)[judged]  # noqa: E712 - nullable booleans
+            for (x, y), counts in self.judged.items():
+                ix = index[panel["frame"], x][keep][judged]
+                iy = index[panel["frame"], y][keep][judged]
+                np.add.at(counts[k], (iy, ix), 1)
+                np.add.at(self.failing[x, y][k], (iy, ix), failed.astype(np.int64))
+
+    def fraction(self, x: str, y: str, k: int) -> np.ndarray:
+        """Fraction of failing verdicts per (y, x) cell of panel ``k``; NaN where none is judged."""
+        total, bad = self.judged[x, y][k], self.failing[x, y][k]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, bad / total, np.nan)
 
 
 def _outline(ax, frac: np.ndarray) -> None:
@@ -77,26 +122,18 @@ def _ticks(ax, values: list[float], unit: str, axis: str) -> None:
         ax.set_yticks(positions, labels, fontsize=6)
 
 
-def axis_pair_figure(points: pd.DataFrame, pairs: pd.DataFrame, x: dict, y: dict, panels: list[dict]) -> bytes:
-    """One PNG: a panel per entry of ``panels`` (``{"title", "frame": "points"|"pairs", "select": {column:
-    value}, "verdict": column}``) over the axes ``x`` and ``y`` (``{"name", "unit"}``)."""
+def axis_pair_figure(counts: MapCounts, x: dict, y: dict) -> bytes:
+    """One PNG: a panel per entry of ``counts.panels`` (``{"title", "frame": "points"|"pairs", "select":
+    {column: value}, "verdict": column}``) over the axes ``x`` and ``y`` (``{"name", "unit"}``)."""
+    panels = counts.panels
     cols = min(6, len(panels))
     rows = -(-len(panels) // cols)
     fig = Figure(figsize=(PANEL_INCHES * cols + 1.2, PANEL_INCHES * rows + 0.8), layout="constrained")
     FigureCanvasAgg(fig)
-    index = {}
-    for frame_name, frame in (("points", points), ("pairs", pairs)):
-        ix, xv = levels(frame[x["name"]])
-        iy, yv = levels(frame[y["name"]])
-        index[frame_name] = (ix, iy, xv, yv)
+    xv, yv = counts.levels[x["name"]].values, counts.levels[y["name"]].values
     image = None
     for k, panel in enumerate(panels):
-        frame = points if panel["frame"] == "points" else pairs
-        ix, iy, xv, yv = index[panel["frame"]]
-        keep = np.ones(len(frame), dtype=bool)
-        for column, value in panel["select"].items():
-            keep &= (frame[column] == value).to_numpy()
-        frac = fail_fraction(ix[keep], iy[keep], frame[panel["verdict"]][keep], len(xv), len(yv))
+        frac = counts.fraction(x["name"], y["name"], k)
         ax = fig.add_subplot(rows, cols, k + 1)
         ax.set_facecolor("#d9d9d9")
         image = ax.imshow(np.ma.masked_invalid(frac), origin="lower", aspect="auto", cmap="Reds", vmin=0, vmax=1,
@@ -130,16 +167,15 @@ def panels_for(backends: list[str], measures: list[str], pair_measures: list[str
     return out
 
 
-def render_maps(data: dict, points: pd.DataFrame, pairs: pd.DataFrame) -> bytes:
+def render_maps(data: dict, counts: MapCounts) -> bytes:
     """The page (UTF-8 bytes). ``data``: ``name``, ``description``, ``axes`` (``[{"name", "unit"}]``, the
-    swept ones), ``backends``, ``measures``, ``pair_measures``, ``summary`` (rows of counts per backend),
-    ``attributions`` (``[{"point", "pair", "values", "lines"}]``) and ``notes``."""
+    swept ones), ``backends``, ``measures``, ``summary`` (rows of counts per backend), ``attributions``
+    (``[{"point", "pair", "values", "lines"}]``) and ``notes``; ``counts``: the maps' verdict counts."""
     axes = data["axes"]
-    panels = panels_for(data["backends"], data["measures"], data["pair_measures"])
     figures = []
     for x, y in combinations(axes, 2):
         others = [a["name"] for a in axes if a["name"] not in (x["name"], y["name"])]
-        png = axis_pair_figure(points, pairs, x, y, panels)
+        png = axis_pair_figure(counts, x, y)
         figures.append({"x": x["name"], "y": y["name"], "others": others,
                         "src": "data:image/png;base64," + base64.b64encode(png).decode("ascii")})
     page = environment().get_template("sweep.html.j2").render(figures=figures, **data)
