@@ -38,9 +38,9 @@ PAIR_MEASURES = {"isi_diff": ("mean_isi_s", "isi_tol_s", "isi_pass"),
                  "latency_diff": ("first_spike_s", "latency_tol_s", "latency_pass")}
 PAIR_COLUMNS = ("point", "backend_a", "backend_b", "measure", "value", "tolerance", "passed")
 #: Points per block of the streamed tables (one Parquet row group per block).
-BLOCK = 4096
+BLOCK = 1024
 #: Bounds of the cache of chunk tables read while streaming (a chunk straddling two blocks is read once).
-CACHE_ROWS = 4 * BLOCK
+CACHE_ROWS = 8 * BLOCK
 CACHE_FILES = 256
 
 
