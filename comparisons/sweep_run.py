@@ -16,7 +16,7 @@
    file renamed into place). A sweep re-run with the same file and output skips every task whose file
    exists: an interrupted or killed sweep resumes where it stopped;
 5. the final tables are streamed from the chunks block by block (:func:`comparisons.sweep_tables.stream`)
-   while the maps page's counts are taken from each block (:class:`comparisons.sweep_report.Tally`), so the
+   while the maps page's counts are taken from each block (:class:`comparisons.sweep_tally.Tally`), so the
    process's memory does not grow with the number of points beyond the plan; then the maps
    (:mod:`reports.sweep_html`).
 """
@@ -39,7 +39,7 @@ from models.processes import available_cores
 from .sweep_config import Sweep, load_sweep
 from .sweep_measures import empty_rows
 from .sweep_plan import Plan, invalid_name
-from .sweep_report import Tally
+from .sweep_tally import Tally
 from .sweep_task import Preload, run_task
 from . import sweep_tables
 

@@ -15,7 +15,7 @@ from comparisons import sweep_tables
 from comparisons.sweep_config import load_sweep
 from comparisons.sweep_measures import COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, PASS_COLUMNS
 from comparisons.sweep_plan import Plan
-from comparisons.sweep_report import Tally
+from comparisons.sweep_tally import Tally
 
 BACKENDS = ("reference", "nengo")
 
