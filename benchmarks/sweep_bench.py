@@ -101,7 +101,7 @@ def task_seconds(out: Path) -> dict:
 def one_point(backend: str, spec, dt: float, n_steps: int, current: float) -> float:
     """Seconds of one point run on its own: an isolated one-neuron run and its measures (the work a
     comparison's stimulus costs in the backend and the closed-form measures, without figures or files)."""
-    from comparisons.isolation import execute
+    from comparisons.execution.runs import execute
     from comparisons.sweep_measures import measure
     from models.drive import Drive
     from models.result import RunSettings
@@ -115,14 +115,14 @@ def one_point(backend: str, spec, dt: float, n_steps: int, current: float) -> fl
 
 def measure_separate(points, sweep_spec, n_sample: int, seed: int = 0) -> dict:
     """Mean seconds per point per backend over ``n_sample`` valid points drawn with ``seed``."""
-    from comparisons import backends as registry
+    from comparisons.execution import preload
     rng = np.random.default_rng(seed)
     valid = points[points["status"] == "ok"]["point"].unique()
     chosen = rng.choice(valid, size=min(n_sample, valid.size), replace=False)
     frame = sweep_spec.points()
     out = {}
     for backend in sweep_spec.backends:
-        registry.preload(backend)
+        preload(backend)
         seconds = []
         for p in chosen:
             values = frame.loc[int(p)].to_dict()

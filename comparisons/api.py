@@ -31,7 +31,7 @@ from models.spec import LIFSpec
 from . import verdicts
 from .config import RESERVED_STIMULUS_NAMES, Comparison, comparison_from_document, load_comparison
 from .harness import Outcome, run_comparison
-from .isolation import frozen_heap
+from .execution import frozen_heap
 from .stimuli import Stimulus
 
 #: What :attr:`Result.verdict` says for each exit status.

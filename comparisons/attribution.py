@@ -46,7 +46,9 @@ from models.spec import LIFSpec
 from reference import closed_forms as cf
 from reference.conventions import CHOICES, TITLES, Conventions, violations
 from reference.engine import simulate
-from reference.twins import Twin, of_backend
+from reference.twins import Twin
+
+from .contract import twin_of
 
 from .metrics import stationary_rate_isi, trace_rmse
 
@@ -353,11 +355,10 @@ def for_outcome(comparison, outcome) -> list[Attribution]:
         variant = _shared_variant(outcome, test, base)
         if variant is None:
             continue
-        try:
-            twin_test, twin_base = (of_backend(comparison.module_name(name),
-                                               comparison.settings(name, comparison.dt, comparison.n_steps, False))
-                                    for name in (test, base))
-        except ValueError:
+        twin_test, twin_base = (twin_of(comparison.module_name(name),
+                                        comparison.settings(name, comparison.dt, comparison.n_steps, False))
+                                for name in (test, base))
+        if twin_test is None or twin_base is None:
             continue
         result = attribute(variant.spec, twin_test, twin_base, dt=comparison.dt, n_steps=comparison.n_steps)
         result.test, result.base, result.variant = test, base, variant.label

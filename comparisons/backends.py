@@ -15,7 +15,8 @@ exposes:
     clearly labelled substitute instead of a silent mismatch.
 ``preload()`` (optional)
     Import the simulator in the calling process, so that runs isolated in forked children inherit it
-    instead of paying the import each time; without it, the harness imports ``LIBRARY``.
+    instead of paying the import each time; without it, :func:`comparisons.execution.preload` imports
+    ``LIBRARY``.
 ``run(spec, drive, settings) -> Result``
     The one entry point: the specification, the sampled input for N neurons (:class:`models.drive.Drive`)
     and the :class:`models.result.RunSettings`; returns a :class:`models.result.Result` on the shared
@@ -74,23 +75,6 @@ def is_available(name: str) -> bool:
 def available() -> list[str]:
     """The known backends whose simulator is installed."""
     return [name for name in REGISTRY if is_available(name)]
-
-
-#: Backends already preloaded in this process (and so in every process forked from it).
-_PRELOADED: set[str] = set()
-
-
-def preload(name: str) -> None:
-    """Import a backend's simulator in this process (its adapter's ``preload()`` or ``LIBRARY``), once:
-    the harness asks before every batch, and an adapter's ``preload()`` may run warm-up simulations."""
-    if name in _PRELOADED:
-        return
-    module = get(name)
-    if hasattr(module, "preload"):
-        module.preload()
-    elif module.LIBRARY:
-        importlib.import_module(module.LIBRARY)
-    _PRELOADED.add(name)
 
 
 def check(name: str, field: str = "simulation.backends") -> None:

@@ -115,7 +115,7 @@ def run_one(source, out, backends: list[str] | None, force: bool, quiet: bool,
     log = None if quiet else lambda note: print(f"note: --out: {note}", file=sys.stderr)
     with Destination(out, force, [comparison.source], log=log) as place:
         from comparisons.harness import run_comparison
-        from comparisons.isolation import frozen_heap
+        from comparisons.execution import frozen_heap
         from reports.html import render_report
         tick, close = _progress(quiet, comparison)
         with frozen_heap():  # the report's figures too: see frozen_heap

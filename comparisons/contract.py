@@ -1,7 +1,9 @@
 """Contract verdicts: every backend run against its own written contract, on the same samples.
 
-A backend's *contract* is its twin (:mod:`reference.twins`): the numpy record of the discrete rule its
-documentation and source describe, run by the reference engine on the identical drive. A simulator that
+A backend's *contract* is the discrete rule its documentation and source describe, declared by its adapter
+(``contract(settings) -> Contract``, or only ``conventions(settings) -> Conventions``; see
+:mod:`models.conventions`) and replayed as a numpy twin (:mod:`reference.twins`) by the reference engine
+on the identical drive. A simulator that
 does what its documentation says reproduces its twin exactly (``tests/test_twins.py`` proves it for every
 backend, preset and stimulus kind); one that departs from it by a single step -- a refractory period one
 step long, a spike stamped one step late, input applied one step late -- does not. These are the suite's
@@ -36,7 +38,7 @@ written only when there are any -- a drive exactly at the rheobase). A run whose
 informational rows only.
 
 Model variants: the twins write the plain LIF's rules and every rule's reset by subtraction
-(:data:`reference.twins.SUBTRACT_RULES`), so a cell with ``reset = "subtract"`` gets its contract
+(:attr:`models.conventions.Contract.subtract`), so a cell with ``reset = "subtract"`` gets its contract
 verdicts. A cell with a synaptic current or noise has no written contract here (a twin refuses it,
 :meth:`reference.twins.Twin.simulate`): it gets no contract rows -- its traces are bounded against the
 exact solution instead (:func:`comparisons.harness.synaptic_trace_bound`), its noise statistically.
@@ -46,6 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.conventions import Contract
 from models.drive import Drive
 from models.result import Result, RunSettings
 from models.spec import LIFSpec
@@ -61,19 +64,48 @@ VOLTAGE_RTOL = 1e-12
 STEP_EPS = 1e-9
 
 
+def _adapter(backend: str):
+    """The adapter module of a registered, installed backend, else ``None``."""
+    if backend in backends.REGISTRY and backends.is_available(backend):
+        return backends.get(backend)
+    return None
+
+
 def twin_of(backend: str, settings: RunSettings) -> twins.Twin | None:
-    """The written contract of ``backend`` run with ``settings``: the conventions its adapter declares
-    (an optional ``conventions(settings) -> Conventions``, so that a new simulator brings its contract in
-    its own module), else its named twin in :mod:`reference.twins`; ``None`` for a backend without one."""
-    module = backends.get(backend) if backend in backends.REGISTRY and backends.is_available(backend) else None
-    declared = getattr(module, "conventions", None)
+    """The written contract of ``backend`` run with ``settings``, as a twin: the contract its adapter
+    declares (``contract(settings)``, or a contract named after the backend from ``conventions(settings)``,
+    so that a new simulator brings its contract in its own module); ``None`` for a backend without one."""
+    module = _adapter(backend)
+    declared = getattr(module, "contract", None)
     if callable(declared):
-        return twins.Twin(backend, backend, settings.method, settings.options, declared(settings),
+        return twins.Twin.of(declared(settings))
+    rule = getattr(module, "conventions", None)
+    if callable(rule):
+        return twins.Twin(backend, backend, settings.method, settings.options, rule(settings),
                           getattr(module, "SUMMARY", f"the rule {backend}'s adapter declares"))
-    try:
-        return twins.of_backend(backend, settings)
-    except ValueError:
-        return None
+    return None
+
+
+def declared() -> dict[str, Contract]:
+    """Every named contract the installed backends' adapters declare (``CONTRACTS``), by name."""
+    out = {}
+    for backend in backends.names():
+        out.update(getattr(_adapter(backend), "CONTRACTS", {}))
+    return out
+
+
+def twin_named(name: str) -> twins.Twin:
+    """The twin of the declared contract called ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (listing the declared ones).
+    """
+    contracts = declared()
+    if name not in contracts:
+        raise ValueError(f"unknown twin {name!r} (expected one of: {', '.join(contracts)})")
+    return twins.Twin.of(contracts[name])
 
 
 def spike_steps(times: np.ndarray, dt: float, stamp: str) -> np.ndarray:

@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.errors import UserInputError
+from models.result import METRIC_COLUMNS
 
 #: The columns of changes.csv (public contract), in order.
 COLUMNS = ["kind", "stimulus", "backend", "metric", "old", "new", "delta", "tolerance"]
@@ -203,8 +204,7 @@ def load_report(given) -> Report:
                              "refused, not compared)", actual)
         data[name] = raw
     try:
-        metrics = _rows(data["metrics.csv"], ["stimulus", "backend", "reference", "metric", "value", "unit",
-                                              "tolerance", "passed"])
+        metrics = _rows(data["metrics.csv"], list(METRIC_COLUMNS))
         spikes: dict = {}
         for r in _rows(data["spikes.csv"], ["stimulus", "backend", "spike_time_s"]):
             spikes.setdefault((r["stimulus"], r["backend"]), []).append(float(r["spike_time_s"]))

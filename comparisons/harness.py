@@ -13,9 +13,7 @@ stimuli that are reported; the independent runs go side by side, one per core (:
 
 from __future__ import annotations
 
-import gc
 import math
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,24 +22,23 @@ import pandas as pd
 from . import backends
 from models.drive import Drive
 from models.errors import BackendFailure, NotRepresentable
-from models.result import Result, RunSettings
+from models.result import CLOSED_FORM, Result, RunSettings
 from models.spec import LIFSpec
 from reference import closed_forms as cf
 from reference.conventions import Conventions
 from reference import synaptic
 from reference.engine import hold_steps, simulate
 
-from . import attribution, contract, forkserver, limits
+from . import attribution, contract, limits
 from . import variants as model_variants
 from . import metrics as M
 from . import tolerances as T
 from . import verdicts
 from .config import Comparison
-from .isolation import Outcome as CallOutcome
-from .isolation import call_all, frozen_heap, require_finite
+from .execution import Executor, Job, frozen_heap, require_finite, vet_backends
+from .execution import Outcome as CallOutcome
 
 METRIC_COLUMNS = verdicts.COLUMNS
-CLOSED_FORM = "closed_form"
 #: Half-width of the window around spikes excluded from "subthreshold" trace metrics: the refractory
 #: period plus two steps, where two correct backends legitimately differ.
 SUBTHRESHOLD_WINDOW_STEPS = 2
@@ -238,100 +235,12 @@ def plan_variants(comparison: Comparison, outcome: Outcome) -> list[Variant]:
     return variants
 
 
-@dataclass(frozen=True)
-class Job:
-    """One simulation to run: a backend on one workload."""
-
-    backend: str
-    label: str
-    spec: LIFSpec
-    drive: Drive
-    settings: RunSettings
-    progress: str
-    module: str = ""   # the registered backend it runs, when ``backend`` is a named configuration
-
-    @property
-    def adapter(self) -> str:
-        return self.module or self.backend
-
-
-class Runner:
-    """Runs a batch of independent jobs and records each in the outcome.
-
-    With a ``timeout`` the calls run in forked children (:func:`comparisons.isolation.call_all`), those of
-    one backend one after the other in the same child, each with its own time limit, ``workers``
-    children at a time (default: one per core), the simulators imported once in this process first so
-    that the children inherit them (those a fork server has imported, :mod:`comparisons.forkserver`, are
-    forked by it instead); without one, in this process one after the other.
-
-    ``together=True`` gives the jobs of a backend with ``run_population`` (see :mod:`comparisons.backends`)
-    to it in one call, as one population: for a simulator whose cost is per call and nearly independent
-    of the number of neurons (snnTorch), an f-I sweep and a whole convergence study then cost about as
-    much as their longest run alone. The outcome of that call is split back into one per job.
-    """
+class Runner(Executor):
+    """The executor (:class:`comparisons.execution.Executor`) that records each job's run in the outcome."""
 
     def __init__(self, outcome: Outcome, timeout: float | None, tick, workers: int | None = None):
-        self.outcome, self.timeout, self.tick, self.workers = outcome, timeout, tick, workers
-
-    def run(self, jobs: list[Job], together: bool = False) -> list[CallOutcome]:
-        if not jobs:
-            return []
-        groups = self._groups(jobs) if together else [[i] for i in range(len(jobs))]
-        # longest first (steps are what every simulator loops over), so that the last call to finish
-        # is a short one and the workers end together
-        groups.sort(key=lambda group: -sum(jobs[i].drive.n_steps for i in group))
-        calls = [self._call([jobs[i] for i in group]) for group in groups]
-        if not self.timeout:
-            done = []
-            for group, (fn, args) in zip(groups, calls):
-                for i in group:
-                    self.tick(jobs[i].progress)
-                done.append(_timed(fn, args))
-        else:
-            server = forkserver.SERVER
-            served = server.names if server is not None and server.wait() else frozenset()
-            for name in dict.fromkeys(job.adapter for job in jobs):
-                if name not in served:  # those the fork server has loaded are never imported here
-                    backends.preload(name)
-            gc.freeze()  # the simulators just imported too (see frozen_heap; run_comparison gives them back)
-            sequences = self._sequences(jobs, groups)
-            done = call_all(calls, self.timeout, self.workers,
-                            done=lambda g: [self.tick(jobs[i].progress) for i in groups[g]],
-                            sequences=sequences, server=server if served else None,
-                            remote=[jobs[groups[seq[0]][0]].adapter in served for seq in sequences])
-        outcomes: list = [None] * len(jobs)
-        for group, result in zip(groups, done):
-            for i, one in zip(group, _split(result, [jobs[i] for i in group])):
-                outcomes[i] = one
-        return outcomes
-
-    @staticmethod
-    def _groups(jobs: list[Job]) -> list[list[int]]:
-        """Job indices per call: the jobs of a backend with ``run_population`` on the same specification
-        together (in the order given), every other job alone."""
-        groups: dict = {}
-        for i, job in enumerate(jobs):
-            key = (job.backend, id(job.spec)) if hasattr(backends.get(job.adapter), "run_population") else i
-            groups.setdefault(key, []).append(i)
-        return list(groups.values())
-
-    @staticmethod
-    def _sequences(jobs: list[Job], groups: list[list[int]]) -> list[list[int]]:
-        """The calls of each backend in one child process, one after the other (a fork costs about
-        20 ms of CPU with every simulator loaded, and a batch has up to five calls per backend); the
-        backends with the most steps first."""
-        by_backend: dict = {}
-        for c, group in enumerate(groups):
-            by_backend.setdefault(jobs[group[0]].backend, []).append(c)
-        return sorted(by_backend.values(), key=lambda seq: -sum(jobs[i].drive.n_steps
-                                                                 for c in seq for i in groups[c]))
-
-    @staticmethod
-    def _call(group: list[Job]) -> tuple:
-        module = backends.get(group[0].adapter)
-        if len(group) == 1:
-            return module.run, (group[0].spec, group[0].drive, group[0].settings)
-        return module.run_population, (group[0].spec, [(job.drive, job.settings) for job in group])
+        super().__init__(timeout, tick, workers)
+        self.outcome = outcome
 
     def record(self, job: Job, done: CallOutcome) -> Run:
         """The job's :class:`Run`; a failure is recorded for its backend, never raised."""
@@ -352,29 +261,6 @@ class Runner:
         return run
 
 
-def _timed(fn, args) -> CallOutcome:
-    """``fn(*args)`` in this process, its value or exception and its wall seconds."""
-    start = time.perf_counter()
-    try:
-        value = fn(*args)
-    except Exception as exc:  # noqa: BLE001 - recorded by Runner.record()
-        return CallOutcome(error=exc, seconds=time.perf_counter() - start)
-    return CallOutcome(value=value, seconds=time.perf_counter() - start)
-
-
-def _split(done: CallOutcome, group: list[Job]) -> list[CallOutcome]:
-    """One outcome per job of a call: a population call's list of results (its seconds shared in
-    proportion to each job's neuron-steps, so that they add up), or its error for every job."""
-    if len(group) == 1:
-        return [done]
-    if done.error is not None:
-        return [CallOutcome(error=done.error, seconds=done.seconds / len(group)) for _ in group]
-    sizes = np.array([job.drive.n_steps * job.drive.n_neurons for job in group], dtype=float)
-    shares = sizes / sizes.sum() if sizes.sum() > 0 else np.full(len(group), 1.0 / len(group))
-    return [CallOutcome(value=value, seconds=done.seconds * float(share))
-            for value, share in zip(done.value, shares)]
-
-
 def run_comparison(comparison: Comparison, progress=None, timeout: float | None = None,
                    workers: int | None = None) -> Outcome:
     """Run everything a comparison asks for and compute every metric row.
@@ -391,11 +277,10 @@ def run_comparison(comparison: Comparison, progress=None, timeout: float | None 
 
 def _vetted(c: Comparison, outcome: Outcome, timeout: float | None, workers: int | None) -> Comparison:
     """The comparison without the backends whose import or ``representable()`` fails or hangs, each
-    checked in its own child process before this one imports it (:func:`comparisons.isolation.vet_backends`);
+    checked in its own child process before this one imports it (:func:`comparisons.execution.vet_backends`);
     their failures recorded."""
     import dataclasses
 
-    from .isolation import vet_backends
     spec = c.spec if c.spec.is_plain else plain_part(c.spec)
     grids = [(c.dt, c.n_steps)] + [(dt, int(round(c.convergence.duration / dt))) for dt in c.convergence.dts]
     cells = [spec] + ([spec.replace(t_ref=0.0)] if spec.t_ref > 0 else [])
@@ -462,7 +347,9 @@ def _run(comparison: Comparison, progress, timeout: float | None, workers: int |
     outcome.attribution = attribution.for_outcome(comparison, outcome)
     if not comparison.spec.is_plain:
         runner.tick("model variants")
-        extra = model_variants.run_variant_comparisons(comparison, timeout, skip=tuple(outcome.failures))
+        # the same executor, without ticks: the progress counts the variant studies as one step
+        extra = model_variants.run_variant_comparisons(comparison, timeout, skip=tuple(outcome.failures),
+                                                       executor=Executor(timeout, None, workers))
         outcome.metric_rows.extend(extra.rows)
         outcome.variant_tables = extra.tables
         outcome.not_representable.update(extra.refused)
@@ -662,12 +549,12 @@ _RANK = {"exact": 0, "linear": 1, "phase": 2, "grid": 3}
 
 def _kind(c: Comparison, backend: str) -> str:
     """Timing class of a backend as the comparison runs it (its method and options), from the conventions of
-    its twin (:func:`comparisons.tolerances.timing_class`); the closed form is exact, a backend without a
+    its contract (:func:`models.conventions.timing_class`); the closed form is exact, a backend without a
     twin is taken as grid-locked."""
     if backend == CLOSED_FORM:
         return "exact"
     twin = contract.twin_of(c.module_name(backend), settings_for(c, backend, c.dt, c.n_steps, True))
-    return T.timing_class(twin.conventions) if twin is not None else "grid"
+    return twin.timing if twin is not None else "grid"
 
 
 def _pair_kind(c: Comparison, a: str, b: str) -> str:
@@ -866,8 +753,7 @@ def _fi_metrics(c, spec, name, currents, rates, analytic, outcome, study="fi_cur
              abs(found - spec.rheobase) if np.isfinite(found) else math.inf, "A",
              _override(c, "rheobase_error", tol) if math.isfinite(tol) else c.tolerances.get("rheobase_error"))
     if spec.t_ref > 0:
-        _row(outcome, study, name, CLOSED_FORM, "fi_saturation_excess",
-             float(np.max(np.maximum(rates - 1.0 / spec.t_ref, 0.0))), "Hz",
+        _row(outcome, study, name, CLOSED_FORM, "fi_saturation_excess", M.saturation_excess(rates, spec.t_ref), "Hz",
              _override(c, "fi_saturation_excess", 0.0))
 
 

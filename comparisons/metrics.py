@@ -1,10 +1,10 @@
 """Metrics that compare one backend's run with a reference: traces, spikes, rates, f-I curves, convergence.
 
-Every function is pure: numpy arrays in SI units in, floats or tidy tables out. A function that gives
-several metrics has a ``*_metrics`` form (:func:`trace_metrics`, :func:`spike_match_metrics`,
-:func:`spike_metrics`, :func:`rate_metrics`, :func:`fi_metrics`, :func:`convergence_metrics`) returning
-a :class:`pandas.DataFrame` with exactly the columns ``metric, value, unit``; metric names and units are
-fixed in :data:`METRIC_UNITS` (units are plain strings: ``"V"``, ``"s"``, ``"Hz"``, ``"A"``, ``"1"`` for
+Every function is pure: numpy arrays in SI units in, floats or tidy tables out, and every one is what the
+harness (:mod:`comparisons.harness`) computes its rows with: one path. A function that gives several
+metrics has a ``*_metrics`` form (:func:`trace_metrics`, :func:`spike_match_metrics`, :func:`fi_metrics`)
+returning a :class:`pandas.DataFrame` with exactly the columns ``metric, value, unit`` of a metric row,
+whose rows the harness writes as they are; metric names and units are fixed in :data:`METRIC_UNITS` (units are plain strings: ``"V"``, ``"s"``, ``"Hz"``, ``"A"``, ``"1"`` for
 dimensionless, ``"dt"`` for offsets counted in time steps).
 
 Conventions shared by the whole module:
@@ -36,38 +36,29 @@ import pandas as pd
 from scipy import stats
 
 from models.errors import ContractError
+from models.result import METRIC_COLUMNS
 
 #: Slack, in time steps, for edges on the grid (float rounding of ``k dt`` is ~1e-16 relative).
 EDGE_EPS = 1e-9
 
-#: Unit of each metric a table may contain.
+#: Unit of each metric a table of this module contains (the harness writes the tables' rows as they are).
 METRIC_UNITS: dict[str, str] = {
     "trace_rmse": "V",
     "trace_max_abs": "V",
     "trace_rmse_subthreshold": "V",
     "trace_max_abs_subthreshold": "V",
-    "spike_count": "1",
-    "spike_count_diff": "1",
     "spikes_matched": "1",
     "spikes_missed": "1",
     "spikes_extra": "1",
     "spike_offset_max_abs_dt": "dt",
     "spike_offset_mean_dt": "dt",
-    "first_spike_latency_diff": "s",
-    "van_rossum": "1",
-    "victor_purpura": "1",
-    "rate_abs_error": "Hz",
-    "rate_rel_error": "1",
     "fi_max_abs_error": "Hz",
     "fi_mean_abs_error": "Hz",
     "fi_max_rel_error": "1",
-    "rheobase_error": "A",
-    "fi_saturation_excess": "Hz",
-    "convergence_order": "1",
-    "convergence_order_stderr": "1",
 }
 
-COLUMNS = ("metric", "value", "unit")
+#: The columns of a table of this module: the metric row's own (:data:`models.result.METRIC_COLUMNS`).
+COLUMNS = METRIC_COLUMNS[3:6]
 
 Trains = np.ndarray | Sequence[np.ndarray]
 
@@ -636,50 +627,6 @@ def spike_match_metrics(test: Trains, reference: Trains, window: float, dt: floa
     })
 
 
-def spike_metrics(test: Trains, reference: Trains, dt: float, window: float, tau: float, cost: float,
-                  t_stop: float | None = None) -> pd.DataFrame:
-    """Every spike metric of a test run against a reference run, pooled over the N neurons.
-
-    Rows: ``spike_count`` (total test spikes), ``spike_count_diff`` (test minus reference total), the
-    rows of :func:`spike_match_metrics`, ``first_spike_latency_diff`` (s, the neuron's difference largest
-    in magnitude, sign kept; NaN when no neuron fires in both runs), ``van_rossum`` (root sum of squares
-    of the per-neuron distances: the multi-neuron distance with labelled lines) and ``victor_purpura``
-    (sum over neurons).
-
-    Parameters
-    ----------
-    test, reference
-        Spike trains (s) of the same N neurons.
-    dt
-        Time step (s): unit of the offsets.
-    window
-        Matching window (s), see :func:`match_spikes`.
-    tau
-        Van Rossum time constant (s).
-    cost
-        Victor–Purpura shift cost (Hz).
-    t_stop
-        End of the recording (s), passed to ``neo``.
-    """
-    tst, ref = _paired_trains(test, reference)
-    pairs = list(zip(tst, ref))
-    counts = metric_table({
-        "spike_count": sum(a.size for a in tst),
-        "spike_count_diff": sum(a.size - b.size for a, b in pairs),
-    })
-    distances = metric_table({
-        "first_spike_latency_diff": _largest_magnitude([first_spike_latency_diff(a, b) for a, b in pairs]),
-        "van_rossum": math.sqrt(sum(van_rossum(a, b, tau, t_stop) ** 2 for a, b in pairs)),
-        "victor_purpura": sum(victor_purpura(a, b, cost, t_stop) for a, b in pairs),
-    })
-    return pd.concat([counts, spike_match_metrics(tst, ref, window, dt), distances], ignore_index=True)
-
-
-def _largest_magnitude(values: list[float]) -> float:
-    finite = np.asarray([v for v in values if not math.isnan(v)])
-    return float(finite[np.argmax(np.abs(finite))]) if finite.size else math.nan
-
-
 # ------------------------------------------------------------------------------------------- rates
 
 
@@ -713,13 +660,6 @@ def rate_errors(rate, expected):
     if error.ndim == 0:
         return float(error), float(rel)
     return error, rel
-
-
-def rate_metrics(trains: Trains, expected_rate: float, t_start: float, t_stop: float) -> pd.DataFrame:
-    """``rate_abs_error`` (Hz) and ``rate_rel_error`` (1) of the population's :func:`mean_rate` over
-    ``(t_start, t_stop]`` against ``expected_rate`` (Hz); see :func:`rate_errors` for ``expected = 0``."""
-    error, rel = rate_errors(mean_rate(trains, t_start, t_stop), expected_rate)
-    return metric_table({"rate_abs_error": error, "rate_rel_error": rel})
 
 
 def stationary_rate_isi(train: np.ndarray, duration: float) -> float:
@@ -855,33 +795,22 @@ def saturation_excess(rates, t_ref: float) -> float:
     return max(float(np.max(rates)) - 1.0 / t_ref, 0.0)
 
 
-def fi_metrics(currents, rates, expected, t_ref: float | None = None,
-               rheobase: float | None = None) -> pd.DataFrame:
-    """``fi_max_abs_error``, ``fi_mean_abs_error`` (Hz) and ``fi_max_rel_error`` (1) of
-    :func:`fi_errors`; with ``rheobase`` also ``rheobase_error`` (A, found minus ``rheobase``; the
-    tolerance to check it against is :func:`sweep_rheobase`'s ``step``), with ``t_ref`` also
-    ``fi_saturation_excess`` (Hz, :func:`saturation_excess`).
+def fi_metrics(currents, rates, expected) -> pd.DataFrame:
+    """``fi_max_abs_error``, ``fi_mean_abs_error`` (Hz) and ``fi_max_rel_error`` (1) of :func:`fi_errors`
+    (the rheobase and saturation rows, which carry tolerances, are the harness's, from
+    :func:`rheobase_found` and :func:`saturation_excess`).
 
     Parameters
     ----------
     currents, rates, expected : ndarray, shape (n_currents,)
         Currents (A), measured rates (Hz), closed-form rates (Hz).
-    t_ref
-        Refractory period (s); 0: no saturation limit; None: no saturation row.
-    rheobase
-        Analytic rheobase (A); None: no rheobase row.
     """
     errors = fi_errors(currents, rates, expected)
-    values = {
+    return metric_table({
         "fi_max_abs_error": errors.max_abs,
         "fi_mean_abs_error": errors.mean_abs,
         "fi_max_rel_error": errors.max_rel,
-    }
-    if rheobase is not None:
-        values["rheobase_error"] = sweep_rheobase(currents, rates).error(rheobase)
-    if t_ref is not None:
-        values["fi_saturation_excess"] = saturation_excess(rates, t_ref)
-    return metric_table(values)
+    })
 
 
 # ------------------------------------------------------------------------------------- convergence
@@ -923,10 +852,3 @@ def convergence_order(dts, errors) -> ConvergenceFit:
         raise _refuse("convergence.dts", "must contain at least two different time steps", dts.tolist())
     fit = stats.linregress(np.log(dts), np.log(errors))
     return ConvergenceFit(float(fit.slope), float(fit.stderr))
-
-
-def convergence_metrics(dts, errors) -> pd.DataFrame:
-    """``convergence_order`` and ``convergence_order_stderr`` (both dimensionless) of
-    :func:`convergence_order`."""
-    fit = convergence_order(dts, errors)
-    return metric_table({"convergence_order": fit.order, "convergence_order_stderr": fit.stderr})

@@ -31,6 +31,7 @@ import math
 
 import numpy as np
 
+from models.conventions import timing_class
 from models.drive import Drive
 from models.result import Result, RunSettings
 from models.spec import LIFSpec
@@ -91,7 +92,7 @@ def measure(spec: LIFSpec, backend: str, drive: Drive, settings: RunSettings, re
     currents = np.asarray(drive.scale, dtype=float) * float(drive.waveform[0, 0])
     D, dt, method = drive.duration, drive.dt, settings.method
     twin = contract.twin_of(backend, settings)
-    kind = T.timing_class(twin.conventions_for(spec)) if twin is not None else "grid"
+    kind = timing_class(twin.conventions_for(spec)) if twin is not None else "grid"
     latency, isi, free, n_exact = exact_spikes(spec, currents, D)
     counts, first, mean_isi = measured(result)
     lat_tol = np.array([T.first_spike_bound(kind, method, dt, spec, float(x) if math.isfinite(x) else D, D)

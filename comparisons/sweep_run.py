@@ -38,9 +38,10 @@ from models.processes import available_cores
 
 from .sweep_config import Sweep, load_sweep
 from .sweep_measures import empty_rows
+from .execution.runs import Preload
 from .sweep_plan import Plan, invalid_name
 from .sweep_tally import Tally
-from .sweep_task import Preload, run_task
+from .sweep_task import run_task
 from . import sweep_tables
 
 STATE = "sweep.json"

@@ -2,17 +2,16 @@
 
 The points of a task share their cell and ``dt`` and differ in the current, so the backend runs them as one
 population (``Drive.constant``, one neuron per current, spikes only), as a comparison's f-I curve does.
-The run is isolated in a child process with the sweep's time limit (:func:`comparisons.isolation.execute`):
+The run is isolated in a child process with the sweep's time limit (:func:`comparisons.execution.runs.execute`):
 a backend that raises, crashes its process, hangs or returns NaN fails that attempt alone. A failed
 attempt is retried once, in a new child; a second failure is recorded in the task's rows (status
 ``failed``, the reason, ``attempts`` 2) and the sweep goes on. The worker process imports each simulator
-once (:func:`comparisons.backends.preload`), so Brian2 loads its compiled code once per worker and every
+once (:class:`comparisons.execution.runs.Preload`), so Brian2 loads its compiled code once per worker and every
 child inherits it.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
 from dataclasses import dataclass
 
@@ -23,10 +22,8 @@ from models.errors import BackendFailure, NotRepresentable
 from models.result import RunSettings
 from models.spec import LIFSpec
 
-from distributed.diagnostics.plugin import WorkerPlugin
-
 from . import backends
-from .isolation import execute
+from .execution.runs import execute, may_fork
 from .sweep_measures import empty_rows, measure
 
 #: Attempts of one task's run: the first and one retry.
@@ -48,24 +45,6 @@ class Task:
     currents: np.ndarray
 
 
-class Preload(WorkerPlugin):
-    """A Dask worker plugin: import the sweep's simulators in each worker process when it starts (on the
-    worker's main thread, where the simulators may install signal handlers), so that every task and every
-    child it forks finds them loaded; a worker that restarts gets them again."""
-
-    name = "lif-crosscheck-preload"
-
-    def __init__(self, names):
-        self.names = tuple(names)
-
-    def setup(self, worker=None):
-        for name in self.names:
-            try:
-                backends.preload(name)  # registered names: the caller maps named configurations
-            except Exception:  # noqa: BLE001 - the task reports it, isolated, with the reason
-                pass
-
-
 def run_task(task: Task) -> dict:
     """The rows of one task (``point``, ``backend`` and :data:`comparisons.sweep_measures.COLUMNS`), and
     ``_seconds``, the task's wall time (kept in its chunk file's metadata for the benchmark, never in the
@@ -81,7 +60,7 @@ def run_task(task: Task) -> dict:
 def _rows(task: Task) -> dict:
     n = len(task.points)
     settings = task.settings
-    if mp.current_process().daemon:   # multiprocessing refuses children of a daemonic process
+    if not may_fork():
         return empty_rows(n, "failed", "the Dask worker is a daemonic process and cannot isolate runs: start "
                                        "workers with DASK_DISTRIBUTED__WORKER__DAEMON=False")
     try:

@@ -1,7 +1,7 @@
 """Default tolerances: formulas of the numerics, written once, scaled by the run's own dt.
 
-Each backend falls into one *timing class* (:func:`timing_class`), from the conventions of its documented
-rule (its twin, :mod:`reference.twins`, as the comparison runs it):
+Each backend falls into one *timing class* (:func:`models.conventions.timing_class`), from the conventions
+of its documented rule (the contract its adapter declares for the settings the comparison runs it with):
 
 ``grid``
     spikes locked to the grid, the refractory clock restarting on the grid (reference ``grid``, Brian2,
@@ -43,17 +43,6 @@ from reference import closed_forms as cf
 
 EPS = np.finfo(float).eps
 ROUNDING_ULPS = 64
-
-def timing_class(conventions) -> str:
-    """The timing class of a discrete rule (a :class:`reference.conventions.Conventions` record; see the
-    module docstring): spikes locked to the grid (``grid``), linearly interpolated crossings (``linear``),
-    exact crossings reported at the crossing (``exact``) or at the end of their step (``phase``)."""
-    if conventions.crossing == "grid":
-        return "grid"
-    if conventions.crossing == "linear":
-        return "linear"
-    return "exact" if conventions.spike_stamp == "crossing" else "phase"
-
 
 def euler_warp(dt: float, tau: float) -> float:
     """``lambda = -ln(1 - dt/tau)/(dt/tau)``: Euler's time-scale factor (1 for exact integration, and 1

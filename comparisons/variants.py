@@ -57,17 +57,16 @@ from scipy import stats
 from . import backends
 from models.drive import Drive
 from models.errors import BackendFailure, ComparisonError, NotRepresentable
-from models.result import Result, RunSettings
+from models.result import CLOSED_FORM, Result, RunSettings
 from models.spec import LIFSpec, SpikeInput
 from reference import closed_forms as cf
 
 from . import metrics as M
 from . import tolerances as T
 from . import verdicts
+from .execution import Executor, Job, require_finite
 from .verdicts import row
-from .isolation import execute
 
-CLOSED_FORM = "closed_form"
 REFERENCE = "reference"
 EPS = np.finfo(float).eps
 
@@ -131,26 +130,68 @@ class Attempt:
     failed: str | None = None
 
 
-def attempt(name: str, spec: LIFSpec, drive: Drive, settings: RunSettings, timeout,
-            alternatives=()) -> Attempt:
-    """Run ``spec``; if the backend refuses it, the first of ``alternatives`` (``(label, spec)`` pairs of
-    cells that cannot change the compared quantity, or whose prediction uses their own parameters) it
-    accepts."""
-    module = backends.get(name)
-    reasons = []
-    for label, cell in [("", spec), *alternatives]:
-        reason = module.representable(cell, settings)
-        if reason is not None:
-            reasons.append(f"with {label}: {reason}" if label else reason)
-            continue
-        try:
-            return Attempt(execute(name, cell, drive, settings, timeout), label, cell)
-        except NotRepresentable as exc:
-            reasons.append(exc.reason)
-        except Exception as exc:  # a failing simulator is reported, never fatal to the others
-            return Attempt(failed=exc.reason if isinstance(exc, BackendFailure) else f"{type(exc).__name__}: {exc}")
-    unique = list(dict.fromkeys(reasons))
-    return Attempt(refused="; ".join(unique) if unique else "not representable")
+@dataclass
+class Trial:
+    """One backend on one cell, as a study plans it: the cell first, then its ``alternatives`` (``(label,
+    spec)`` pairs of cells that cannot change the compared quantity, or whose prediction uses their own
+    parameters), the first the backend accepts to be run."""
+
+    name: str
+    spec: LIFSpec
+    drive: Drive
+    settings: RunSettings
+    alternatives: tuple = ()
+    study: str = "model variants"
+
+
+def executor_for(timeout: float | None, executor: Executor | None = None) -> Executor:
+    """The executor a study runs its jobs on: the one given (the harness's), else a new one with
+    ``timeout`` (none: in this process)."""
+    return executor if executor is not None else Executor(timeout)
+
+
+def attempts(trials: list[Trial], executor: Executor) -> list[Attempt]:
+    """Every trial's :class:`Attempt`, its jobs run together on ``executor``: each backend is asked
+    (``representable()``) about its candidates in order and runs the first it accepts; a run that raises
+    :class:`NotRepresentable` moves on to the next candidate, in a further batch."""
+    out: list = [None] * len(trials)
+    reasons: list = [[] for _ in trials]
+    position = [0] * len(trials)
+    pending = list(range(len(trials)))
+    while pending:
+        jobs, which = [], []
+        for i in pending:
+            trial = trials[i]
+            module = backends.get(trial.name)
+            candidates = [("", trial.spec), *trial.alternatives]
+            while position[i] < len(candidates):
+                label, cell = candidates[position[i]]
+                reason = module.representable(cell, trial.settings)
+                if reason is None:
+                    break
+                reasons[i].append(f"with {label}: {reason}" if label else reason)
+                position[i] += 1
+            if position[i] == len(candidates):
+                unique = list(dict.fromkeys(reasons[i]))
+                out[i] = Attempt(refused="; ".join(unique) if unique else "not representable")
+                continue
+            label, cell = candidates[position[i]]
+            jobs.append(Job(trial.name, trial.study, cell, trial.drive, trial.settings,
+                            f"{trial.study}: {trial.name}"))
+            which.append(i)
+        pending = []
+        for i, job, done in zip(which, jobs, executor.run(jobs)):
+            label = ([("", trials[i].spec), *trials[i].alternatives])[position[i]][0]
+            try:
+                out[i] = Attempt(require_finite(job.backend, done.get()), label, job.spec)
+            except NotRepresentable as exc:
+                reasons[i].append(exc.reason)
+                position[i] += 1
+                pending.append(i)
+            except Exception as exc:  # a failing simulator is reported, never fatal to the others
+                out[i] = Attempt(failed=exc.reason if isinstance(exc, BackendFailure)
+                                 else f"{type(exc).__name__}: {exc}")
+    return out
 
 
 def without_refractory(spec: LIFSpec) -> list:
@@ -224,7 +265,7 @@ def psp_tolerance(cell: LIFSpec, weight: float, dt: float, k: np.ndarray, synaps
 
 
 def psp_comparison(spec: LIFSpec, names, dt: float, method: str = "exact", weight: float | None = None,
-                   timeout: float | None = None) -> VariantResult:
+                   timeout: float | None = None, executor: Executor | None = None) -> VariantResult:
     """PSP of every backend against the closed form; rows with stimulus ``psp`` (see module docstring)."""
     out = VariantResult()
     try:
@@ -239,8 +280,8 @@ def psp_comparison(spec: LIFSpec, names, dt: float, method: str = "exact", weigh
     closed = cf.psp(cell, weight, t - t_a)
     frames = [pd.DataFrame({"backend": CLOSED_FORM, "t_s": t, "v_minus_E_L_V": closed})]
     alternatives = without_refractory(cell) or [(f"t_ref={dt * 1e3:g} ms", cell.replace(t_ref=dt))]
-    for name in names:
-        got = attempt(name, cell, drive, settings, timeout, alternatives)
+    trials = [Trial(name, cell, drive, settings, tuple(alternatives), "psp") for name in names]
+    for name, got in zip(names, attempts(trials, executor_for(timeout, executor))):
         if not _note(out, "psp", name, got):
             continue
         y = got.result.v[:, 0] - got.spec.E_L
@@ -319,33 +360,64 @@ def window_rates(result: Result, t_start: float, t_stop: float) -> np.ndarray:
 
 def noise_comparison(spec: LIFSpec, names, dt: float, method: str = "exact", current: float | None = None,
                      n_neurons: int = 1000, duration: float = 2.0, burn_in: float | None = None,
-                     n_free: int = 500, timeout: float | None = None) -> VariantResult:
-    """Rate, free-membrane variance and ISI distribution of every backend (see the module docstring)."""
+                     n_free: int = 500, timeout: float | None = None,
+                     executor: Executor | None = None) -> VariantResult:
+    """Rate, free-membrane variance and ISI distribution of every backend (see the module docstring). The
+    rate runs and the free-membrane runs go to the executor together, then the reference runs the ISI
+    tests need (the discretisation each backend declares decides which)."""
     out = VariantResult()
+    executor = executor_for(timeout, executor)
     if spec.sigma == 0:
         out.refused["noise: all"] = "neuron.sigma is 0: no noise to compare"
         return out
     cell = noise_cell(spec)
     current = noise_current(cell, dt) if current is None else float(current)
     burn_in = max(0.2, 5 * cell.tau_m) if burn_in is None else burn_in
-    rates = _noise_rates(out, cell, names, dt, method, current, n_neurons, duration, burn_in, timeout)
+    n = int(round(duration / dt))
+    drive = Drive.constant(np.full(n_neurons, current), dt, n)
+    settings = RunSettings(dt=dt, n_steps=n, method=method, record_v=False)
+    free, free_drive, free_settings, steps = _free_workload(cell, dt, method, current, n_free)
+    trials = [Trial(name, cell, drive, settings, tuple(without_refractory(cell)), "noise") for name in names]
+    trials += [Trial(name, free, free_drive, free_settings, tuple(without_refractory(free)), "noise_free_membrane")
+               for name in names]
+    got = attempts(trials, executor)
+    rated, freed = got[:len(names)], got[len(names):]
+    references = _isi_references(names, rated, drive, settings, executor)
+    rates = _noise_rates(out, cell, names, rated, references, dt, current, settings, burn_in, duration)
     out.tables["noise_rate"] = pd.DataFrame(rates, columns=[
         "backend", "label", "noise", "dt_s", "current_A", "n_neurons", "noise_seed", "rate_hz", "ci99_hz",
         "predicted_hz", "siegert_hz"])
-    variances = _free_variance(out, cell, names, dt, method, current, n_free, timeout)
+    variances = _free_variance(out, cell, names, freed, dt, current, n_free, steps)
     out.tables["noise_free_variance"] = pd.DataFrame(variances, columns=[
         "backend", "label", "noise", "dt_s", "n_neurons", "variance_V2", "ci99_V2", "predicted_V2",
         "continuous_V2"])
     return out
 
 
-def _noise_rates(out, cell, names, dt, method, current, n_neurons, duration, burn_in, timeout) -> list:
-    n = int(round(duration / dt))
-    drive = Drive.constant(np.full(n_neurons, current), dt, n)
-    settings = RunSettings(dt=dt, n_steps=n, method=method, record_v=False)
-    table, references = [], {}
-    for name in names:
-        got = attempt(name, cell, drive, settings, timeout, without_refractory(cell))
+def _isi_method(disc: str) -> str:
+    """The reference's method with the same discretisation of the noise as a backend's."""
+    return "exact" if disc == "zoh" else "euler"
+
+
+def _isi_references(names, rated: list[Attempt], drive: Drive, settings: RunSettings,
+                    executor: Executor) -> dict:
+    """The reference runs the ISI tests compare with, one per (substitute label, discretisation) that some
+    backend's rate run needs (the reference itself needs none at its own method), run together."""
+    keys = {}
+    for name, got in zip(names, rated):
+        disc = numerics(got.result).get("noise") if got.result is not None else None
+        if not disc or (name == REFERENCE and settings.method == _isi_method(disc)):
+            continue
+        keys.setdefault((got.label, disc), got.spec)
+    trials = [Trial(REFERENCE, spec, drive, RunSettings(settings.dt, settings.n_steps, _isi_method(disc),
+                                                        record_v=False), study="noise_isi")
+              for (_, disc), spec in keys.items()]
+    return {key: got.result for key, got in zip(keys, attempts(trials, executor))}
+
+
+def _noise_rates(out, cell, names, rated, references, dt, current, settings, burn_in, duration) -> list:
+    table = []
+    for name, got in zip(names, rated):
         if not _note(out, "noise", name, got):
             continue
         disc = numerics(got.result).get("noise")
@@ -367,21 +439,13 @@ def _noise_rates(out, cell, names, dt, method, current, n_neurons, duration, bur
             row(label, name, CLOSED_FORM, "noise_seed", got.spec.noise_seed, "1")])
         table.append([name, got.label, disc, dt, current, rates.size, got.spec.noise_seed, mean, ci, predicted,
                       siegert])
-        if disc:
-            _isi_rows(out, name, got, disc, references, drive, settings, burn_in, timeout)
+        if disc and not (name == REFERENCE and settings.method == _isi_method(disc)):
+            _isi_rows(out, name, got, disc, references.get((got.label, disc)), burn_in)
     return table
 
 
-def _isi_rows(out, name, got: Attempt, disc, references, drive, settings, burn_in, timeout) -> None:
+def _isi_rows(out, name, got: Attempt, disc, ref, burn_in) -> None:
     """KS test of the backend's pooled ISIs against the reference's with the same discretisation."""
-    if name == REFERENCE and settings.method == ("exact" if disc == "zoh" else "euler"):
-        return
-    key = (got.label, disc)
-    if key not in references:
-        method = "exact" if disc == "zoh" else "euler"
-        ref_settings = RunSettings(settings.dt, settings.n_steps, method, record_v=False)
-        references[key] = attempt(REFERENCE, got.spec, drive, ref_settings, None).result
-    ref = references[key]
     if ref is None:
         return
     a, b = pooled_isis(got.result, burn_in), pooled_isis(ref, burn_in)
@@ -390,7 +454,7 @@ def _isi_rows(out, name, got: Attempt, disc, references, drive, settings, burn_i
     test = stats.ks_2samp(a, b)
     critical = KS_C * math.sqrt((a.size + b.size) / (a.size * b.size))
     label = _label("noise_isi", got)
-    reference = f"{REFERENCE} ({'exact' if disc == 'zoh' else 'euler'})"
+    reference = f"{REFERENCE} ({_isi_method(disc)})"
     out.rows.extend([
         row(label, name, reference, "isi_ks_statistic", test.statistic, "1", critical),
         row(label, name, reference, "isi_ks_pvalue", test.pvalue, "1"),
@@ -405,17 +469,21 @@ def free_samples(tau_m: float, dt: float) -> np.ndarray:
     return start + spacing * np.arange(FREE_SAMPLES)
 
 
-def _free_variance(out, cell, names, dt, method, current, n_free, timeout) -> list:
-    """Variance of the free membrane (threshold far away) at K sample times, against the prediction."""
+def _free_workload(cell, dt, method, current, n_free):
+    """The free-membrane run (threshold far away): its cell, drive, settings and sample steps."""
     steps = free_samples(cell.tau_m, dt)
     n = int(steps[-1])
     mean = cell.E_L + cell.R * current
     free = cell.replace(V_th=max(mean, cell.V_th) + FREE_THRESHOLD_SD * cell.free_sd, V_init=cell.E_L)
     drive = Drive.constant(np.full(n_free, current), dt, n)
-    settings = RunSettings(dt=dt, n_steps=n, method=method, record_v=True)
+    return free, drive, RunSettings(dt=dt, n_steps=n, method=method, record_v=True), steps
+
+
+def _free_variance(out, cell, names, freed, dt, current, n_free, steps) -> list:
+    """Variance of the free membrane (threshold far away) at K sample times, against the prediction."""
+    mean = cell.E_L + cell.R * current
     table = []
-    for name in names:
-        got = attempt(name, free, drive, settings, timeout, without_refractory(free))
+    for name, got in zip(names, freed):
         if not _note(out, "noise_free_membrane", name, got):
             continue
         disc = numerics(got.result).get("noise")
@@ -470,14 +538,30 @@ def reset_dts(dts) -> list:
 
 
 def reset_comparison(spec: LIFSpec, names, dts, method: str = "exact", currents=None, duration: float = 1.0,
-                     timeout: float | None = None) -> VariantResult:
-    """Rates with reset to a value and by subtraction at each dt (see the module docstring)."""
+                     timeout: float | None = None, executor: Executor | None = None) -> VariantResult:
+    """Rates with reset to a value and by subtraction at each dt (see the module docstring): every
+    subtractive run goes to the executor together, then the reset-to-value runs of the cells they ran."""
     out = VariantResult()
+    executor = executor_for(timeout, executor)
     cell = spec.replace(tau_syn=None, spike_input=None, sigma=0.0)
     currents = reset_currents(cell) if currents is None else np.asarray(currents, dtype=float)
+    dts = sorted(dts, reverse=True)
+    subtract = cell.replace(reset="subtract")
+    workloads = []
+    for dt in dts:
+        n = int(round(duration / dt))
+        workloads.append((dt, Drive.constant(currents, dt, n), RunSettings(dt=dt, n_steps=n, method=method,
+                                                                          record_v=False)))
+    plan = [(name, w) for name in names for w in workloads]
+    subtracted = attempts([Trial(name, subtract, drive, settings, tuple(without_refractory(subtract)), "reset")
+                           for name, (_, drive, settings) in plan], executor)
+    ran = [i for i, got in enumerate(subtracted) if got.result is not None]
+    valued = dict(zip(ran, attempts([Trial(plan[i][0], subtracted[i].spec.replace(reset="value"), plan[i][1][1],
+                                           plan[i][1][2], study="reset") for i in ran], executor)))
     table = []
     for name in names:
-        points = _reset_points(out, cell, name, sorted(dts, reverse=True), method, currents, duration, timeout)
+        mine = [(w, subtracted[i], valued.get(i)) for i, (other, w) in enumerate(plan) if other == name]
+        points = _reset_points(out, name, mine, method, currents, duration)
         table.extend(points)
         _reset_order_rows(out, name, points)
     out.tables["reset"] = pd.DataFrame(table, columns=[
@@ -486,17 +570,13 @@ def reset_comparison(spec: LIFSpec, names, dts, method: str = "exact", currents=
     return out
 
 
-def _reset_points(out, cell, name, dts, method, currents, duration, timeout) -> list:
+def _reset_points(out, name, runs, method, currents, duration) -> list:
+    """The rows and table points of one backend, dt by dt (coarsest first), up to its first refusal or
+    failure."""
     points = []
-    for dt in dts:
-        n = int(round(duration / dt))
-        drive = Drive.constant(currents, dt, n)
-        settings = RunSettings(dt=dt, n_steps=n, method=method, record_v=False)
-        subtract = attempt(name, cell.replace(reset="subtract"), drive, settings, timeout,
-                           without_refractory(cell.replace(reset="subtract")))
+    for (dt, _, _), subtract, value in runs:
         if not _note(out, "reset", name, subtract):
             return []
-        value = attempt(name, subtract.spec.replace(reset="value"), drive, settings, timeout)
         if not _note(out, "reset", name, value):
             return []
         if numerics(value.result).get("reset", "value") != "value":
@@ -539,23 +619,25 @@ def _reset_order_rows(out, name, points) -> None:
 
 # ---------------------------------------------------------------------------------------- the harness
 
-def run_variant_comparisons(comparison, timeout: float | None = None, skip=()) -> VariantResult:
+def run_variant_comparisons(comparison, timeout: float | None = None, skip=(),
+                            executor: Executor | None = None) -> VariantResult:
     """Every comparison that applies to ``comparison.spec``: PSP with a synapse, statistics with noise,
     reset side by side with reset by subtraction (nothing for a plain cell). ``skip``: backends left out
-    (e.g. those that already failed)."""
+    (e.g. those that already failed); ``executor``: the one the harness runs every study's jobs on."""
+    executor = executor_for(timeout, executor)
     # the variant studies run each simulator with its default options: named configurations are left out
     spec = comparison.spec
     names = [n for n in comparison.backends if n not in skip and n not in getattr(comparison, "aliases", {})]
     out = VariantResult()
     if spec.tau_syn is not None:
-        out.extend(psp_comparison(spec, names, comparison.dt, comparison.method, timeout=timeout))
+        out.extend(psp_comparison(spec, names, comparison.dt, comparison.method, executor=executor))
     if spec.sigma > 0:
         out.extend(noise_comparison(spec, names, comparison.dt, comparison.method, n_neurons=REPORT_NEURONS,
                                     duration=REPORT_NOISE_DURATION, n_free=REPORT_FREE_NEURONS,
-                                    timeout=timeout))
+                                    executor=executor))
     if spec.reset == "subtract":
         out.extend(reset_comparison(spec, names, reset_dts(comparison.convergence.dts), comparison.method,
-                                    duration=comparison.convergence.duration, timeout=timeout))
+                                    duration=comparison.convergence.duration, executor=executor))
     return out
 
 

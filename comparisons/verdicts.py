@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-#: The columns of metrics.csv (public contract), in order.
-COLUMNS = ["stimulus", "backend", "reference", "metric", "value", "unit", "tolerance", "passed"]
+from models.result import METRIC_COLUMNS
+
+#: The columns of metrics.csv (public contract), in order (:data:`models.result.METRIC_COLUMNS`).
+COLUMNS = list(METRIC_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -91,10 +91,11 @@ from brian2 import (Clock, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonit
                     TimedArray, amp, farad, ohm, second, volt)
 from brian2.core.base import BrianObjectException
 
+from .conventions import Contract, Conventions, statements
 from .drive import Drive
 from .errors import BackendFailure, NotRepresentable
-from .propagators import brian2_timesteps
-from .processes import die_with_parent
+from .propagators import whole_timesteps
+from .processes import die_with_parent, warm_up
 from .result import Metadata, Result, RunSettings
 from .spec import LIFSpec
 
@@ -183,6 +184,29 @@ _SYNAPSE = {"tau_syn": "dI_syn/dt = -I_syn/tau_syn : amp\n", "tau_m": "dI_syn/dt
 RESET_SUBTRACT = "v -= V_th - V_reset"
 ON_PRE = "I_syn_post += w_syn"
 
+_SCHEDULE = Conventions(spike_stamp="start", refractory="timestep")
+#: Brian2's written rule for each method (the twins of its contract verdicts): the spike stamped at the start
+#: of the step, free again when ``timestep(t - lastspike) >= timestep(t_ref)``; one subtraction per step
+#: for a cell with reset by subtraction (the reset statement runs once per threshold crossing).
+CONTRACTS = {c.name: c for c in (
+    Contract("brian2-exact", NAME, "exact", (), _SCHEDULE,
+             "Brian2 method='exact': spike stamped at the start of the step, free again when "
+             "timestep(t - lastspike) >= timestep(t_ref)", subtract="subtract-once"),
+    Contract("brian2-euler", NAME, "euler", (), _SCHEDULE.replace(integrator="euler"),
+             "Brian2 method='euler', same schedule", subtract="subtract-once"),
+)}
+
+
+def contract(settings: RunSettings) -> Contract:
+    """The written rule of a run with ``settings`` (its method)."""
+    return CONTRACTS[f"brian2-{settings.method}"]
+
+
+def conventions(settings: RunSettings) -> Conventions:
+    """The conventions of a run with ``settings`` (:func:`contract`)."""
+    return contract(settings).conventions
+
+
 REASON_EQUAL_TAUS = ("tau_syn == tau_m with t_ref > 0 and method 'exact': Brian2 2.9's symbolic solution "
                      "with (unless refractory) divides by (int(not_refractory) - 1) and gives NaN")
 
@@ -216,7 +240,7 @@ def from_native(namespace: dict, name: str, description: str = "") -> LIFSpec:
 
 def refractory_steps(spec: LIFSpec, dt: float) -> int:
     """Brian2's refractory step count ``timestep(t_ref, dt) = int((t_ref + 1e-3 dt)/dt)``."""
-    return brian2_timesteps(spec.t_ref, dt)
+    return whole_timesteps(spec.t_ref, dt)
 
 
 def target_of(settings: RunSettings) -> str:
@@ -247,14 +271,11 @@ def cython_available() -> bool:
 
 def preload() -> None:
     """Prepare this process for runs forked from it: decide once whether Cython can compile (about 2 s
-    in every new process), and run the textbook preset's cell for ten steps with each method, so that
-    the children inherit Brian2's caches (symbolic solutions, loaded compiled modules) instead of
+    in every new process), and run a cell for ten steps with each method (:func:`models.processes.warm_up`),
+    so that the children inherit Brian2's caches (symbolic solutions, loaded compiled modules) instead of
     rebuilding them (0.1-0.3 s per run)."""
-    from .loading import load_spec
     cython_available()
-    cell, drive = load_spec("textbook"), Drive.constant([3e-10], 1e-4, 10)
-    for method in METHODS:
-        run(cell, drive, RunSettings(dt=1e-4, n_steps=10, method=method, record_v=True))
+    warm_up(run, METHODS)
 
 
 def resolved_target(settings: RunSettings, drive: Drive) -> str:
@@ -561,28 +582,32 @@ def _on_grid(recorded: np.ndarray, final: np.ndarray) -> np.ndarray:
 
 
 def metadata(spec: LIFSpec, settings: RunSettings, target: str) -> Metadata:
-    """What Brian2 did, in the words of :class:`models.result.Metadata`."""
+    """What Brian2 did, in the words of :class:`models.result.Metadata`: the statements of its contract
+    (:func:`models.conventions.statements`) with Brian2's own mechanism for each."""
     n_ref = refractory_steps(spec, settings.dt)
+    reset = (RESET if spec.reset == "value" else RESET_SUBTRACT) + ", after the threshold in the same step"
     return Metadata(
         backend=NAME, version=version(), dt=settings.dt,
         method=_METHOD_TEXT[settings.method] if spec.leak else
         "Brian2 method='euler' of dv/dt = I/C (no leak): v <- v + dt I(t_k)/C, the exact solution for the "
         "held input (Brian2's 'exact' refuses this equation), for method = 'exact' and 'euler' alike",
-        threshold="v > V_th (strict), tested after each update, only where not_refractory",
-        spike_stamp="Brian2's own stamp: the START t_k of the step whose update crossed the threshold, "
-                    "one dt before the sample V(t_k+1) that shows the reset",
-        sampling="StateMonitor (when='start') sample k is v before the update of step k = V(t_k) after "
-                 "the reset of step k-1; samples 0..n_steps-1 from it, sample n_steps is the group's v "
-                 "after the run",
-        refractory=f"not_refractory = timestep(t - lastspike, dt) >= timestep(t_ref, dt) = {n_ref} steps; "
-                   f"v frozen at V_reset for {max(n_ref - 1, 0)} steps after the spike step (dead time "
-                   f"{max(n_ref - 1, 0)} dt = t_ref - dt for constant input when n_ref >= 1)",
         initial_state=f"v = V_init = {spec.V_init!r} V; lastspike = -1e4 s (never spiked), not refractory",
-        input_timing="TimedArray value k read at t_k drives the update over (t_k, t_k+1] (zero-order "
-                     "hold); shared waveform: 1-D TimedArray x per-neuron scale, else 2-D TimedArray (t, i); "
-                     "a constant drive (f-I, convergence) is the per-neuron parameter I instead",
-        reset="v = V_reset, after the threshold in the same step",
-        notes=_notes(spec, settings, target, n_ref))
+        notes=_notes(spec, settings, target, n_ref),
+        **statements(
+            contract(settings).conventions_for(spec),
+            threshold="Brian2 tests v > V_th only where not_refractory",
+            spike_stamp="Brian2's own stamp: the START t_k of the step whose update crossed the threshold, "
+                        "one dt before the sample V(t_k+1) that shows the reset",
+            sampling="StateMonitor (when='start') sample k is v before the update of step k = V(t_k) after "
+                     "the reset of step k-1; samples 0..n_steps-1 from it, sample n_steps is the group's v "
+                     "after the run",
+            refractory=f"not_refractory = timestep(t - lastspike, dt) >= timestep(t_ref, dt) = {n_ref} steps; "
+                       f"v frozen at V_reset for {max(n_ref - 1, 0)} steps after the spike step (dead time "
+                       f"{max(n_ref - 1, 0)} dt = t_ref - dt for constant input when n_ref >= 1)",
+            input_timing="TimedArray value k read at t_k drives the update over (t_k, t_k+1]; shared "
+                         "waveform: 1-D TimedArray x per-neuron scale, else 2-D TimedArray (t, i); a constant "
+                         "drive (f-I, convergence) is the per-neuron parameter I instead",
+            reset=reset))
 
 
 _METHOD_TEXT = {
@@ -611,9 +636,7 @@ def _variant_metadata(meta: Metadata, spec: LIFSpec, method: str) -> Metadata:
     if spec.tau_syn is not None and method == "exact":
         notes.append("exact propagator of Brian2's symbolic solution: cancels as tau_syn -> tau_m (relative "
                      "error about eps / (dt |1/tau_syn - 1/tau_m|))")
-    reset = meta.reset if spec.reset == "value" else \
-        "v -= V_th - V_reset after the threshold (one spike per step; v may stay above threshold)"
-    return replace(meta, method="; ".join(parts), reset=reset, notes=tuple(notes))
+    return replace(meta, method="; ".join(parts), notes=tuple(notes))
 
 
 def _notes(spec: LIFSpec, settings: RunSettings, target: str, n_ref: int) -> tuple:

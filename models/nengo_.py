@@ -53,6 +53,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .conventions import Contract, Conventions, statements
 from .drive import Drive
 from .errors import BackendFailure, NotRepresentable
 from .propagators import p21
@@ -72,6 +73,25 @@ REASON_EULER = ("Nengo's LIF always integrates exactly (exponential update over 
 REASON_SHORT_REF = ("Nengo's LIF mis-simulates t_ref < dt (nengo#1427, nengo#1327): the free time left "
                     "in a spike step after the refractory period is never integrated and further "
                     "spikes in the step are dropped, so it fires too slowly (~15 Hz at 1 kHz dt)")
+
+
+#: Nengo's written rule (the twin of its contract verdicts): exact inversion of the crossing, a refractory
+#: timer from it with a partial first step, the spike reported at the end of its step.
+CONTRACTS = {c.name: c for c in (
+    Contract("nengo", NAME, "exact", (), Conventions(crossing="exact", refractory="timer", spike_stamp="end"),
+             "nengo.LIF: exact update over the free part of each step, timer from the exact crossing, spike "
+             "reported at the end of its step"),
+)}
+
+
+def contract(settings: RunSettings) -> Contract:
+    """The written rule of a run (one for every setting Nengo represents)."""
+    return CONTRACTS["nengo"]
+
+
+def conventions(settings: RunSettings) -> Conventions:
+    """The conventions of a run with ``settings`` (:func:`contract`)."""
+    return contract(settings).conventions
 
 
 def version() -> str:
@@ -402,17 +422,19 @@ def _metadata(spec: LIFSpec, native: NengoNative, dt: float) -> Metadata:
     return Metadata(
         backend=NAME, version=version(),
         method="exact exponential integration over the free part of each step", dt=dt,
-        threshold="u > 1 (V > V_th) after each update",
-        spike_stamp=("end of the step containing the crossing (t_n); Nengo computes the exact crossing "
-                     "time internally (it starts the refractory timer) but does not report it"),
-        sampling=("Nengo's probe sample n is u after step n (update and reset), placed at t_n = n dt and "
-                  "converted as V = V_reset + u (V_th - V_reset); sample 0 is V_init"),
-        refractory="timer from the exact crossing time; first step after it partial",
         initial_state=(f"u = {native.voltage0!r} (V = V_init = {spec.V_init!r} V), refractory timer 0 "
                        "(Nengo's random initial voltage overridden)"),
-        input_timing=("sample k drives (t_k, t_k+1]: the Node returns sample round(t/dt) - 1 at t = n dt "
-                      "and reaches ens.neurons with synapse=None"),
-        reset="u <- 0 (V <- V_reset); never clipped (min_voltage = -inf)",
+        **statements(
+            CONTRACTS["nengo"].conventions_for(spec),
+            threshold="u > 1 (V > V_th) after each update",
+            spike_stamp="Nengo computes the exact crossing time internally (it starts the refractory timer) "
+                        "but does not report it",
+            sampling="Nengo's probe sample n is u after step n (update and reset), placed at t_n = n dt and "
+                     "converted as V = V_reset + u (V_th - V_reset); sample 0 is V_init",
+            refractory="the first step after it partial",
+            input_timing="the Node returns sample round(t/dt) - 1 at t = n dt and reaches ens.neurons with "
+                         "synapse=None",
+            reset="u <- 0; never clipped (min_voltage = -inf)"),
         notes=(f"u = (V - V_reset)/{dv!r} V; tau_rc = {native.tau_rc!r} s, tau_ref = {native.tau_ref!r} s, "
                f"gain = 1, bias = {native.bias!r}, J = bias + {native.input_scale!r}/A * I",
                "exact only for t_ref >= dt (nengo#1327, nengo#1427), which representable() enforces",

@@ -50,6 +50,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .conventions import Contract, Conventions, statements
 from .drive import Drive
 from . import nest_nonleaky as nonleaky
 from .errors import BackendFailure, NotRepresentable
@@ -90,6 +91,30 @@ REASON_EULER = ("NEST {model} integrates exactly (exact propagators, Rotter & Di
                 "forward-Euler integrator for method = \"euler\"")
 REASON_EARLY_SPIKE = ("an input spike arrives at t_0 or t_1: NEST delivers a generator spike at t one step "
                       "later (t + dt) and refuses generator times <= 0")
+
+
+#: NEST's written rule for each model (the twins of its contract verdicts); the models reset to a value only.
+CONTRACTS = {c.name: c for c in (
+    Contract("nest-delta", NAME, "exact", (("model", "iaf_psc_delta"),),
+             Conventions(threshold=">=", refractory="ceil"),
+             "NEST iaf_psc_delta: exact propagation, y >= V_th, V clamped for ceil(t_ref/dt) steps, stamp at the "
+             "end of the step"),
+    Contract("nest-delta-ps", NAME, "exact", (("model", "iaf_psc_delta_ps"),),
+             Conventions(threshold=">=", crossing="exact", refractory="timer"),
+             "NEST iaf_psc_delta_ps: exact propagation, precise spike time by exact inversion, refractory period "
+             "from it"),
+)}
+
+
+def contract(settings: RunSettings) -> Contract:
+    """The written rule of a run with ``settings`` (its ``model`` option)."""
+    return CONTRACTS["nest-delta" if settings.option("model", DEFAULT_MODEL) == "iaf_psc_delta"
+                     else "nest-delta-ps"]
+
+
+def conventions(settings: RunSettings) -> Conventions:
+    """The conventions of a run with ``settings`` (:func:`contract`)."""
+    return contract(settings).conventions
 
 
 def version() -> str:
@@ -372,22 +397,21 @@ def metadata(spec: LIFSpec, drive: Drive, model: str) -> Metadata:
         backend=NAME, version=version(),
         method=method,
         dt=drive.dt,
-        threshold="V >= V_th after each update (NEST tests y >= V_th - E_L)",
-        spike_stamp=("exact inversion of the exponential solution within the step (precise spike time)"
-                     if precise else "grid-locked, stamped at the end of the step (t_k+1)"),
-        sampling=("multimeter V_m every dt from t = dt (after the update and any reset); sample 0 is "
-                  "V_init; the run is extended by one min_delay because NEST delivers the recorders' "
-                  "data of the last min_delay only in the next slice, and the extra samples and spikes "
-                  "are dropped"),
-        refractory=(f"V held at V_reset for ceil(t_ref/dt) = {n_ref} steps"
-                    + (" from the precise spike time; the step in which it ends integrates its free part"
-                       if precise else " after the spike step; constant-input ISI = t_ref + dt ceil(T_free/dt)")),
         initial_state=f"V_m = V_init = {p['V_m']!r} mV, not refractory, no input pending",
-        input_timing=("sample k drives (t_k, t_k+1]: constant drives as I_e per neuron; otherwise samples "
-                      "0 and 1 as I_e (one-step Simulate calls) and samples k >= 2 through a "
-                      "step_current_generator at amplitude_times t_k-1 on a delay-dt connection, weight = "
-                      "the neuron's scale"),
-        reset="to V_reset",
+        **statements(
+            CONTRACTS["nest-delta-ps" if precise else "nest-delta"].conventions_for(spec),
+            threshold="NEST tests y >= V_th - E_L",
+            spike_stamp="precise spike time" if precise else "",
+            sampling="multimeter V_m every dt from t = dt (after the update and any reset); sample 0 is "
+                     "V_init; the run is extended by one min_delay because NEST delivers the recorders' "
+                     "data of the last min_delay only in the next slice, and the extra samples and spikes "
+                     "are dropped",
+            refractory=(f"ceil(t_ref/dt) = {n_ref} steps at V_reset"
+                        + (" from the precise spike time" if precise else
+                           "; constant-input ISI = t_ref + dt ceil(T_free/dt)")),
+            input_timing="constant drives as I_e per neuron; otherwise samples 0 and 1 as I_e (one-step "
+                         "Simulate calls) and samples k >= 2 through a step_current_generator at "
+                         "amplitude_times t_k-1 on a delay-dt connection, weight = the neuron's scale"),
         notes=(f"NEST parameters: {p}",
                "NEST rounds t_ref up to whole steps (Time::get_steps), hence t_ref must be a multiple of "
                "dt here; refractory corner cases: nest#547, nest#3309",

@@ -1,10 +1,20 @@
-"""What the suite asks of the operating system about its own processes: the cores it may use, and a
-child that must not outlive its parent."""
+"""What the suite asks of the operating system about its own processes: the cores it may use, a child
+that must not outlive its parent, and the warm-up run an adapter's ``preload()`` makes so that the
+processes forked from this one inherit its simulator's caches."""
 
 from __future__ import annotations
 
 import os
 import signal
+
+from .drive import Drive
+from .result import RunSettings
+from .spec import LIFSpec
+
+#: The cell of the adapters' warm-up runs, written here (an adapter does not read presets): a cortical
+#: LIF cell, tau_m 20 ms, E_L -70 mV, V_th -50 mV, V_reset -65 mV, R 100 MOhm, t_ref 2 ms, driven at
+#: 300 pA for ten steps of 0.1 ms.
+WARM_UP = LIFSpec(name="warm-up", tau_m=20e-3, E_L=-70e-3, V_th=-50e-3, V_reset=-65e-3, R=100e6, t_ref=2e-3)
 
 
 def available_cores() -> int:
@@ -25,3 +35,10 @@ def die_with_parent(parent: int | None = None) -> None:
         pass
     if parent is not None and os.getppid() != parent:
         os._exit(1)
+
+
+def warm_up(run, methods=("exact",)) -> None:
+    """Run an adapter's ``run(spec, drive, settings)`` on :data:`WARM_UP` for ten steps with each method."""
+    drive = Drive.constant([3e-10], 1e-4, 10)
+    for method in methods:
+        run(WARM_UP, drive, RunSettings(dt=1e-4, n_steps=10, method=method, record_v=True))

@@ -30,7 +30,7 @@ def p21(spec: LIFSpec, dt: float) -> float:
     return spec.R * (dt / spec.tau_m) * math.exp(-dt / spec.tau_m) * phi(x)
 
 
-def brian2_timesteps(duration: float, dt: float) -> int:
+def whole_timesteps(duration: float, dt: float) -> int:
     """Brian2's ``timestep(duration, dt) = int((duration + 1e-3 dt)/dt)``: whole steps, a duration within a
     thousandth of a step below a whole number counting as that number (brian2/core/functions.py)."""
     return int((duration + 1e-3 * dt) / dt)

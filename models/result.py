@@ -15,6 +15,12 @@ import numpy as np
 
 from .errors import ComparisonError, ContractError
 
+#: The name of the exact solution wherever results are named (the ``backend`` of its runs and rows, the
+#: ``reference`` the backends are compared with), written once.
+CLOSED_FORM = "closed_form"
+#: The columns of a metric row (the verdict layer's rows, metrics.csv, its diff), in order; written once.
+METRIC_COLUMNS = ("stimulus", "backend", "reference", "metric", "value", "unit", "tolerance", "passed")
+
 
 @dataclass(frozen=True)
 class RunSettings:

@@ -48,6 +48,7 @@ import math
 
 import numpy as np
 
+from .conventions import Contract, Conventions, statements
 from .drive import Drive
 from .errors import NotRepresentable
 from .propagators import p21
@@ -70,6 +71,24 @@ RESET = ("by subtraction: V <- V - n (V_th - V_reset) with n = floor((V - V_rese
 
 #: Longest run of steps evolved in one call: Rockpool allocates (steps x N) records per call.
 CHUNK = 4096
+
+
+#: Rockpool's written rule (the twin of its contract verdicts): ``V >= V_th``, reset by subtraction with every
+#: spike of the step, whatever the specification's reset (Rockpool has no other).
+CONTRACTS = {c.name: c for c in (
+    Contract("rockpool", NAME, "exact", (), Conventions(threshold=">=", reset="subtract"),
+             "rockpool.nn.modules.LIF: exact step, V >= V_th, n = floor spikes per step by subtraction"),
+)}
+
+
+def contract(settings: RunSettings) -> Contract:
+    """The written rule of a run (one for every setting Rockpool represents)."""
+    return CONTRACTS["rockpool"]
+
+
+def conventions(settings: RunSettings) -> Conventions:
+    """The conventions of a run with ``settings`` (:func:`contract`)."""
+    return contract(settings).conventions
 
 
 def version() -> str:
@@ -206,17 +225,19 @@ def metadata(spec: LIFSpec, drive: Drive, p: dict) -> Metadata:
         method="rockpool.nn.modules.LIF (numpy): V' <- exp(-dt/tau_mem) V' + bias, bias = (1 - exp(-dt/tau_m))"
                "(E_L - V_reset + R I_k): exact exponential step for piecewise-constant input",
         dt=drive.dt,
-        threshold="V >= V_th after each update (Rockpool: V' >= threshold)",
-        spike_stamp="grid-locked, stamped at the end of the step (t_k+1); n = floor(V'/threshold) spikes "
-                    "per step (up to max_spikes_per_dt = 2**16), all at t_k+1",
-        sampling="record['vmem'] after each step's update and subtractive reset, plus V_reset; sample 0 "
-                 "is V_init",
-        refractory="none (Rockpool has no refractory period)",
         initial_state=f"vmem = V_init - V_reset = {p['vmem']!r} V, isyn = 0, spikes = 0, noise_std = 0 "
                       "(numpy's global generator is restored after the run)",
-        input_timing="sample k drives (t_k, t_k+1]: the drive is cut into runs of equal samples, each "
-                     "evolved with bias = (1 - a)(E_L - V_reset + R I) and zero input",
-        reset=RESET if spec.reset == "value" else "by subtraction, as specified: " + RESET,
+        **statements(
+            CONTRACTS["rockpool"].conventions_for(spec),
+            threshold="Rockpool: V' >= threshold",
+            spike_stamp="n = floor(V'/threshold) spikes per step (up to max_spikes_per_dt = 2**16), all at "
+                        "t_k+1",
+            sampling="record['vmem'] after each step's update and subtractive reset, plus V_reset; sample 0 "
+                     "is V_init",
+            refractory=REASON_REFRACTORY + " (t_ref = 0 only)",
+            input_timing="the drive is cut into runs of equal samples, each evolved with bias = (1 - a)(E_L - "
+                         "V_reset + R I) and zero input",
+            reset=RESET if spec.reset == "value" else "as specified, " + RESET),
         notes=(f"mapping: V' = V - V_reset; {p}",
                "reset by subtraction vs reset to a value differ only in discrete time: NIR PR #63, #129; "
                "snntorch#341, snntorch#364") + _variant_notes(spec),

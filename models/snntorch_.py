@@ -55,6 +55,7 @@ import math
 
 import numpy as np
 
+from .conventions import Contract, Conventions, statements
 from .drive import Drive
 from .errors import NotRepresentable
 from .propagators import p21
@@ -84,6 +85,31 @@ REASON_EULER = ("snnTorch's Leaky integrates exactly (beta = exp(-dt/tau)); it h
 #: runs give the threshold as a float64 tensor of shape (N,), which promotes to float64.
 THRESHOLD_NOTE = ("threshold given as a float64 tensor of shape (N,): with a 0-d float64 threshold snnTorch "
                   "subtracts float32(threshold) (float32 spikes x 0-d tensor promote to float32)")
+
+
+#: snnTorch's written rule for each model (the twins of its contract verdicts): Leaky is the plain reference
+#: without refractory period (one subtraction per call for reset by subtraction); Lapicque is forward Euler
+#: whose reset, computed from the previous membrane, keeps the spike step's sample and discards the next
+#: step's update.
+CONTRACTS = {c.name: c for c in (
+    Contract("snntorch-leaky", NAME, "exact", (("model", "leaky"),), Conventions(),
+             "snn.Leaky (beta = exp(-dt/tau), reset to zero, reset_delay=False): the plain reference without "
+             "refractory period", subtract="subtract-once"),
+    Contract("snntorch-lapicque", NAME, "euler", (("model", "lapicque"),),
+             Conventions(integrator="euler", refractory="dead-step", record="before-reset"),
+             "snn.Lapicque: forward Euler; the reset computed from the previous membrane keeps the "
+             "supra-threshold sample and discards the next step's update"),
+)}
+
+
+def contract(settings: RunSettings) -> Contract:
+    """The written rule of a run with ``settings`` (its ``model`` option)."""
+    return CONTRACTS[f"snntorch-{settings.option('model', DEFAULT_MODEL)}"]
+
+
+def conventions(settings: RunSettings) -> Conventions:
+    """The conventions of a run with ``settings`` (:func:`contract`)."""
+    return contract(settings).conventions
 
 
 def version() -> str:
@@ -411,7 +437,7 @@ def variant_metadata(spec: LIFSpec, drive: Drive, model: str, numbers: dict, int
     else:
         method = (f"snn.Synaptic ({integrator} factors): syn <- alpha syn + x_k, mem <- beta mem + syn, x_k = "
                   "c_k - alpha c_k-1 + p_syn J_k (drive pre-whitened through the synaptic filter), float64")
-    reset = ("to V_reset (reset_mechanism='zero', reset_delay=False); the synaptic current is not reset"
+    reset = ("reset_mechanism='zero', reset_delay=False; the synaptic current is not reset"
              if spec.reset == "value" else
              "by subtraction (reset_mechanism='subtract', reset_delay=False): mem <- mem - (V_th - V_reset), "
              "one spike per call")
@@ -421,44 +447,47 @@ def variant_metadata(spec: LIFSpec, drive: Drive, model: str, numbers: dict, int
         notes.append("input spikes arriving at t_k enter x_k of call k (the call over (t_k, t_k+1])")
     return Metadata(
         backend=NAME, version=version(), dt=drive.dt, method=method,
-        threshold="V > V_th after each update (snnTorch: H(mem - threshold), strict >)",
-        spike_stamp="grid-locked: the spike of call k is stamped at the end of the step (t_k+1)",
-        sampling="sample k+1 is mem after call k plus V_reset, already reset (reset_delay=False); sample 0 "
-                 "is V_init",
-        refractory="none (snnTorch has no refractory period)",
         initial_state=f"mem = V_init - V_reset = {spec.V_init - spec.V_reset!r}, syn = 0 (float64 tensors)",
-        input_timing="sample k and the spikes arriving at t_k are the input of call k and drive (t_k, t_k+1]",
-        reset=reset, notes=tuple(notes))
+        **statements(CONTRACTS["snntorch-leaky"].conventions_for(spec),
+                     threshold="snnTorch: H(mem - threshold), strict >", spike_stamp="call k",
+                     sampling="sample k+1 is mem after call k plus V_reset, already reset (reset_delay=False); "
+                              "sample 0 is V_init",
+                     refractory=REASON_REFRACTORY + " (t_ref = 0 only)",
+                     input_timing="sample k and the spikes arriving at t_k are the input of call k",
+                     reset=reset),
+        notes=tuple(notes))
 
 
 def metadata(spec: LIFSpec, drive: Drive, model: str, numbers: dict, stored_beta: float) -> Metadata:
-    """What snnTorch did, in words (see the module docstring)."""
+    """What snnTorch did, in words (see the module docstring): the statements of the model's contract
+    (:func:`models.conventions.statements`) with snnTorch's mechanism for each."""
+    rule = CONTRACTS[f"snntorch-{model}"].conventions_for(spec)
     common = dict(backend=NAME, version=version(), dt=drive.dt,
-                  threshold="V > V_th after each update (snnTorch: H(mem - threshold), strict >)",
-                  spike_stamp="grid-locked: the spike of call k is stamped at the end of the step (t_k+1)",
-                  initial_state=f"mem = V_init - V_reset = {spec.V_init - spec.V_reset!r} (float64 tensor)",
-                  input_timing="sample k is the input of call k and drives (t_k, t_k+1] (zero-order hold)")
+                  initial_state=f"mem = V_init - V_reset = {spec.V_init - spec.V_reset!r} (float64 tensor)")
+    detail = dict(threshold="snnTorch: H(mem - threshold), strict >", spike_stamp="call k",
+                  input_timing="sample k is the input of call k")
     mapping = f"mapping: mem = V - V_reset; {numbers}"
     if model == "leaky":
         return Metadata(
             method="snn.Leaky: exact exponential step mem <- beta mem + (1 - beta)(E_L - V_reset + R I_k), "
-                   "float64", refractory="none (snnTorch has no refractory period)",
-            sampling="sample k+1 is mem after call k plus V_reset, already reset (reset_delay=False); "
-                     "sample 0 is V_init",
-            reset="to V_reset (reset_mechanism='zero', reset_delay=False: in the same call as the spike)",
+                   "float64",
             notes=(mapping, "reset computed from the previous membrane H(mem_prev - thr); with "
                    "reset_delay=False the spike and the reset fall in the same call; subtractive-reset "
                    "semantics: snntorch#341, snntorch#364"),
-            **common)
+            **common, **statements(
+                rule, refractory=REASON_REFRACTORY + " (t_ref = 0 only)",
+                sampling="sample k+1 is mem after call k plus V_reset, already reset (reset_delay=False); "
+                         "sample 0 is V_init",
+                reset="reset_mechanism='zero', reset_delay=False: in the same call as the spike", **detail))
     return Metadata(
         method=f"snn.Lapicque: forward Euler mem <- (1 - dt/RC) mem + dt/C input, float64; it stores "
                f"beta = exp(-dt/RC) = {stored_beta!r} (float32) but steps with 1 - dt/RC = "
                f"{1 - drive.dt / (spec.R * spec.C)!r}",
-        refractory="none nominally; the reset is applied one call late, discarding that call's update: "
-                   "V = V_reset at t_k+2 for a spike at t_k+1 (an effective dead time of one step)",
-        sampling="sample k+1 is mem after call k plus V_reset; at a spike sample it is the supra-threshold "
-                 "value (the reset shows in the next sample); sample 0 is V_init",
-        reset="to V_reset one step late (reset_mechanism='zero' acting on H(mem_prev - thr))",
         notes=(mapping, "Lapicque has no reset_delay option; subtractive-reset semantics: snntorch#341, "
                "snntorch#364"),
-        **common)
+        **common, **statements(
+            rule, refractory="none nominally; the reset is applied one call late, discarding that call's "
+                             "update: V = V_reset at t_k+2 for a spike at t_k+1",
+            sampling="sample k+1 is mem after call k plus V_reset; at a spike sample it is the supra-threshold "
+                     "value (the reset shows in the next sample); sample 0 is V_init",
+            reset="one step late (reset_mechanism='zero' acting on H(mem_prev - thr))", **detail))

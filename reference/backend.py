@@ -17,12 +17,14 @@ import numpy as np
 from models import __version__
 from models.drive import Drive
 from models.errors import NotRepresentable
-from models.loading import load_spec
+from models.processes import warm_up
 from models.result import Metadata, Result, RunSettings
 from models.spec import LIFSpec
 
 from . import fast, synaptic
-from .conventions import Conventions
+from models.conventions import Contract, Conventions, statements
+
+from .conventions import TUTORIAL
 from .engine import simulate
 
 NAME = "reference"
@@ -39,7 +41,7 @@ def version() -> str:
 def preload() -> None:
     """Load the compiled kernels (numba's cache) with a ten-step run, so that runs forked from this
     process do not each load them again (about 0.3 s per process)."""
-    run(load_spec("textbook"), Drive.constant([3e-10], 1e-4, 10), RunSettings(dt=1e-4, n_steps=10, record_v=True))
+    warm_up(run)
 
 
 def representable(spec: LIFSpec, settings: RunSettings):
@@ -52,27 +54,50 @@ def representable(spec: LIFSpec, settings: RunSettings):
     return None
 
 
-def conventions_for(settings: RunSettings) -> Conventions:
+def conventions(settings: RunSettings) -> Conventions:
+    """The reference's rule for its method and options (``crossing``, ``threshold``)."""
     crossing = settings.option("crossing", "grid")
     return Conventions(integrator=settings.method, threshold=settings.option("threshold", ">"),
                        crossing=crossing, refractory="steps" if crossing == "grid" else "timer")
+
+_PLAIN = Conventions()
+#: The reference's named contracts (the twins its contract verdicts replay).
+CONTRACTS = {c.name: c for c in (
+    Contract("reference", NAME, "exact", (), _PLAIN,
+             "the plain reference: exact integration, V > V_th, grid spikes at the end of the step, V held for "
+             "round(t_ref/dt) steps"),
+    Contract("reference-euler", NAME, "euler", (), _PLAIN.replace(integrator="euler"),
+             "the plain reference with forward Euler"),
+    Contract("tutorial", NAME, "euler", (("threshold", ">="),), TUTORIAL,
+             "the seed tutorial's LifNeuron.step: forward Euler, V >= V_th, reset to V_reset"),
+)}
+
+
+def contract(settings: RunSettings) -> Contract:
+    """The contract of a run with ``settings``: a named one when its conventions are those asked for, else
+    one named after the options."""
+    rule = conventions(settings)
+    for named in CONTRACTS.values():
+        if named.conventions == rule:
+            return named
+    return Contract(f"reference({settings.method}, {rule.crossing}, {rule.threshold})", NAME, settings.method,
+                    settings.options, rule, "the reference with the options asked for")
 
 
 def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     """Simulate ``drive.n_neurons`` reference neurons; see :mod:`reference.conventions`."""
     if not spec.is_plain:
         return _run_variant(spec, drive, settings)
-    conventions = conventions_for(settings)
-    v, neuron, time = simulate(spec, drive, conventions, settings.record_v)
-    text = conventions.describe()
+    rule = contract(settings).conventions_for(spec)
+    v, neuron, time = simulate(spec, drive, rule, settings.record_v)
+    text = rule.describe()
     method = text["method"] if spec.leak else (
         f"{text['method']}; without leak both integrators are V <- V + dt I_k/C (exact for held input)")
     meta = Metadata(
         backend=NAME, version=version(), method=method, dt=drive.dt,
-        threshold=text["threshold"], spike_stamp=text["spike_stamp"],
-        sampling="sample k is V(t_k) after the update ending at t_k and any reset; sample 0 is V_init",
-        refractory=text["refractory"], initial_state=f"V = V_init = {spec.V_init!r} V, not refractory",
-        notes=(f"conventions: {conventions.as_dict()}", f"loop: {fast.path(conventions, spec=spec)}"))
+        initial_state=f"V = V_init = {spec.V_init!r} V, not refractory",
+        **statements(rule, sampling="sample 0 is V_init"),
+        notes=(f"conventions: {rule.as_dict()}", f"loop: {fast.path(rule, spec=spec)}"))
     t = np.arange(drive.n_steps + 1) * drive.dt
     return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons, meta=meta)
 
@@ -81,7 +106,7 @@ def _run_variant(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     reason = representable(spec, settings)
     if reason is not None:
         raise NotRepresentable(NAME, reason)
-    conventions = conventions_for(settings)
+    conventions = contract(settings).conventions
     v, neuron, time, i_syn = synaptic.simulate(spec, drive, conventions, settings.record_v)
     t = np.arange(drive.n_steps + 1) * drive.dt
     return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons,
@@ -116,14 +141,14 @@ def variant_metadata(spec: LIFSpec, dt: float, conventions: Conventions) -> Meta
     if spec.sigma > 0:
         notes.append(f"noise of neuron n: standard normals of numpy PCG64(SeedSequence({spec.noise_seed}, "
                      "spawn_key=(n,))), one per step in step order (also while refractory)")
-    reset = ("to V_reset" if spec.reset == "value" else
-             "by subtraction: V <- V - n (V_th - V_reset), n the number of subtractions that bring V back to "
-             "the threshold or below; n spikes stamped together")
     return Metadata(
         backend=NAME, version=version(), method="; ".join(method), dt=dt,
-        threshold=text["threshold"], spike_stamp=text["spike_stamp"],
-        sampling="sample k is V(t_k) after the update ending at t_k and any reset; sample 0 is V_init",
-        refractory="V held (at its value after the reset) for round(t_ref/dt) whole steps after the spike "
-                   "step; the synaptic current and the noise stream keep running",
         initial_state=f"V = V_init = {spec.V_init!r} V, I_syn = 0, not refractory",
-        reset=reset, notes=tuple(notes))
+        **statements(conventions.replace(reset="subtract" if spec.reset == "subtract" else "value"),
+                     sampling="sample 0 is V_init",
+                     refractory="V held at its value after the reset; the synaptic current and the noise "
+                                "stream keep running",
+                     reset=None if spec.reset == "value" else
+                     "n the number of subtractions that bring V back to the threshold or below; n spikes "
+                     "stamped together"),
+        notes=tuple(notes))

@@ -44,7 +44,7 @@ import math
 
 import numpy as np
 
-from models.propagators import brian2_timesteps
+from models.propagators import whole_timesteps
 from models.spec import LIFSpec
 
 
@@ -256,7 +256,9 @@ def large_current_limit(spec: LIFSpec, current):
 def grid_isi(spec: LIFSpec, current, dt: float, rule: str = "reference"):
     """Exact ISI (s) of grid-locked simulations with exact integration and constant input.
 
-    ``rule``: ``"reference"`` (strict ``>``), ``"ge"`` (``>=``, NEST iaf_psc_delta) or ``"brian2"``.
+    ``rule``: ``"reference"`` (strict ``>``, whole refractory steps ``round(t_ref/dt)``), ``"ge"`` (``>=``,
+    refractory ``round(t_ref/dt)`` steps) or ``"timestep"`` (spike stamped at the step's start, free again
+    when the whole steps since it reach :func:`~models.propagators.whole_timesteps` of ``t_ref``).
     """
     t_free = np.asarray(free_time(spec, current), dtype=float)
     n_ref = round(spec.t_ref / dt)
@@ -264,8 +266,8 @@ def grid_isi(spec: LIFSpec, current, dt: float, rule: str = "reference"):
         if rule == "ge":
             return n_ref * dt + dt * np.ceil(t_free / dt)
         steps = np.floor(t_free / dt) + 1
-        if rule == "brian2":
-            n_b = brian2_timesteps(spec.t_ref, dt)
+        if rule == "timestep":
+            n_b = whole_timesteps(spec.t_ref, dt)
             return dt * (max(n_b, 1) - 1) + dt * steps
         return n_ref * dt + dt * steps
 

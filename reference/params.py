@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.drive import Drive
-from models.propagators import brian2_timesteps
+from models.propagators import whole_timesteps
 from models.spec import LIFSpec
 
 from .conventions import WHOLE_EPS, Conventions
@@ -33,7 +33,7 @@ def hold_steps(t_ref: float, dt: float, rule: str = "steps") -> int:
         return int(round(ratio)) if abs(ratio - round(ratio)) <= WHOLE_EPS * max(1.0, ratio) \
             else int(math.ceil(ratio))
     if rule == "timestep":
-        return max(brian2_timesteps(t_ref, dt) - 1, 0)
+        return max(whole_timesteps(t_ref, dt) - 1, 0)
     if rule == "dead-step":
         return int(round(ratio)) + 1
     return int(round(ratio))

@@ -24,6 +24,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from models.result import CLOSED_FORM
 from reference import closed_forms as cf
 from reference.conventions import CHOICES, TITLES, explain
 
@@ -33,7 +34,6 @@ from . import writers
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROOT = Path(__file__).resolve().parent.parent
 CITATION = ROOT / "CITATION.cff"
-CLOSED_FORM = "closed_form"
 
 #: SI unit of a metric or quantity -> (factor, unit shown).
 HUMAN = {"V": (1e3, "mV"), "s": (1e3, "ms"), "A": (1e12, "pA"), "Hz": (1.0, "Hz"), "1": (1.0, ""),
@@ -416,7 +416,7 @@ def backend_status(outcome) -> list[dict]:
                 text += f" — ran the substitute [{', '.join(ran)}] instead"
             out.append({"backend": name, "css": "warn", "text": text,
                         "status": f"substitute [{', '.join(ran)}]" if ran else "not representable"})
-        elif name == "closed_form":
+        elif name == CLOSED_FORM:
             out.append({"backend": name, "css": "pass", "status": "ground truth",
                         "text": "the exact solution of the sampled input, checked against the analytic "
                                 "solution segment by segment"})

@@ -24,6 +24,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatterSciNotation, NullLocator
 
+from models.result import CLOSED_FORM
+
 #: rcParams of every figure (applied with ``rc_context``, so global state is left unchanged).
 RC = {
     "svg.hashsalt": "lif-crosscheck",
@@ -44,7 +46,6 @@ RC = {
 #: SVG metadata: no date, a fixed creator (the matplotlib version is in the manifest).
 SVG_METADATA = {"Date": None, "Creator": "lif-crosscheck"}
 
-CLOSED_FORM = "closed_form"
 
 #: Okabe-Ito colours (distinguishable with every common colour-vision deficiency), one per backend.
 COLOURS = {

@@ -29,12 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from models.loading import spec_to_document
+from models.result import CLOSED_FORM, METRIC_COLUMNS
 
 from .destination import Destination
 
 #: The columns of each CSV file (public contract).
 COLUMNS = {
-    "metrics.csv": ["stimulus", "backend", "reference", "metric", "value", "unit", "tolerance", "passed"],
+    "metrics.csv": list(METRIC_COLUMNS),
     "fi_curve.csv": ["backend", "dt_s", "current_A", "rate_hz", "analytic_rate_hz"],
     "traces.csv": ["stimulus", "backend", "t_s", "v_V"],
     "spikes.csv": ["stimulus", "backend", "spike_time_s"],
@@ -71,7 +72,7 @@ def labelled_results(outcome):
             continue
         for stim in outcome.comparison.stimuli:
             label = _label(stim.name, variant.label)
-            yield label, "closed_form", outcome.exact.get((variant.label, stim.name))
+            yield label, CLOSED_FORM, outcome.exact.get((variant.label, stim.name))
             for name in variant.backends:
                 run = outcome.runs.get((variant.label, stim.name, name))
                 if run is not None:

@@ -186,8 +186,9 @@ INPUT_LATE = Mutation("input-late", "input applied one step late (the drive shif
 def wrapped_backend(name: str, mutation: Mutation) -> ModuleType:
     """An adapter module that is the real backend ``name`` except that it runs ``mutation``.
 
-    ``NAME``, ``LIBRARY``, ``version``, ``representable`` and ``preload`` are the real ones: the harness
-    plans, labels and judges the mutant exactly as the real backend. ``run`` is ``mutation.wrap`` around
+    ``NAME``, ``LIBRARY``, ``version``, ``representable``, ``preload`` and the declared contract
+    (``CONTRACTS``, ``contract``, ``conventions``) are the real ones: the harness plans, labels and judges
+    the mutant exactly as the real backend. ``run`` is ``mutation.wrap`` around
     the real ``run``; a real ``run_population`` is wrapped too (the workloads whose changed specification
     is the same go to it together, each result then goes through ``mutation.after``), so the mutant is
     batched like the real backend.
@@ -198,8 +199,9 @@ def wrapped_backend(name: str, mutation: Mutation) -> ModuleType:
     module.__spec__ = importlib.machinery.ModuleSpec(module_name, None)
     module.NAME, module.LIBRARY = real.NAME, real.LIBRARY
     module.version, module.representable = real.version, real.representable
-    if hasattr(real, "preload"):
-        module.preload = real.preload
+    for declared in ("preload", "CONTRACTS", "contract", "conventions"):
+        if hasattr(real, declared):
+            setattr(module, declared, getattr(real, declared))
     module.MUTATION, module.REAL = mutation, real
 
     def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:

@@ -23,7 +23,7 @@ from comparisons.harness import Outcome, plan_variants
 from models.drive import Drive
 from models.loading import load_spec
 from reference import closed_forms as cf
-from reference import twins
+from comparisons.contract import twin_named
 from reference.conventions import Conventions
 from reports.html import waterfall
 
@@ -62,7 +62,7 @@ def test_shapley_values_sum_to_the_whole_difference(preset, test, base):
     """Efficiency (sum = v(all) = m(test) - m(base)) to rounding, for every measure, and the values equal
     the mean over every order of switching."""
     spec = load_spec(preset)
-    result = A.attribute(spec, twins.get(test), twins.get(base), dt=DT, n_steps=N_STEPS)
+    result = A.attribute(spec, twin_named(test), twin_named(base), dt=DT, n_steps=N_STEPS)
     n = len(result.players)
     assert result.runs == 2 ** n
     for name, m in result.measures.items():
@@ -130,10 +130,10 @@ def test_brian2_vs_nest_is_one_step_of_refractory_counting(factor, dt, textbook)
         assert abs(x - round(x)) > 1e-6
     n_steps = int(round(0.5 / dt))
     drive = Drive.constant([current], dt, n_steps)
-    result = A.attribute(textbook, twins.get("brian2-exact"), twins.get("nest-delta"), drive)
+    result = A.attribute(textbook, twin_named("brian2-exact"), twin_named("nest-delta"), drive)
     tol = 4 * np.spacing(n_steps * dt)
     isi, latency = result.measures["isi"], result.measures["latency"]
-    assert isi.test == pytest.approx(float(cf.grid_isi(textbook, current, dt, "brian2")), abs=tol)
+    assert isi.test == pytest.approx(float(cf.grid_isi(textbook, current, dt, "timestep")), abs=tol)
     assert isi.base == pytest.approx(float(cf.grid_isi(textbook, current, dt, "ge")), abs=tol)
     assert isi.total == pytest.approx(-dt, abs=tol)
     assert latency.base == pytest.approx(dt * math.ceil(t_lat / dt), abs=tol)
@@ -160,7 +160,7 @@ def test_dependent_conventions_are_switched_together(test, base, expected):
     (Euler vs exact crossing: integrator joins), a timer goes with a crossing time and a step count with
     grid spikes (crossing + refractory), a 'crossing' stamp needs a crossing time (ps: the stamp joins);
     grid-only differences stay single. Every coalition of the groups is a valid record."""
-    a, b = twins.get(test).conventions, twins.get(base).conventions
+    a, b = twin_named(test).conventions, twin_named(base).conventions
     group = A.players(b, a)
     assert [p.fields for p in group] == expected
     for s in A.coalitions(len(group)):
@@ -170,7 +170,7 @@ def test_dependent_conventions_are_switched_together(test, base, expected):
 def test_switching_one_dependent_field_alone_is_refused():
     """The grouping is needed: switching only Nengo's crossing onto Brian2-Euler's rule, only its timer, or
     both without the exact integrator, is refused by the record itself; the three together are a rule."""
-    a, b = twins.get("nengo").conventions, twins.get("brian2-euler").conventions
+    a, b = twin_named("nengo").conventions, twin_named("brian2-euler").conventions
     for fields in (["crossing"], ["refractory"], ["crossing", "refractory"]):
         with pytest.raises(ValueError):
             Conventions(**A.mixed(b, a, fields))

@@ -80,7 +80,7 @@ def test_constant_input_isis_are_the_exact_brian2_grid_prediction(textbook):
     result = brian2_.run(textbook, Drive.constant(CURRENTS, DT, n), settings(n, record_v=False))
     tol = isi_rounding_bound(n * DT)
     for train, current in zip(result.spike_trains(), CURRENTS):
-        predicted = float(cf.grid_isi(textbook, current, DT, rule="brian2"))
+        predicted = float(cf.grid_isi(textbook, current, DT, rule="timestep"))
         assert train.size >= 8
         assert np.max(np.abs(np.diff(train) - predicted)) <= tol
         latency = float(cf.first_spike_latency(textbook, current))
@@ -110,7 +110,7 @@ def test_fi_sweep_is_one_population_without_a_trace(textbook, monkeypatch):
     result = brian2_.run(textbook, Drive.constant(currents, DT, n), settings(n, record_v=False))
     assert built == {"groups": [21], "monitors": 0}
     assert result.v is None and result.n_neurons == 21
-    predicted = cf.grid_isi(textbook, currents, DT, rule="brian2")
+    predicted = cf.grid_isi(textbook, currents, DT, rule="timestep")
     for train, isi in zip(result.spike_trains(), predicted):
         assert train.size >= 2
         assert np.max(np.abs(np.diff(train) - isi)) <= isi_rounding_bound(n * DT)
@@ -306,7 +306,7 @@ def test_cpp_standalone_gives_numpys_spikes_and_leaves_the_runtime_device(textbo
     """A cpp_standalone run (built in the project's .cache, in a child process), called as the harness
     calls a backend (inside an isolated, daemonic child): numpy's spikes, the trace within rounding, and
     this process still on Brian2's runtime device afterwards."""
-    from comparisons.isolation import call_isolated
+    from comparisons.execution.isolation import call_isolated
     n = 2000
     drive = Drive.constant([150e-12, 300e-12], DT, n)
     standalone = call_isolated(brian2_.run, (textbook, drive, settings(n, target="cpp_standalone")), 300)
@@ -341,11 +341,11 @@ def test_without_a_compiler_auto_falls_back_to_numpy(textbook, monkeypatch):
 
 
 def test_the_shared_step_count_is_brian2s_own_timestep():
-    """models.propagators.brian2_timesteps (used by the adapter, the twin's refractory rule and the grid
+    """models.propagators.whole_timesteps (used by the adapter, the twin's refractory rule and the grid
     predictions) against Brian2's own timestep() on durations at, just below and just above whole steps."""
     from brian2.core.functions import timestep
-    from models.propagators import brian2_timesteps
+    from models.propagators import whole_timesteps
     for dt in (1e-4, 2.5e-4, 4e-4, 1e-3):
         for k in range(0, 40):
             for t in (k * dt, k * dt * (1 - 1e-12), k * dt + 0.4e-3 * dt, (k + 0.5) * dt, (k + 1) * dt - 2e-3 * dt):
-                assert brian2_timesteps(t, dt) == int(timestep(t, dt)), (t, dt)
+                assert whole_timesteps(t, dt) == int(timestep(t, dt)), (t, dt)

@@ -71,6 +71,7 @@ def _long_refractory_brian2():
     module.__spec__ = importlib.machinery.ModuleSpec("fake_brian2", None)
     module.NAME, module.LIBRARY, module.run = "brian2", "brian2", run
     module.version, module.representable = brian2_.version, brian2_.representable
+    module.CONTRACTS, module.contract = brian2_.CONTRACTS, brian2_.contract   # it claims Brian2's rule
     return module
 
 

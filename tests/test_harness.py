@@ -177,10 +177,11 @@ def test_a_failing_population_call_fails_its_backend_once_and_nothing_else(monke
 
 def test_a_backend_is_preloaded_once_per_process(monkeypatch):
     """The harness asks for the simulators before every batch; an adapter's warm-up runs once."""
+    from comparisons.execution import preload, preloading
     from reference import backend as reference_
     calls = []
-    monkeypatch.setattr(backends, "_PRELOADED", set())
+    monkeypatch.setattr(preloading, "_PRELOADED", set())
     monkeypatch.setattr(reference_, "preload", lambda: calls.append(1))
     run_comparison(small(["reference"]), timeout=60)
-    backends.preload("reference")
+    preload("reference")
     assert calls == [1]

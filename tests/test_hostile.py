@@ -295,7 +295,7 @@ def writing_to_a_pipe(pid: int) -> bool:
 
 def test_sigkill_of_the_parent_takes_the_fork_server_and_its_workers(tmp_path):
     code = ("import sys, time\n"
-            "from comparisons.forkserver import ForkServer\n"
+            "from comparisons.execution.forkserver import ForkServer\n"
             "server = ForkServer(['reference'])\n"
             "assert server.wait()\n"
             "conn, pid = server.start({0: (time.sleep, (3600,))}, [0])\n"

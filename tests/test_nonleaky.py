@@ -20,7 +20,7 @@ from models.errors import NotRepresentable, SpecificationError, UserInputError
 from models.loading import load_spec, nonleaky_preset_names, spec_from_document, spec_to_document
 from models.result import RunSettings
 from reference import closed_forms as cf
-from reference import twins
+from comparisons.contract import twin_of
 from reference.conventions import Conventions
 from reference.engine import simulate
 
@@ -157,7 +157,7 @@ def constant_isi(spec, name, settings):
     return result, np.diff(result.spike_trains()[0])
 
 
-@pytest.mark.parametrize("name, rule", [("reference", "reference"), ("brian2", "brian2")])
+@pytest.mark.parametrize("name, rule", [("reference", "reference"), ("brian2", "timestep")])
 def test_backend_isi_is_its_exact_grid_prediction(spec, name, rule):
     settings = RunSettings(DT, 3000)
     _, isi = constant_isi(spec, name, settings)
@@ -179,7 +179,7 @@ def test_no_refractory_backends_run_the_t_ref_0_cell(spec, name):
         assert np.allclose(isi, grid, rtol=0, atol=1e-12)
     else:   # subtraction: mean ISI T_free within a step
         assert abs(np.mean(isi) - float(cf.free_time(sub, CURRENT))) <= DT
-    twin = twins.of_backend(name, RunSettings(DT, 3000))
+    twin = twin_of(name, RunSettings(DT, 3000))
     v, _, t = twin.simulate(sub, Drive.constant([CURRENT], DT, 3000))
     assert np.max(np.abs(result.v - v)) <= 1e-12 * sub.V_th and np.array_equal(np.rint(t / DT),
                                                                                 np.rint(result.spike_time / DT))
@@ -260,7 +260,7 @@ def test_nest_runs_the_nonleaky_cell_on_its_grid_prediction_and_twin(spec):
         isi = np.diff(result.spike_time[result.spike_neuron == j])
         assert isi.size >= 1 and np.allclose(isi, cf.grid_isi(spec, current, DT, "ge"), rtol=0, atol=1e-12)
     assert not np.any(result.spike_neuron >= 3)
-    v, neuron, time = twins.of_backend("nest", settings).simulate(spec, drive)
+    v, neuron, time = twin_of("nest", settings).simulate(spec, drive)
     assert np.array_equal(result.spike_neuron, neuron) and np.array_equal(np.rint(result.spike_time / DT),
                                                                           np.rint(time / DT))
     err = np.abs(result.v - v)
@@ -282,7 +282,7 @@ def test_nest_nonleaky_under_varying_input_follows_its_twin(spec):
     drive = Drive(DT, wave[:, None], np.array([0.93, 0.37, 0.5]))
     settings = RunSettings(DT, n)
     result = backends.get("nest").run(spec, drive, settings)
-    v, neuron, time = twins.of_backend("nest", settings).simulate(spec, drive)
+    v, neuron, time = twin_of("nest", settings).simulate(spec, drive)
     mine, theirs = result.spike_neuron < 2, neuron < 2
     assert np.count_nonzero(mine) > 10
     assert np.array_equal(result.spike_neuron[mine], neuron[theirs])

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from comparisons.harness import run_comparison
-from comparisons.isolation import call_all
+from comparisons.execution.isolation import call_all
 from models.errors import BackendFailure, NotRepresentable
-from comparisons.isolation import forked_map as _forked_map
+from comparisons.execution.isolation import forked_map as _forked_map
 from conftest import small_sections
 
 #: How long a rendezvous call waits for its partner when the two may run together (s): generous, since
@@ -160,7 +160,7 @@ def parent_pid() -> int:
 
 @pytest.fixture
 def server():
-    from comparisons.forkserver import ForkServer
+    from comparisons.execution.forkserver import ForkServer
     started = ForkServer(["reference"])
     assert started.wait()
     yield started
@@ -186,14 +186,14 @@ def test_a_fork_server_forks_the_runs_it_is_given_and_isolates_them(server):
 
 
 def test_a_fork_server_that_cannot_load_its_backends_says_so():
-    from comparisons.forkserver import ForkServer
+    from comparisons.execution.forkserver import ForkServer
     failed = ForkServer(["no such backend"])
     assert failed.wait() is False
     failed.close()
 
 
 def test_runs_forked_by_the_server_give_the_rows_of_runs_forked_here(tmp_path, monkeypatch):
-    from comparisons import forkserver
+    from comparisons.execution import forkserver
     from comparisons.config import load_comparison
     path = tmp_path / "small.toml"
     path.write_text(Path(__file__).resolve().parent.parent.joinpath("models/presets/euler_tutorial.toml")

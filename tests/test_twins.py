@@ -1,4 +1,5 @@
-"""Every numpy twin (reference.twins) against its real simulator, on every preset and stimulus kind.
+"""Every declared contract, run as a numpy twin (reference.twins), against its real simulator, on every
+preset and stimulus kind. The contracts are those the adapters declare (``CONTRACTS``, ``contract(settings)``).
 
 Each backend runs once per preset: all six stimulus kinds (dc, step, pulses, ramp, sine and seeded
 noise) as one population of 150 ms at dt = 0.1 ms, through ``comparisons.backends.get(name).run`` with the
@@ -27,11 +28,10 @@ import numpy as np
 import pytest
 
 from comparisons.stimuli import DC, Pulses, Ramp, Sine, Step, WhiteNoise
-from comparisons import backends
+from comparisons import backends, contract
 from models.drive import Drive
 from models.loading import plain_preset_names
 from models.loading import load_spec
-from reference import twins
 
 DT = 1e-4
 N_STEPS = 1500
@@ -73,7 +73,7 @@ def backend_run(preset: str, twin_name: str, reset: str = "value"):
     spec = load_spec(preset).replace(reset=reset)
     extra = [DC("strong", amplitude=300.0 * spec.rheobase)] if reset == "subtract" else []
     drive = population(spec, extra)
-    twin = twins.get(twin_name)
+    twin = contract.twin_named(twin_name)
     settings = twin.settings(DT, N_STEPS)
     module = backends.get(twin.backend)
     reason = module.representable(spec, settings)
@@ -85,14 +85,14 @@ def mismatch(spec, drive: Drive, result, twin_name: str, volts: float | None = N
     """``None`` when the twin reproduces the backend's result within the tolerances of the module
     docstring, else the first difference found. ``volts`` (V): the voltage scale of the rounding bound,
     default ``V_th - V_reset``."""
-    v, neuron, time = twins.get(twin_name).simulate(spec, drive)
+    v, neuron, time = contract.twin_named(twin_name).simulate(spec, drive)
     delta = V_RTOL * (spec.V_th - spec.V_reset if volts is None else volts)
     err = float(np.max(np.abs(result.v - v)))
     if err > delta:
         return f"voltage differs by {err:.3e} V > {delta:.3e} V"
     if not np.array_equal(result.spike_neuron, neuron):
         return f"spiking neurons differ ({result.spike_neuron.size} vs {neuron.size} spikes)"
-    if twins.get(twin_name).conventions.spike_stamp == "crossing":
+    if contract.twin_named(twin_name).conventions.spike_stamp == "crossing":
         return _precise_mismatch(spec, drive, result.spike_time, neuron, time, delta)
     steps, mine = np.rint(result.spike_time / DT), np.rint(time / DT)
     if not np.array_equal(steps, mine):
@@ -111,7 +111,7 @@ def _precise_mismatch(spec, drive, theirs, neuron, mine, delta) -> str | None:
     return None if worst <= 1.0 else f"precise spike times differ by {worst:.2f} x their bound"
 
 
-CASES = [(preset, name) for preset in plain_preset_names() for name in twins.names()]
+CASES = [(preset, name) for preset in plain_preset_names() for name in contract.declared()]
 
 
 @pytest.mark.parametrize("preset, twin_name", CASES, ids=[f"{p}-{n}" for p, n in CASES])
@@ -173,17 +173,53 @@ def test_the_check_tells_rules_apart(backend_twin, wrong_twin):
     assert mismatch(spec, drive, result, wrong_twin) is not None
 
 
-def test_of_backend_names_the_twin_of_each_setting():
-    """The harness's settings map onto the twins (the reference's options included)."""
+def test_twin_of_names_the_contract_of_each_setting():
+    """The harness's settings map onto the adapters' declared contracts (the reference's options included)."""
     from models.result import RunSettings
 
     base = RunSettings(DT, 10)
-    assert twins.of_backend("brian2", base).name == "brian2-exact"
-    assert twins.of_backend("brian2", RunSettings(DT, 10, "euler")).name == "brian2-euler"
-    assert twins.of_backend("nest", base.with_options(model="iaf_psc_delta_ps")).name == "nest-delta-ps"
-    assert twins.of_backend("snntorch", base.with_options(model="lapicque")).name == "snntorch-lapicque"
-    assert twins.of_backend("reference", RunSettings(DT, 10, "euler").with_options(threshold=">=")).name == \
+    assert contract.twin_of("brian2", base).name == "brian2-exact"
+    assert contract.twin_of("brian2", RunSettings(DT, 10, "euler")).name == "brian2-euler"
+    assert contract.twin_of("nest", base).name == "nest-delta"
+    assert contract.twin_of("nest", base.with_options(model="iaf_psc_delta_ps")).name == "nest-delta-ps"
+    assert contract.twin_of("snntorch", base.with_options(model="lapicque")).name == "snntorch-lapicque"
+    assert contract.twin_of("reference", RunSettings(DT, 10, "euler").with_options(threshold=">=")).name == \
         "tutorial"
-    assert twins.of_backend("reference", base).name == "reference"
-    with pytest.raises(ValueError, match="no twin"):
-        twins.of_backend("norse", base)
+    assert contract.twin_of("reference", base).name == "reference"
+    assert contract.twin_of("reference", base.with_options(threshold=">=")).name == "reference(exact, grid, >=)"
+    assert contract.twin_of("norse", base) is None
+    with pytest.raises(ValueError, match="unknown twin"):
+        contract.twin_named("norse")
+
+
+@pytest.mark.parametrize("name", list(contract.declared()))
+def test_each_contract_is_the_one_its_settings_select(name):
+    """A declared contract's own settings select it again: the table and the adapter's choice agree."""
+    twin = contract.twin_named(name)
+    assert contract.twin_of(twin.backend, twin.settings(DT, 10)).name == name
+
+
+def test_every_shipped_backend_declares_its_contracts():
+    """The six adapters declare every contract; the reference's twins and conventions name no simulator."""
+    owners = {c.backend for c in contract.declared().values()}
+    assert owners == {"reference", "brian2", "nengo", "nest", "snntorch", "rockpool"}
+    from conftest import ROOT
+    for path in (ROOT / "reference" / "twins.py", ROOT / "reference" / "conventions.py"):
+        text = path.read_text().lower()
+        for simulator in ("brian2", "nengo", "nest", "snntorch", "rockpool"):
+            assert simulator not in text, f"{path.name} names {simulator}"
+
+
+@pytest.mark.parametrize("preset, twin_name", [("textbook", "brian2-exact"), ("textbook", "nest-delta"),
+                                               ("textbook", "nengo"), ("euler_tutorial", "snntorch-lapicque"),
+                                               ("euler_tutorial", "rockpool"), ("textbook", "reference")])
+def test_metadata_states_the_contract(preset, twin_name):
+    """Each result's threshold, stamp, refractory, sampling, input and reset statements begin with its
+    contract's own words (Conventions.describe): prose and contract cannot disagree."""
+    from models.conventions import STATEMENTS
+
+    spec, _, reason, result = backend_run(preset, twin_name)
+    assert reason is None, reason
+    text = contract.twin_named(twin_name).conventions_for(spec).describe()
+    for field, key in STATEMENTS.items():
+        assert getattr(result.meta, field).startswith(text[key]), (field, getattr(result.meta, field))

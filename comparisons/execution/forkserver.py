@@ -4,7 +4,7 @@ Importing every simulator takes about 7 s on one core before the first compariso
 its runs (torch alone 1.6 s). A fork server started early imports the torch-based simulators (snnTorch,
 Rockpool) on the other core while the main process imports the rest; the comparisons then never import
 torch themselves: their runs of those simulators are forked from the server, as
-:func:`comparisons.isolation.call_all` would fork them locally, with the same protocol (one outcome per
+:func:`comparisons.execution.isolation.call_all` would fork them locally, with the same protocol (one outcome per
 call, sent as soon as it is known) and the same isolation (a call that hangs is killed by its
 pid, one that crashes ends its connection).
 
@@ -26,6 +26,9 @@ import time
 from multiprocessing.connection import Client, Listener
 
 from models.processes import die_with_parent
+
+from .isolation import _child
+from .preloading import preload
 
 #: The simulators a report's fork server imports: the torch-based ones.
 SERVED = ("snntorch", "rockpool")
@@ -65,7 +68,7 @@ class ForkServer:
         return conn, pickle.loads(conn.recv_bytes())
 
     def process(self, calls: dict, indices: list[int]):
-        """:meth:`start` as :mod:`comparisons.isolation` uses it: the connection and a
+        """:meth:`start` as :mod:`comparisons.execution.isolation` uses it: the connection and a
         :class:`RemoteProcess` (so that isolation needs nothing of this module)."""
         conn, pid = self.start(calls, indices)
         return conn, RemoteProcess(pid)
@@ -83,17 +86,13 @@ class ForkServer:
 
 
 def _serve(names, address: str, ready: int, owner: int) -> None:
-    from . import backends
-
-    from .isolation import _child
-
     code = 0
     try:
         die_with_parent(owner)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             for name in sorted(names):
-                backends.preload(name)
+                preload(name)
             gc.freeze()
             listener = Listener(address, family="AF_UNIX", backlog=64)
         except BaseException:  # noqa: BLE001 - the runs then fork locally
@@ -119,7 +118,7 @@ def _serve(names, address: str, ready: int, owner: int) -> None:
 
 
 class RemoteProcess:
-    """The parts of ``multiprocessing.Process`` that :mod:`comparisons.isolation` uses, for a worker of a
+    """The parts of ``multiprocessing.Process`` that :mod:`comparisons.execution.isolation` uses, for a worker of a
     fork server (not a child of this process: it is watched by its pid)."""
 
     exitcode = None
@@ -146,5 +145,14 @@ class RemoteProcess:
             time.sleep(0.001)
 
 
-#: The fork server of this process tree, when one was started (by the report's dashboard).
+#: The fork server of this process tree, when one was started (:func:`comparisons.execution.preloading.preload_all`,
+#: for ``make report``).
 SERVER: ForkServer | None = None
+
+
+def stop() -> None:
+    """Stop this process's fork server, if it started one."""
+    global SERVER
+    if SERVER is not None:
+        SERVER.close()
+        SERVER = None

@@ -22,9 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
-from . import backends
-from models.processes import available_cores, die_with_parent
 from models.errors import BackendFailure, NotRepresentable
+from models.processes import available_cores, die_with_parent
+
+from .. import backends
 
 _CONTEXT = mp.get_context("fork")
 
@@ -97,7 +98,7 @@ class _Running:
         self.name = getattr(fn, "__module__", "backend").rsplit(".", 1)[-1].rstrip("_")
         self.timeout, self.pending = timeout, list(indices)
         self.start = time.perf_counter()
-        if server is not None:  # forked by a fork server (comparisons.forkserver)
+        if server is not None:  # forked by a fork server (comparisons.execution.forkserver)
             try:
                 self.conn, self.proc = server.process({i: calls[i] for i in indices}, list(indices))
                 return
@@ -168,7 +169,7 @@ def call_all(calls: list, timeout: float, workers: int | None = None, done=None,
     with the simulators loaded, so the calls of one backend can share it. A call that crashes its child
     or runs out of time fails alone; the calls after it in its sequence start again in a new child.
     ``done(index)`` is called as each call finishes. The sequences flagged in ``remote`` are forked by
-    ``server`` (a :class:`comparisons.forkserver.ForkServer`) instead of this process. An interrupt kills
+    ``server`` (a :class:`comparisons.execution.forkserver.ForkServer`) instead of this process. An interrupt kills
     every running child before it propagates."""
     workers = max(1, workers or default_workers())
     outcomes: list = [None] * len(calls)
@@ -256,16 +257,6 @@ def require_finite(backend: str, result):
     if not result.is_finite():
         raise BackendFailure(backend, "returned non-finite values (NaN or inf)")
     return result
-
-
-def execute(backend: str, spec, drive, settings, timeout: float | None):
-    """Run one backend, isolated in a child process when ``timeout`` is given; non-finite output fails."""
-    module = backends.get(backend)
-    if timeout:
-        backends.preload(backend)  # once, in the parent: forked children inherit the import
-    result = call_isolated(module.run, (spec, drive, settings), timeout) if timeout else \
-        module.run(spec, drive, settings)
-    return require_finite(backend, result)
 
 
 # --------------------------------------------------------------------------- several independent jobs

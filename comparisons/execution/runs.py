@@ -1,0 +1,48 @@
+"""One backend run isolated on its own, for callers outside a study's batch (a sweep's task on a Dask
+worker, the benchmark), and the Dask worker plugin that preloads the simulators those runs fork from."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from .. import backends
+from .isolation import call_isolated, require_finite
+from .preloading import preload
+
+
+def execute(backend: str, spec, drive, settings, timeout: float | None):
+    """Run registered ``backend`` once, isolated in a child process when ``timeout`` is given (the
+    simulator preloaded once in this process, so the child inherits the import); non-finite output fails."""
+    module = backends.get(backend)
+    if timeout:
+        preload(backend)
+        result = call_isolated(module.run, (spec, drive, settings), timeout)
+    else:
+        result = module.run(spec, drive, settings)
+    return require_finite(backend, result)
+
+
+def may_fork() -> bool:
+    """Whether this process may start child processes (multiprocessing refuses children of a daemonic
+    process, which is what a Dask worker is unless started with ``DASK_DISTRIBUTED__WORKER__DAEMON=False``)."""
+    return not mp.current_process().daemon
+
+
+class Preload(WorkerPlugin):
+    """A Dask worker plugin: import the named simulators in each worker process when it starts (on the
+    worker's main thread, where the simulators may install signal handlers), so that every task and every
+    child it forks finds them loaded; a worker that restarts gets them again."""
+
+    name = "lif-crosscheck-preload"
+
+    def __init__(self, names):
+        self.names = tuple(names)
+
+    def setup(self, worker=None):
+        for name in self.names:
+            try:
+                preload(name)  # registered names: the caller maps named configurations
+            except Exception:  # noqa: BLE001 - the task reports it, isolated, with the reason
+                pass
