@@ -35,7 +35,8 @@ import numpy as np
 COLUMNS = ("benchmark", "backend", "points", "workers", "seconds", "value", "unit", "note", "cpu", "cores",
            "load_avg", "versions")
 CORE = ("reference", "brian2", "nengo")
-FULL = {"tau_m": 5, "t_ref": 4, "dt": 5, "current": 100, "sample": 10, "scaling_dt": 1, "memory": (1_000, 10_000, 40_000)}
+FULL = {"tau_m": 5, "t_ref": 4, "dt": 5, "current": 100, "sample": 10, "scaling_dt": 1,
+        "memory": (1_000, 10_000, 40_000, 100_000)}
 QUICK = {"tau_m": 2, "t_ref": 2, "dt": 2, "current": 5, "sample": 2, "scaling_dt": 1, "memory": (100, 400)}
 DTS = ("0.2 ms", "0.1 ms", "0.05 ms", "0.04 ms", "0.025 ms")
 

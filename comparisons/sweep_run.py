@@ -6,7 +6,8 @@
    nothing written);
 2. the points are grouped by everything but the current: a group is one cell at one ``dt``, and its points
    (one per current) run as one population, cut into tasks of at most ``simulation.chunk`` points per
-   backend (:mod:`comparisons.sweep_task`). A group whose cell is invalid is recorded as invalid;
+   backend (:mod:`comparisons.sweep_task`). A group whose cell is invalid is recorded as invalid. The plan
+   (:mod:`comparisons.sweep_plan`) holds a few numbers per point; groups and tasks are made one at a time;
 3. the tasks go to a Dask cluster: by default a ``LocalCluster`` with one single-threaded worker process
    per core; with ``scheduler`` (or the ``DASK_SCHEDULER_ADDRESS`` environment variable) an existing
    cluster, unchanged. At most two tasks per worker are in flight and their rows go to disk as they
@@ -14,7 +15,10 @@
 4. each task's rows are written as they arrive, one Parquet file per task under ``chunks/`` (a temporary
    file renamed into place). A sweep re-run with the same file and output skips every task whose file
    exists: an interrupted or killed sweep resumes where it stopped;
-5. the final tables (:mod:`comparisons.sweep_tables`) and the maps (:mod:`reports.sweep_html`).
+5. the final tables are streamed from the chunks block by block (:func:`comparisons.sweep_tables.stream`)
+   while the maps page's counts are taken from each block (:class:`comparisons.sweep_tally.Tally`), so the
+   process's memory does not grow with the number of points beyond the plan; then the maps
+   (:mod:`reports.sweep_html`).
 """
 
 from __future__ import annotations
@@ -29,13 +33,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.errors import SpecificationError, UserInputError
+from models.errors import UserInputError
 from models.processes import available_cores
 
 from .sweep_config import Sweep, load_sweep
 from .sweep_measures import empty_rows
 from .execution.runs import Preload
-from .sweep_task import Task, run_task
+from .sweep_plan import Plan, invalid_name
+from .sweep_tally import Tally
+from .sweep_task import run_task
 from . import sweep_tables
 
 STATE = "sweep.json"
@@ -46,24 +52,30 @@ IN_FLIGHT_PER_WORKER = 2
 
 @dataclass
 class SweepOutcome:
-    """What a sweep produced: its directory, tables and counts."""
+    """What a sweep produced: its directory and counts; ``points`` and ``pairs`` read its tables from disk
+    when asked (the sweep itself never holds them)."""
 
     out: Path
-    points: pd.DataFrame
-    pairs: pd.DataFrame
     n_points: int
     failed: int
     ran: int
     skipped: int
+    any_failing: bool
+
+    @property
+    def points(self) -> pd.DataFrame:
+        return pd.read_parquet(self.out / "points.parquet")
+
+    @property
+    def pairs(self) -> pd.DataFrame:
+        return pd.read_parquet(self.out / "pairs.parquet")
 
     @property
     def exit_status(self) -> int:
         """0 every verdict passed, 1 some verdict failed, 3 some task failed (as ``run``)."""
         if self.failed:
             return 3
-        verdicts = [self.points[c] for c in ("latency_pass", "isi_pass", "rate_pass", "contract_pass")
-                    if c in self.points]
-        return 1 if any((v == False).any() for v in verdicts) else 0  # noqa: E712 - nullable booleans
+        return 1 if self.any_failing else 0
 
 
 def sweep(source, out, scheduler: str | None = None, force: bool = False, quiet: bool = True,
@@ -78,19 +90,17 @@ def sweep(source, out, scheduler: str | None = None, force: bool = False, quiet:
     spec = load_sweep(source, backends)
     out = Path(out)
     _check_out(out, spec, force)
-    groups = list(_groups(spec))
-    n_points = len(spec.points())
+    plan = Plan(spec)
     out.mkdir(parents=True, exist_ok=True)
     _write_state(out, spec)
     (out / CHUNKS).mkdir(exist_ok=True)
-    ran, skipped = _execute(spec, groups, out, scheduler, quiet, workers, n_points)
-    points, pairs = sweep_tables.assemble(spec, out / CHUNKS)
-    sweep_tables.write(out, points, pairs)
+    ran, skipped = _execute(plan, out, scheduler, quiet, workers)
+    tally = Tally(spec, plan)
+    sweep_tables.stream(plan, out / CHUNKS, out, tally.add)
     if report:
         from .sweep_report import write_maps
-        write_maps(spec, points, pairs, out)
-    failed = int((points["status"] == "failed").sum())
-    return SweepOutcome(out, points, pairs, n_points, failed, ran, skipped)
+        write_maps(spec, plan, tally, out)
+    return SweepOutcome(out, plan.n, tally.failed, ran, skipped, tally.any_failing)
 
 
 # --------------------------------------------------------------------------------------- output place
@@ -139,55 +149,13 @@ def atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-# --------------------------------------------------------------------------------------------- planning
-
-@dataclass(frozen=True)
-class Group:
-    """Points sharing everything but the current: their cell (or why it is invalid), dt and steps."""
-
-    index: int
-    points: np.ndarray
-    currents: np.ndarray
-    spec: object
-    dt: float
-    n_steps: int
-    invalid: str = ""
-
-
-def _groups(spec: Sweep):
-    points = spec.points()
-    keys = [c for c in points.columns if c != "current"]
-    for index, (values, frame) in enumerate(points.groupby(keys, sort=False)):
-        values = dict(zip(keys, values if isinstance(values, tuple) else (values,)))
-        dt = float(values["dt"])
-        ids, currents = frame.index.to_numpy(), frame["current"].to_numpy(dtype=float)
-        n_steps = int(round(spec.duration / dt))
-        try:
-            cell = spec.cell_at(values)
-        except SpecificationError as exc:
-            yield Group(index, ids, currents, None, dt, n_steps, str(exc))
-            continue
-        problem = spec.problem(cell, dt)
-        yield Group(index, ids, currents, cell, dt, n_steps, problem or "")
-
-
-def _tasks(spec: Sweep, groups: list[Group]):
-    for g in groups:
-        if g.invalid:
-            continue
-        for name in spec.backends:
-            for k, start in enumerate(range(0, len(g.points), spec.chunk)):
-                part = slice(start, start + spec.chunk)
-                yield Task(f"{name}-g{g.index:06d}-c{k:04d}", name, spec.module_name(name), g.spec,
-                           spec.settings(name, g.dt, g.n_steps), spec.timeout, g.points[part], g.currents[part])
-
-
 # -------------------------------------------------------------------------------------------- executing
 
-def _write_invalid(spec: Sweep, groups: list[Group], chunks: Path) -> None:
+def _write_invalid(plan: Plan, chunks: Path) -> None:
     """One chunk per invalid group: its points on every backend, status ``invalid`` with the reason."""
-    for g in groups:
-        path = chunks / f"invalid-g{g.index:06d}.parquet"
+    spec = plan.sweep
+    for g in plan.groups():
+        path = chunks / invalid_name(g.index)
         if not g.invalid or path.exists():
             continue
         parts = []
@@ -200,40 +168,49 @@ def _write_invalid(spec: Sweep, groups: list[Group], chunks: Path) -> None:
                                         for k in parts[0]})
 
 
-def _execute(spec: Sweep, groups: list[Group], out: Path, scheduler, quiet: bool, workers, n_points) -> tuple:
+def _execute(plan: Plan, out: Path, scheduler, quiet: bool, workers) -> tuple:
+    spec = plan.sweep
     chunks = out / CHUNKS
-    _write_invalid(spec, groups, chunks)
-    todo = [t for t in _tasks(spec, groups) if not (chunks / f"{t.key}.parquet").exists()]
-    total = n_points * len(spec.backends)
-    done_before = total - sum(len(t.points) for t in todo)
+    _write_invalid(plan, chunks)
+    todo_points = sum(len(t.points) for t in _todo(plan, chunks))
+    total = plan.n * len(spec.backends)
+    done_before = total - todo_points
     bar = _progress(quiet, total, done_before)
-    if not todo:
+    if not todo_points:
         bar.close()
         return 0, total
     with _client(scheduler, workers) as client:
         client.register_plugin(Preload(sorted({spec.module_name(n) for n in spec.backends})))
-        _run_all(client, todo, chunks, bar)
+        ran = _run_all(client, _todo(plan, chunks), chunks, bar)
     bar.close()
-    return len(todo), done_before
+    return ran, done_before
 
 
-def _run_all(client, todo: list, chunks: Path, bar) -> None:
+def _todo(plan: Plan, chunks: Path):
+    """The tasks whose chunk is not on disk yet, made one at a time."""
+    return (t for t in plan.tasks() if not (chunks / f"{t.key}.parquet").exists())
+
+
+def _run_all(client, todo, chunks: Path, bar) -> int:
+    """Run the tasks of the iterator ``todo``, a bounded number in flight; returns how many ran."""
     from distributed import as_completed
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    queue = list(reversed(todo))
     window = as_completed()
-    failures = 0
-
+    failures = ran = 0
     tasks = {}
 
-    def submit():
-        task = queue.pop()
+    def submit() -> bool:
+        task = next(todo, None)
+        if task is None:
+            return False
         future = client.submit(run_task, task, key=f"sweep-{task.key}-{time.time_ns()}", pure=False, retries=1)
         tasks[future.key] = task
         window.add(future)
+        return True
 
-    for _ in range(min(len(queue), IN_FLIGHT_PER_WORKER * n_workers)):
-        submit()
+    for _ in range(IN_FLIGHT_PER_WORKER * n_workers):
+        if not submit():
+            break
     for future in window:
         task = tasks.pop(future.key)
         try:
@@ -243,11 +220,12 @@ def _run_all(client, todo: list, chunks: Path, bar) -> None:
             rows.update(point=task.points, backend=[task.backend] * len(task.points))
         future.release()
         sweep_tables.write_chunk(chunks / f"{task.key}.parquet", rows)
+        ran += 1
         failures += sum(1 for s in rows["status"] if s == "failed")
         bar.set_postfix_str(f"failed {failures}", refresh=False)
         bar.update(len(task.points))
-        if queue:
-            submit()
+        submit()
+    return ran
 
 
 def local_cluster(workers: int):

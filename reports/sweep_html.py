@@ -5,9 +5,12 @@ closed form or its twin) or one backend pair and measure (their difference again
 bounds). A cell of a panel shows the fraction of failing verdicts among the judged points with those two
 axis values, *marginalised over every other axis* (all their values pooled; the page says which axes that
 is), and the region where any verdict fails is outlined in black; a cell without any judged point is grey.
-An axis with more than :data:`MAX_LEVELS` distinct values (a sampled sweep) is cut into
-:data:`BINS` bins of equal counts. No per-point figure is drawn; the images are embedded as PNG, so the
-page stands alone.
+An axis with more than :data:`~reports.sweep_counts.MAX_LEVELS` distinct values (a sampled sweep) is cut
+into :data:`~reports.sweep_counts.BINS` bins of equal counts of points. No per-point figure is drawn; the images are embedded as PNG,
+so the page stands alone.
+
+The page is drawn from counts (:class:`reports.sweep_counts.MapCounts`), never from the table of all
+points.
 """
 
 from __future__ import annotations
@@ -17,39 +20,13 @@ import io
 from itertools import combinations
 
 import numpy as np
-import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .html import environment, human
+from .sweep_counts import MapCounts
 
-MAX_LEVELS = 30
-BINS = 10
 PANEL_INCHES = 1.9
-
-
-def levels(values: pd.Series) -> tuple[np.ndarray, list[float]]:
-    """The level index of every value and each level's representative value (its value, or the bin's
-    median for a binned axis)."""
-    unique = np.unique(values.to_numpy(float))
-    if unique.size <= MAX_LEVELS:
-        return np.searchsorted(unique, values.to_numpy(float)), list(unique)
-    edges = np.quantile(values.to_numpy(float), np.linspace(0, 1, BINS + 1))
-    index = np.clip(np.searchsorted(edges, values.to_numpy(float), side="right") - 1, 0, BINS - 1)
-    return index, [float(np.median(values.to_numpy(float)[index == i])) if np.any(index == i) else float("nan")
-                   for i in range(BINS)]
-
-
-def fail_fraction(ix: np.ndarray, iy: np.ndarray, passed: pd.Series, nx: int, ny: int) -> np.ndarray:
-    """Fraction of failing verdicts per (y, x) cell among the judged rows; NaN where none is judged."""
-    judged = passed.notna().to_numpy()
-    failed = (passed == False).fillna(False).to_numpy(bool)  # noqa: E712 - nullable booleans
-    total = np.zeros((ny, nx))
-    bad = np.zeros((ny, nx))
-    np.add.at(total, (iy[judged], ix[judged]), 1)
-    np.add.at(bad, (iy[judged], ix[judged]), failed[judged])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, bad / total, np.nan)
 
 
 def _outline(ax, frac: np.ndarray) -> None:
@@ -77,26 +54,18 @@ def _ticks(ax, values: list[float], unit: str, axis: str) -> None:
         ax.set_yticks(positions, labels, fontsize=6)
 
 
-def axis_pair_figure(points: pd.DataFrame, pairs: pd.DataFrame, x: dict, y: dict, panels: list[dict]) -> bytes:
-    """One PNG: a panel per entry of ``panels`` (``{"title", "frame": "points"|"pairs", "select": {column:
-    value}, "verdict": column}``) over the axes ``x`` and ``y`` (``{"name", "unit"}``)."""
+def axis_pair_figure(counts: MapCounts, x: dict, y: dict) -> bytes:
+    """One PNG: a panel per entry of ``counts.panels`` (``{"title", "frame": "points"|"pairs", "select":
+    {column: value}, "verdict": column}``) over the axes ``x`` and ``y`` (``{"name", "unit"}``)."""
+    panels = counts.panels
     cols = min(6, len(panels))
     rows = -(-len(panels) // cols)
     fig = Figure(figsize=(PANEL_INCHES * cols + 1.2, PANEL_INCHES * rows + 0.8), layout="constrained")
     FigureCanvasAgg(fig)
-    index = {}
-    for frame_name, frame in (("points", points), ("pairs", pairs)):
-        ix, xv = levels(frame[x["name"]])
-        iy, yv = levels(frame[y["name"]])
-        index[frame_name] = (ix, iy, xv, yv)
+    xv, yv = counts.levels[x["name"]].values, counts.levels[y["name"]].values
     image = None
     for k, panel in enumerate(panels):
-        frame = points if panel["frame"] == "points" else pairs
-        ix, iy, xv, yv = index[panel["frame"]]
-        keep = np.ones(len(frame), dtype=bool)
-        for column, value in panel["select"].items():
-            keep &= (frame[column] == value).to_numpy()
-        frac = fail_fraction(ix[keep], iy[keep], frame[panel["verdict"]][keep], len(xv), len(yv))
+        frac = counts.fraction(x["name"], y["name"], k)
         ax = fig.add_subplot(rows, cols, k + 1)
         ax.set_facecolor("#d9d9d9")
         image = ax.imshow(np.ma.masked_invalid(frac), origin="lower", aspect="auto", cmap="Reds", vmin=0, vmax=1,
@@ -120,26 +89,15 @@ def axis_pair_figure(points: pd.DataFrame, pairs: pd.DataFrame, x: dict, y: dict
     return buffer.getvalue()
 
 
-def panels_for(backends: list[str], measures: list[str], pair_measures: list[str]) -> list[dict]:
-    """Every backend x measure panel, then every backend pair x pair measure."""
-    out = [{"title": f"{b}: {m}", "frame": "points", "select": {"backend": b}, "verdict": f"{m}_pass"}
-           for b in backends for m in measures]
-    out += [{"title": f"{a}/{b}: {m.removesuffix('_diff')}", "frame": "pairs", "select": {"backend_a": a, "backend_b": b,
-                                                                       "measure": m}, "verdict": "passed"}
-            for a, b in combinations(backends, 2) for m in pair_measures]
-    return out
-
-
-def render_maps(data: dict, points: pd.DataFrame, pairs: pd.DataFrame) -> bytes:
+def render_maps(data: dict, counts: MapCounts) -> bytes:
     """The page (UTF-8 bytes). ``data``: ``name``, ``description``, ``axes`` (``[{"name", "unit"}]``, the
-    swept ones), ``backends``, ``measures``, ``pair_measures``, ``summary`` (rows of counts per backend),
-    ``attributions`` (``[{"point", "pair", "values", "lines"}]``) and ``notes``."""
+    swept ones), ``backends``, ``measures``, ``summary`` (rows of counts per backend), ``attributions``
+    (``[{"point", "pair", "values", "lines"}]``) and ``notes``; ``counts``: the maps' verdict counts."""
     axes = data["axes"]
-    panels = panels_for(data["backends"], data["measures"], data["pair_measures"])
     figures = []
     for x, y in combinations(axes, 2):
         others = [a["name"] for a in axes if a["name"] not in (x["name"], y["name"])]
-        png = axis_pair_figure(points, pairs, x, y, panels)
+        png = axis_pair_figure(counts, x, y)
         figures.append({"x": x["name"], "y": y["name"], "others": others,
                         "src": "data:image/png;base64," + base64.b64encode(png).decode("ascii")})
     page = environment().get_template("sweep.html.j2").render(figures=figures, **data)

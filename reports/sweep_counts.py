@@ -1,0 +1,94 @@
+"""The counts behind a sweep's maps page (:mod:`reports.sweep_html` draws them), taken block by block.
+
+:class:`MapCounts` takes the rows of the points and pairs tables a block at a time and keeps, per pair of
+swept axes and per panel (a backend and its verdict, or a backend pair and measure: :func:`panels_for`),
+the number of judged and of failing verdicts in each cell (at most ``MAX_LEVELS**2`` cells): its memory
+depends on the axes and the backends, never on the number of points. An axis with more than
+:data:`MAX_LEVELS` distinct values (a sampled sweep) is cut into :data:`BINS` bins of equal counts of
+points (:class:`Levels`). Only numpy and pandas: a sweep that draws no page imports no plotting library.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+MAX_LEVELS = 30
+BINS = 10
+
+
+class Levels:
+    """The levels of one axis from the axis values of every point (each point once): its distinct values,
+    or :data:`BINS` bins of equal counts (quantile edges) represented by the median of their points."""
+
+    def __init__(self, values: np.ndarray):
+        values = np.asarray(values, dtype=float)
+        self.unique = np.unique(values)
+        self.edges = None
+        if self.unique.size <= MAX_LEVELS:
+            self.values = [float(v) for v in self.unique]
+            return
+        self.edges = np.quantile(values, np.linspace(0, 1, BINS + 1))
+        index = self.index(values)
+        self.values = [float(np.median(values[index == i])) if np.any(index == i) else float("nan")
+                       for i in range(BINS)]
+
+    def index(self, values: np.ndarray) -> np.ndarray:
+        """The level of each value (a value of the sweep's points)."""
+        values = np.asarray(values, dtype=float)
+        if self.edges is None:
+            return np.searchsorted(self.unique, values)
+        return np.clip(np.searchsorted(self.edges, values, side="right") - 1, 0, BINS - 1)
+
+
+class MapCounts:
+    """Judged and failing verdicts per cell of every map, accumulated block by block (:meth:`add`).
+
+    ``axes``: the swept axes (``[{"name", "unit"}]``); ``columns``: each axis name -> its value at every
+    point (the plan's, one float per point); ``panels``: :func:`panels_for`."""
+
+    def __init__(self, axes: list[dict], columns: dict, panels: list[dict]):
+        self.axes, self.panels = axes, panels
+        self.levels = {a["name"]: Levels(columns[a["name"]]) for a in axes}
+        self.judged, self.failing = {}, {}
+        for x, y in combinations(axes, 2):
+            shape = (len(panels), len(self.levels[y["name"]].values), len(self.levels[x["name"]].values))
+            self.judged[x["name"], y["name"]] = np.zeros(shape, dtype=np.int64)
+            self.failing[x["name"], y["name"]] = np.zeros(shape, dtype=np.int64)
+
+    def add(self, points: pd.DataFrame, pairs: pd.DataFrame) -> None:
+        """Count the verdicts of one block of rows (``points`` and ``pairs`` with the axis columns)."""
+        frames = {"points": points, "pairs": pairs}
+        index = {(f, a["name"]): self.levels[a["name"]].index(frame[a["name"]].to_numpy(float))
+                 for f, frame in frames.items() for a in self.axes}
+        for k, panel in enumerate(self.panels):
+            frame = frames[panel["frame"]]
+            keep = np.ones(len(frame), dtype=bool)
+            for column, value in panel["select"].items():
+                keep &= (frame[column] == value).to_numpy()
+            passed = frame[panel["verdict"]][keep]
+            judged = passed.notna().to_numpy()
+            failed = (passed == False).fillna(False).to_numpy(bool)[judged]  # noqa: E712 - nullable booleans
+            for (x, y), counts in self.judged.items():
+                ix = index[panel["frame"], x][keep][judged]
+                iy = index[panel["frame"], y][keep][judged]
+                np.add.at(counts[k], (iy, ix), 1)
+                np.add.at(self.failing[x, y][k], (iy, ix), failed.astype(np.int64))
+
+    def fraction(self, x: str, y: str, k: int) -> np.ndarray:
+        """Fraction of failing verdicts per (y, x) cell of panel ``k``; NaN where none is judged."""
+        total, bad = self.judged[x, y][k], self.failing[x, y][k]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, bad / total, np.nan)
+
+
+def panels_for(backends: list[str], measures: list[str], pair_measures: list[str]) -> list[dict]:
+    """Every backend x measure panel, then every backend pair x pair measure."""
+    out = [{"title": f"{b}: {m}", "frame": "points", "select": {"backend": b}, "verdict": f"{m}_pass"}
+           for b in backends for m in measures]
+    out += [{"title": f"{a}/{b}: {m.removesuffix('_diff')}", "frame": "pairs", "select": {"backend_a": a, "backend_b": b,
+                                                                       "measure": m}, "verdict": "passed"}
+            for a, b in combinations(backends, 2) for m in pair_measures]
+    return out

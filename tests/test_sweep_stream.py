@@ -1,0 +1,202 @@
+"""The sweep's final tables streamed from the chunk files (comparisons/sweep_tables.py ``stream``) and its plan
+(comparisons/sweep_plan.py): the streamed tables equal the ones built in memory, byte for byte in CSV, and
+the streaming writer's peak allocation does not grow with the number of chunks, where the in-memory
+assembly's does; the maps' counts taken block by block equal the counts over the whole table."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from comparisons import sweep_tables
+from comparisons.sweep_config import load_sweep
+from comparisons.sweep_measures import COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, PASS_COLUMNS
+from comparisons.sweep_plan import Plan
+from comparisons.sweep_tally import Tally
+
+BACKENDS = ("reference", "nengo")
+
+# current first: a group (one tau_m and V_reset) has its points spread over the whole range of points,
+# so every block of the streamed tables reads chunks of many groups
+GRID = """
+name = "synthetic"
+cell = "textbook"
+[simulation]
+duration = "100 ms"
+backends = ["reference", "nengo"]
+chunk = 3
+[axes.current]
+values = ["150 pA", "300 pA", "700 pA", "1 nA", "2 nA"]
+[axes.tau_m]
+range = ["5 ms", "40 ms"]
+num = {n_tau}
+[axes.V_reset]
+values = ["-65 mV", "-45 mV"]      # -45 mV lies above V_th: invalid groups, one chunk for both backends
+"""
+
+SAMPLED = """
+name = "sampled"
+cell = "textbook"
+[simulation]
+duration = "100 ms"
+backends = ["reference", "nengo"]
+[sample]
+method = "latin"
+n = {n}
+seed = 5
+[axes.current]
+bounds = ["150 pA", "2 nA"]
+[axes.tau_m]
+bounds = ["5 ms", "40 ms"]
+log = true
+"""
+
+
+def _sweep(tmp_path, text: str, name: str):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return load_sweep(path)
+
+
+def _rows(points: np.ndarray, backend: str, rng) -> dict:
+    """Made-up rows of one chunk: every kind of column, verdicts True, False and empty."""
+    n = len(points)
+    rows = {c: rng.normal(size=n) for c in FLOAT_COLUMNS}
+    rows.update({c: rng.integers(-1, 50, size=n) for c in INT_COLUMNS})
+    rows.update({c: list(rng.choice(np.array([True, False, None], dtype=object), size=n)) for c in PASS_COLUMNS})
+    rows.update(status=list(rng.choice(["ok", "failed", "unrepresentable"], size=n)), reason=["a, \"quoted\""] * n,
+                timing_class=["grid"] * n, point=np.asarray(points, dtype=np.int64), backend=[backend] * n)
+    assert set(rows) == set(COLUMNS) | {"point", "backend"}
+    return rows
+
+
+def _chunks(plan: Plan, directory, seed: int = 0):
+    """Write the chunk files of every task of ``plan`` (made-up rows) and of every invalid group."""
+    from comparisons.sweep_measures import empty_rows
+    from comparisons.sweep_plan import invalid_name
+    rng = np.random.default_rng(seed)
+    directory.mkdir()
+    for g in plan.groups():
+        if g.invalid:
+            parts = []
+            for name in plan.sweep.backends:
+                rows = empty_rows(len(g.points), "invalid", g.invalid)
+                rows.update(point=g.points, backend=[name] * len(g.points))
+                parts.append(rows)
+            sweep_tables.write_chunk(directory / invalid_name(g.index),
+                                     {k: np.concatenate([np.asarray(p[k], dtype=object if k in PASS_COLUMNS else None)
+                                                         for p in parts]) for k in parts[0]})
+    for task in plan.tasks():
+        sweep_tables.write_chunk(directory / f"{task.key}.parquet", _rows(task.points, task.backend, rng))
+    return directory
+
+
+@pytest.mark.parametrize("text", [GRID.format(n_tau=40), SAMPLED.format(n=300)], ids=["interleaved-grid", "sampled"])
+def test_streamed_tables_equal_the_tables_built_in_memory(tmp_path, monkeypatch, text):
+    spec = _sweep(tmp_path, text, "s")
+    plan = Plan(spec)
+    chunks = _chunks(plan, tmp_path / "chunks")
+    points, pairs = sweep_tables.assemble(spec, chunks)
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    sweep_tables.write(whole, points, pairs)
+    monkeypatch.setattr(sweep_tables, "BLOCK", 37)            # many blocks, none aligned with a chunk
+    monkeypatch.setattr(sweep_tables, "CACHE_ROWS", 50)
+    streamed = tmp_path / "streamed"
+    streamed.mkdir()
+    blocks = []
+    sweep_tables.stream(plan, chunks, streamed, lambda p, q: blocks.append(len(p)))
+    assert len(blocks) == -(-plan.n // 37) and sum(blocks) == len(points) == plan.n * len(BACKENDS)
+    for name in ("points.csv", "pairs.csv"):
+        assert (streamed / name).read_bytes() == (whole / name).read_bytes(), name
+    for name, frame in (("points", points), ("pairs", pairs)):
+        pd.testing.assert_frame_equal(pd.read_parquet(streamed / f"{name}.parquet"), frame)
+    assert not [p for p in streamed.iterdir() if p.name.startswith(".")]
+
+
+def test_a_missing_chunk_is_an_internal_error_and_nothing_is_written(tmp_path):
+    from models.errors import ContractError
+    spec = _sweep(tmp_path, GRID.format(n_tau=4), "s")
+    plan = Plan(spec)
+    chunks = _chunks(plan, tmp_path / "chunks")
+    next(chunks.glob("nengo-*.parquet")).unlink()
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ContractError, match="missing"):
+        sweep_tables.stream(plan, chunks, out)
+    assert list(out.iterdir()) == []
+
+
+def _peak(function) -> int:
+    tracemalloc.start()
+    try:
+        function()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_streaming_writer_peak_does_not_grow_with_the_number_of_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep_tables, "BLOCK", 64)
+    monkeypatch.setattr(sweep_tables, "CACHE_ROWS", 256)
+    peaks, in_memory = {}, {}
+    for n_tau in (50, 200):                                   # 4x the points and the chunks
+        spec = _sweep(tmp_path, GRID.format(n_tau=n_tau), f"g{n_tau}")
+        plan = Plan(spec)
+        chunks = _chunks(plan, tmp_path / f"chunks{n_tau}")
+        out = tmp_path / f"out{n_tau}"
+        out.mkdir()
+        sweep_tables.stream(plan, chunks, out, Tally(spec, plan).add)   # once before: first-call allocations
+        tally = Tally(spec, plan)
+        peaks[n_tau] = _peak(lambda: sweep_tables.stream(plan, chunks, out, tally.add))
+        in_memory[n_tau] = _peak(lambda: sweep_tables.assemble(spec, chunks))
+    # the measure sees a table that grows: the in-memory assembly's peak grows with the points
+    assert in_memory[200] > 2.5 * in_memory[50], in_memory
+    # the streaming writer's does not: one block and a cache of fixed size, whatever the number of chunks
+    assert peaks[200] < 1.25 * peaks[50], peaks
+    assert peaks[200] < in_memory[200] / 2, (peaks, in_memory)
+
+
+def test_the_maps_counts_block_by_block_equal_the_counts_over_the_whole_table(tmp_path, monkeypatch):
+    spec = _sweep(tmp_path, GRID.format(n_tau=12), "s")
+    plan = Plan(spec)
+    chunks = _chunks(plan, tmp_path / "chunks")
+    points, pairs = sweep_tables.assemble(spec, chunks)
+    whole = Tally(spec, plan)
+    whole.add(points, pairs)
+    monkeypatch.setattr(sweep_tables, "BLOCK", 11)
+    out = tmp_path / "out"
+    out.mkdir()
+    streamed = Tally(spec, plan)
+    sweep_tables.stream(plan, chunks, out, streamed.add)
+    assert streamed.summary == whole.summary and streamed.listed_points() == whole.listed_points()
+    assert streamed.failed == int((points["status"] == "failed").sum()) > 0
+    for key, counts in whole.maps.judged.items():
+        assert counts.sum() > 0
+        np.testing.assert_array_equal(streamed.maps.judged[key], counts)
+        np.testing.assert_array_equal(streamed.maps.failing[key], whole.maps.failing[key])
+    # one cell counted by hand: reference's isi verdicts at the first current and tau_m, over V_reset
+    rows = points[(points["backend"] == "reference") & (points["current"] == points["current"].min())
+                  & (points["tau_m"] == points["tau_m"].min())]
+    k = [p["title"] for p in whole.maps.panels].index("reference: isi")
+    assert whole.maps.judged["current", "tau_m"][k][0, 0] == rows["isi_pass"].notna().sum()
+    assert whole.maps.failing["current", "tau_m"][k][0, 0] == (rows["isi_pass"] == False).sum()  # noqa: E712
+
+
+@pytest.mark.parametrize("text", [GRID.format(n_tau=7), SAMPLED.format(n=50)], ids=["grid", "sampled"])
+def test_the_plan_groups_the_points_as_the_sweep_file_says(tmp_path, text):
+    spec = _sweep(tmp_path, text, "s")
+    plan = Plan(spec)
+    frame = spec.points()
+    keys = [c for c in frame.columns if c != "current"]
+    expected = [group.index.to_numpy() for _, group in frame.groupby(keys, sort=False)]
+    assert plan.n_groups == len(expected)
+    for g, ids in enumerate(expected):
+        np.testing.assert_array_equal(plan.group(g).points, ids)
+        np.testing.assert_array_equal(plan.group(g).currents, frame.loc[ids, "current"].to_numpy())
+    # what stays per point: the axis values and three int64
+    per_point = (plan.values.nbytes + plan.group_of.nbytes + plan.order.nbytes + plan.rank.nbytes) / plan.n
+    assert per_point == 8 * (len(plan.columns) + 3)
