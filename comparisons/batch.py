@@ -16,7 +16,7 @@ from reports.dashboard import summarise, worst, write_index
 from .execution import forked_map, frozen_heap, preload_all, stop_server
 
 
-def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
+def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one, lede: str | None = None) -> int:
     """Run every preset into ``out / preset`` and write ``out / "index.html"``.
 
     Parameters
@@ -30,6 +30,8 @@ def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
     run_one : callable
         :func:`comparisons.cli.run_one`: ``run_one(source, out, backends, force, quiet)`` returns
         ``(exit status, manifest)``.
+    lede : str, optional
+        What the page says above its table (default: the shipped presets' sentence).
 
     Returns
     -------
@@ -50,5 +52,5 @@ def run_dashboard(out: Path, presets: list[str], quiet: bool, run_one) -> int:
         results = [run_one(preset, out / preset, None, True, quiet) for preset in presets]
     rows = [summarise(preset, status, manifest, out / preset)
             for preset, (status, manifest) in zip(presets, results)]
-    write_index(out, rows)
+    write_index(out, rows, lede)
     return worst([r.status for r in rows])

@@ -2,7 +2,9 @@
 
 ``python -m comparisons run FILE_OR_PRESET [--out DIR] [--backends a,b] [--force] [--quiet]``
     writes report.html, metrics.csv, fi_curve.csv, traces.csv, spikes.csv, convergence.csv and
-    manifest.json into DIR (default ``reports/out/<name>``).
+    manifest.json into DIR (default ``reports/out/<name>``); an exchange file holding several distinct
+    cells, none chosen, gets one such report per cell in DIR/<cell>/ and DIR/index.html
+    (:mod:`comparisons.cells`).
 ``python -m comparisons presets``
     lists the shipped presets.
 ``python -m comparisons report [--out DIR]``
@@ -148,6 +150,11 @@ def _cmd_run(args) -> int:
     backends = [b.strip() for b in args.backends.split(",")] if args.backends is not None else None
     if backends is not None and not all(backends):
         raise UserInputError("--backends", "expected a comma-separated list of backend names", args.backends)
+    from .exchange import several_cells
+    cells = several_cells(resolve(args.source), _choices(args.map))
+    if cells:  # an exchange file of several distinct cells, none chosen: a report each and a dashboard
+        from .cells import run_cells
+        return run_cells(resolve(args.source), cells, args, backends, _choices(args.map), run_one, safe_name)
     if args.junit or args.baseline:
         return _run_guarded(args, backends)
     status, _ = run_one(args.source, args.out, backends, args.force, args.quiet, args.timeout,

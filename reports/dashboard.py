@@ -102,23 +102,23 @@ def _first_sentence(text: str) -> str:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
-def render_index(rows: list[PresetSummary]) -> bytes:
-    """The dashboard page (UTF-8 bytes)."""
+def render_index(rows: list[PresetSummary], lede: str | None = None) -> bytes:
+    """The dashboard page (UTF-8 bytes); ``lede`` (plain text) replaces the presets' sentence above the table."""
     template = html.environment().get_template("index.html.j2")
     totals = {"passed": sum(r.passed for r in rows), "failed": sum(r.failed for r in rows),
               "status": worst([r.status for r in rows])}
-    return template.render(rows=rows, totals=totals, citation=html.citation(),
+    return template.render(rows=rows, totals=totals, citation=html.citation(), lede=lede,
                            meaning=html.EXIT_MEANING.get(totals["status"], "unknown")).encode("utf-8")
 
 
-def write_index(out: Path, rows: list[PresetSummary]) -> Path:
+def write_index(out: Path, rows: list[PresetSummary], lede: str | None = None) -> Path:
     """Write ``out/index.html`` atomically; returns its path."""
     out.mkdir(parents=True, exist_ok=True)
     target = out / "index.html"
     fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".partial", dir=out)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(render_index(rows))
+            handle.write(render_index(rows, lede))
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:

@@ -48,10 +48,14 @@ class Provenance:
     notes: tuple[str, ...] = ()
     #: the cell's parameters as the file gave them: (name, value as written)
     original: tuple[tuple[str, str], ...] = ()
+    #: the neurons of a population node this cell stands for, as index ranges ("0, 2-4"); "" when the
+    #: node is not a population of several neurons
+    neurons: str = ""
 
     def to_dict(self) -> dict:
         return {"format": self.format, "file": self.file, "sha256": self.sha256, "node": self.node,
-                "mapping": dict(self.mapping), "notes": list(self.notes), "original": dict(self.original)}
+                "neurons": self.neurons, "mapping": dict(self.mapping), "notes": list(self.notes),
+                "original": dict(self.original)}
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,21 @@ class ImportedCell:
     provenance: Provenance
     #: further notes for the user (one line each), e.g. a dropped parameter
     warnings: tuple[str, ...] = field(default=())
+
+
+def index_ranges(indices) -> str:
+    """Increasing indices as ranges: ``[0, 2, 3, 4, 7]`` -> ``"0, 2-4, 7"``."""
+    parts, start, last = [], None, None
+    for i in indices:
+        if start is not None and i == last + 1:
+            last = i
+            continue
+        if start is not None:
+            parts.append(f"{start}" if start == last else f"{start}-{last}")
+        start = last = int(i)
+    if start is not None:
+        parts.append(f"{start}" if start == last else f"{start}-{last}")
+    return ", ".join(parts)
 
 
 def sha256_of(path: Path) -> str:

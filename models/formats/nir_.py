@@ -53,7 +53,7 @@ from models.loading import spec_from_document
 from models.spec import LIFSpec
 from models.units import CAPACITANCE, NOISE_DENSITY, RESISTANCE, TIME, VOLTAGE, format_quantity, parse_quantity
 
-from . import ImportedCell, Provenance, sha256_of
+from . import ImportedCell, Provenance, index_ranges, sha256_of
 
 SUFFIXES = (".nir",)
 #: choice -> (default, meaning); every choice is optional
@@ -245,7 +245,8 @@ def _provenance(path, label, kind, node, values, s, choices, members, size, kind
                      f"{len(members)} of them (neurons {shown}).")
     dtype = np.asarray(getattr(node, PARAMETERS[kind][0])).dtype
     original = (("node type", kind), ("dtype", dtype.name)) + tuple((p, repr(values[p])) for p in PARAMETERS[kind])
-    return Provenance("nir", str(path), sha256_of(path), label, mapping, tuple(notes), original)
+    return Provenance("nir", str(path), sha256_of(path), label, mapping, tuple(notes), original,
+                      index_ranges(members) if size > 1 else "")
 
 
 def write(spec: LIFSpec, path: Path, choices: dict) -> list[str]:
