@@ -154,6 +154,7 @@ def _cmd_run(args) -> int:
     cells = several_cells(resolve(args.source), _choices(args.map))
     if cells:  # an exchange file of several distinct cells, none chosen: a report each and a dashboard
         from .cells import run_cells
+        args.several_cells = True  # an interruption is reported as report's (_interrupt_note)
         return run_cells(resolve(args.source), cells, args, backends, _choices(args.map), run_one, safe_name)
     if args.junit or args.baseline:
         return _run_guarded(args, backends)
@@ -385,8 +386,9 @@ def _on_signal(signum, frame):
 def _interrupt_note(args) -> str:
     if args.command == "sweep":
         return "the finished tasks are in --out/chunks; the same command resumes the sweep"
-    if args.command == "report":
-        return ("dashboard index not written; each preset's directory holds its earlier report or its new "
+    if args.command == "report" or getattr(args, "several_cells", False):
+        what = "preset's" if args.command == "report" else "cell's"
+        return (f"dashboard index not written; each {what} directory holds its earlier report or its new "
                 "one, complete")
     return destination.interrupt_note()
 
