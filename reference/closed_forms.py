@@ -253,6 +253,10 @@ def large_current_limit(spec: LIFSpec, current):
     return r_lif / r_if - 1.0, leading
 
 
+#: The grid rules :func:`grid_isi` knows (an unknown name is an error, never the default rule).
+GRID_RULES = ("reference", "ge", "timestep")
+
+
 def grid_isi(spec: LIFSpec, current, dt: float, rule: str = "reference"):
     """Exact ISI (s) of grid-locked simulations with exact integration and constant input.
 
@@ -260,6 +264,8 @@ def grid_isi(spec: LIFSpec, current, dt: float, rule: str = "reference"):
     refractory ``round(t_ref/dt)`` steps) or ``"timestep"`` (spike stamped at the step's start, free again
     when the whole steps since it reach :func:`~models.propagators.whole_timesteps` of ``t_ref``).
     """
+    if rule not in GRID_RULES:
+        raise ValueError(f"grid_isi: rule must be one of {', '.join(GRID_RULES)}, not {rule!r}")
     t_free = np.asarray(free_time(spec, current), dtype=float)
     n_ref = round(spec.t_ref / dt)
     with np.errstate(invalid="ignore"):

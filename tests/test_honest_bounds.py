@@ -50,7 +50,7 @@ def test_grid_isi_interval_contains_each_rules_prediction(textbook):
     """The README's exact grid predictions lie inside the interval, for every hold rule."""
     dt, current = 1e-4, np.array([250e-12, 400e-12])
     t_free = cf.free_time(textbook, current)
-    for rule, hold in (("reference", 20), ("ge", 20), ("brian2", 19)):
+    for rule, hold in (("reference", 20), ("ge", 20), ("timestep", 19)):
         lo, hi = T.grid_isi_interval(textbook, t_free, dt, hold, "exact")
         predicted = cf.grid_isi(textbook, current, dt, rule)
         assert np.all((lo <= predicted) & (predicted <= hi)), rule
@@ -154,3 +154,9 @@ def test_the_f_i_ground_truth_passes_on_every_preset():
         outcome = run_comparison(_comparison(preset))
         row, = _rows(outcome, "closed_form_fi_isi_max_abs")
         assert row.passed is True, (preset, row)
+
+
+def test_an_unknown_grid_rule_is_an_error_not_the_default(textbook):
+    """A misspelt or renamed rule must not silently give the reference's prediction."""
+    with pytest.raises(ValueError, match="timestep"):
+        cf.grid_isi(textbook, 250e-12, 1e-4, "brian2")
