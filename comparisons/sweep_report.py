@@ -7,12 +7,12 @@ Everything on the page is counted block by block while the tables are streamed
 from __future__ import annotations
 
 import math
-import os
 from itertools import combinations
 from pathlib import Path
 
 from models.drive import Drive
 from models.errors import SpecificationError
+from models.files import replacing
 from reports.html import human
 from reports.sweep_html import render_maps
 
@@ -58,9 +58,8 @@ def write_maps(sweep: Sweep, plan: Plan, tally: Tally, out: Path,
             "duration": human(sweep.duration, "s"), "notes": _notes(sweep)}
     page = render_maps(data, tally.maps)
     path = out / "maps.html"
-    tmp = path.with_name(f".maps.html.tmp-{os.getpid()}")
-    tmp.write_bytes(page)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        Path(tmp).write_bytes(page)
     return path
 
 

@@ -35,6 +35,7 @@ import pandas as pd
 
 from models.errors import UserInputError
 from models.processes import available_cores
+from models.files import replacing
 
 from .sweep_config import Sweep, load_sweep
 from .sweep_measures import empty_rows
@@ -141,12 +142,10 @@ def _write_state(out: Path, spec: Sweep) -> None:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
+    with replacing(path) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 # -------------------------------------------------------------------------------------------- executing

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from models.errors import ContractError
+from models.files import replacing
 
 from .sweep_measures import COLUMNS, PASS_COLUMNS
 from .sweep_plan import Plan, invalid_name
@@ -62,12 +63,11 @@ def write_chunk(path: Path, rows: dict) -> None:
     """One task's rows as a Parquet file, written beside ``path`` and renamed into place (a sweep killed
     mid-write leaves no partial chunk); the task's wall time ``_seconds``, when given, goes into the file's
     metadata."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     table = _table(rows)
     if "_seconds" in rows:
         table = table.replace_schema_metadata({b"seconds": repr(float(rows["_seconds"])).encode()})
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def chunk_seconds(path: Path) -> float | None:
@@ -232,9 +232,8 @@ def write(out: Path, points: pd.DataFrame, pairs_: pd.DataFrame) -> None:
     for name, frame in (("points", points), ("pairs", pairs_)):
         for suffix in ("parquet", "csv"):
             path = out / f"{name}.{suffix}"
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-            if suffix == "parquet":
-                pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-            else:
-                frame.to_csv(tmp, index=False, float_format=None, lineterminator="\n")
-            os.replace(tmp, path)
+            with replacing(path) as tmp:
+                if suffix == "parquet":
+                    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+                else:
+                    frame.to_csv(tmp, index=False, float_format=None, lineterminator="\n")

@@ -6,7 +6,10 @@ Every failure becomes an :class:`~models.errors.InputFileError` naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import os
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -167,3 +170,20 @@ def _did_you_mean(word: str, candidates) -> str:
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+@contextlib.contextmanager
+def replacing(path: str | Path, suffix: str = ".partial"):
+    """A temporary path beside ``path`` (same directory, so same file system) for the block to write;
+    renamed onto ``path`` when the block ends normally, removed when it raises: a reader, or a run
+    killed mid-write, never sees a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -17,9 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from lxml import etree
@@ -27,6 +25,7 @@ from lxml import etree
 from ..errors import ContractError, InputFileError, UserInputError
 from ..spec import LIFSpec
 from ..units import NOISE_DENSITY, TIME, VOLTAGE, format_quantity
+from ..files import replacing
 
 #: fields the choice ``drop`` may leave out
 DROPPABLE = ("V_init",)
@@ -43,16 +42,10 @@ def write(spec: LIFSpec, path: Path, choices: dict) -> list[str]:
     if cell_id != spec.name:
         warnings.append(f"name {spec.name!r} written as the NeuroML id {cell_id!r} (letters, digits and _)")
     document = _document(spec, cell_id)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".nml", dir=path.parent)
-    os.close(fd)
-    try:
-        from neuroml.writers import NeuroMLWriter
+    from neuroml.writers import NeuroMLWriter
+    with replacing(path, ".nml") as tmp:
         NeuroMLWriter.write(document, tmp)
         _validate(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return warnings
 
 

@@ -42,8 +42,6 @@ subtraction are always refused.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +50,7 @@ from models.errors import InputFileError, UserInputError
 from models.loading import spec_from_document
 from models.spec import LIFSpec
 from models.units import CAPACITANCE, NOISE_DENSITY, RESISTANCE, TIME, VOLTAGE, format_quantity, parse_quantity
+from ..files import replacing
 
 from . import ImportedCell, Provenance, index_ranges, sha256_of
 
@@ -188,7 +187,7 @@ def _cells(path, name, node, kinds, scale, choices) -> list[ImportedCell]:
 
 
 def _document(path: Path, label: str, kind: str, v: dict, s: dict) -> dict:
-    T, U, Rs, Iu = s["time_unit"], s["voltage_unit"], s["resistance_unit"], s["current_unit"]
+    T, U, Rs = s["time_unit"], s["voltage_unit"], s["resistance_unit"]
     volt = {"V_th": v["v_threshold"] * U, "V_reset": v["v_reset"] * U}
     if kind == "IF":
         neuron = {"leak": False, "C": format_quantity(T / (v["r"] * Rs), CAPACITANCE)}
@@ -275,14 +274,8 @@ def write(spec: LIFSpec, path: Path, choices: dict) -> list[str]:
                                 "output": nir.Output(output_type={"output": np.array([1])})},
                          edges=[("input", name), (name, "output")])
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent or ".")
-    os.close(fd)
-    try:
+    with replacing(path) as tmp:
         nir.write(tmp, graph)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return warnings
 
 
