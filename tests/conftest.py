@@ -20,6 +20,17 @@ def textbook():
     return load_spec("textbook")
 
 
+#: The textbook cell's [neuron] table as a person writes it (models/presets/textbook.toml's values).
+TEXTBOOK_NEURON = """[neuron]
+tau_m = "20 ms"
+E_L = "-70 mV"
+V_th = "-50 mV"
+V_reset = "-65 mV"
+R = "100 Mohm"
+t_ref = "2 ms"
+"""
+
+
 def small_sections(duration="200 ms", fi_num=11, fi_duration="500 ms", backends=None, method=None) -> str:
     """The [simulation], [fi_curve] and [convergence] sections of a short comparison (three dts from
     0.4 to 0.1 ms), appended to a specification's TOML by the harness, CLI and report tests."""

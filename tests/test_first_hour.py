@@ -23,18 +23,11 @@ import pytest
 
 from comparisons.cli import main
 from comparisons.config import load_comparison
-from conftest import small_sections
+from conftest import TEXTBOOK_NEURON, small_sections
 
 ROOT = Path(__file__).resolve().parent.parent
 
-NEURON = """[neuron]
-tau_m = "20 ms"
-E_L = "-70 mV"
-V_th = "-50 mV"
-V_reset = "-65 mV"
-R = "100 Mohm"
-t_ref = "2 ms"
-"""
+NEURON = TEXTBOOK_NEURON
 
 
 def write(tmp_path: Path, text: str, name: str = "my_cell.toml") -> Path:

@@ -15,18 +15,10 @@ import pytest
 
 from comparisons.config import load_comparison
 from comparisons.harness import run_comparison
-from conftest import small_sections
+from conftest import TEXTBOOK_NEURON, small_sections
 from reports import html
 
-NEURON = """
-[neuron]
-tau_m = "20 ms"
-E_L = "-70 mV"
-V_th = "-50 mV"
-V_reset = "-65 mV"
-R = "100 Mohm"
-t_ref = "2 ms"
-"""
+NEURON = "\n" + TEXTBOOK_NEURON
 
 #: stimulus name -> amplitude (pA); in this order in the file
 STIMULI = {"sub0": 150, "sub1": 150, "sub2": 150, "supra3": 300, "supra4": 300, "supra5": 300, "sub6": 150}

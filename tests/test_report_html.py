@@ -24,7 +24,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from comparisons.cli import run_one
-from conftest import small_sections
+from conftest import TEXTBOOK_NEURON, small_sections
 from comparisons.config import load_comparison
 from comparisons.harness import run_comparison
 from comparisons import backends
@@ -38,15 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT_NAME = "<script>alert(1)</script>"
 IMG_DESCRIPTION = "A textbook cell <img src=x onerror=alert(2)> with a hostile description"
 
-NEURON = """
-[neuron]
-tau_m = "20 ms"
-E_L = "-70 mV"
-V_th = "-50 mV"
-V_reset = "-65 mV"
-R = "100 Mohm"
-t_ref = "2 ms"
-"""
+NEURON = "\n" + TEXTBOOK_NEURON
 
 
 #: Two steps of 300 pA and 150 pA (1.5 and 0.75 x rheobase) from 40 to 160 ms; the first name is hostile.
