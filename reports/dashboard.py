@@ -3,7 +3,7 @@
 The index shows, per preset, its verdict counts (read back from the preset's ``metrics.csv``, the file
 the report itself was built from), exit status, backends (those that failed or could not represent the
 specification marked), the report digest, and a link to its ``report.html``. It is written atomically
-(temporary file in ``out`` and :func:`os.replace`), so a reader never sees a half-written index.
+(:func:`models.files.replacing`), so a reader never sees a half-written index.
 
 A preset that cannot be run is a bug in the suite: nothing is caught here, the error propagates.
 """
@@ -11,13 +11,12 @@ A preset that cannot be run is a bug in the suite: nothing is caught here, the e
 from __future__ import annotations
 
 import csv
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from models.files import replacing
 
 from . import html
 
@@ -115,13 +114,6 @@ def write_index(out: Path, rows: list[PresetSummary], lede: str | None = None) -
     """Write ``out/index.html`` atomically; returns its path."""
     out.mkdir(parents=True, exist_ok=True)
     target = out / "index.html"
-    fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".partial", dir=out)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(render_index(rows, lede))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with replacing(target) as tmp, open(tmp, "wb") as handle:
+        handle.write(render_index(rows, lede))
     return target

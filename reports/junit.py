@@ -15,11 +15,11 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from models.errors import UserInputError
+from models.files import replacing
 
 
 def _cases(report_dir: Path, prefix: str = "") -> dict[str, list[ET.Element]]:
@@ -81,13 +81,10 @@ def check_junit_path(given, report_dirs=()) -> Path:
 
 
 def write_junit(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (a temporary file beside it, then rename)."""
+    """Write ``data`` to ``path`` atomically (:func:`models.files.replacing`)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
+        with replacing(path) as tmp, open(tmp, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
     except OSError as exc:
         raise UserInputError("--junit", f"could not be written ({exc.strerror})", str(path)) from None
