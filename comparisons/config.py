@@ -151,6 +151,9 @@ class Comparison:
     aliases: dict = field(default_factory=dict)
     #: where the cell came from when it was read from an exchange file (:mod:`comparisons.exchange`)
     provenance: Provenance | None = None
+    #: the mapping choices the exchange file was read with (``--map KEY=VALUE``), as sorted (key, value)
+    #: text pairs: the report's command to make it again repeats them
+    choices: tuple[tuple[str, str], ...] = ()
 
     @property
     def n_steps(self) -> int:
@@ -201,7 +204,8 @@ def load_comparison(path_or_preset: str | Path, backend_override: list[str] | No
         comparison = comparison_from_document(doc, backend_override)
     except UserInputError as exc:
         raise exc.with_source(str(path)) from None
-    return Comparison(**{**comparison.__dict__, "source": str(path), "provenance": provenance})
+    given = tuple(sorted((str(k), str(v)) for k, v in (choices or {}).items()))
+    return Comparison(**{**comparison.__dict__, "source": str(path), "provenance": provenance, "choices": given})
 
 
 def comparison_from_document(doc: dict, backend_override: list[str] | None = None) -> Comparison:

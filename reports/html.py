@@ -17,6 +17,7 @@ import ast
 import math
 import os
 import re
+import shlex
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -174,7 +175,7 @@ def context(outcome, digest: str, report_dir: Path | None = None) -> dict:
         "variant_tables": variant_tables(outcome),
         "spec": c.spec,
         "source": writers.shown_path(c.source, report_dir),
-        "reproduce": reproduce_command(c.source, report_dir),
+        "reproduce": reproduce_command(c.source, report_dir, c.choices),
         "digest": digest,
         "exit_status": outcome.exit_status(),
         "exit_meaning": EXIT_MEANING.get(outcome.exit_status(), "unknown"),
@@ -353,17 +354,19 @@ def settings_rows(c) -> list[tuple[str, str]]:
     ]
 
 
-def reproduce_command(source: str, report_dir: Path | None = None) -> str:
+def reproduce_command(source: str, report_dir: Path | None = None, choices=()) -> str:
     """The command that makes this report again: a shipped preset by its name, a file inside the project
-    from the project's directory, any other file from the report's directory."""
+    from the project's directory, any other file from the report's directory; with the mapping choices
+    the exchange file was read with (``choices``: (key, value) pairs), one ``--map`` each."""
     from models.files import PRESET_DIR
     from models.formats import READERS
+    maps = "".join(f" --map {shlex.quote(f'{key}={value}')}" for key, value in choices)
     if source and Path(source).resolve().parent == PRESET_DIR and Path(source).suffix in (".toml", *READERS):
-        return f"python -m comparisons run {Path(source).stem}"
+        return f"python -m comparisons run {Path(source).stem}{maps}"
     shown = writers.shown_path(source, report_dir)
     inside = bool(source) and Path(os.path.abspath(source)).is_relative_to(writers.PROJECT)
     where = "in the project's directory" if inside else "in this report's directory"
-    return f"python -m comparisons run {shown}" + ("" if not shown else f"  ({where})")
+    return f"python -m comparisons run {shown}{maps}" + ("" if not shown else f"  ({where})")
 
 
 def duration_text(seconds: float) -> str:

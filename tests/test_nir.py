@@ -278,3 +278,20 @@ def test_a_subgraph_node_is_found_and_chosen_by_its_dotted_name(tmp_path):
         nir_.read(path, {**MS_MV_MOHM, "node": "readout"})
     with pytest.raises(UserInputError, match="node: expected a node of the graph"):
         nir_.read(path, {**MS_MV_MOHM, "node": "nope"})
+
+
+def test_the_reproduce_command_repeats_the_mapping_choices():
+    """A report of an exchange file read with --map says how to make it again with the same choices: the
+    command it prints, parsed as the shell would, loads the same cell (and not the default mapping's)."""
+    import shlex
+    from comparisons.cli import _choices, build_parser
+    from comparisons.config import load_comparison
+    from reports.html import reproduce_command
+    chosen = load_comparison("snntorch_nir", None, {"voltage_unit": "1 mV", "resistance_unit": "1 kohm"})
+    command = reproduce_command(chosen.source, None, chosen.choices)
+    assert command == ("python -m comparisons run snntorch_nir --map 'resistance_unit=1 kohm' "
+                       "--map 'voltage_unit=1 mV'")
+    args = build_parser().parse_args(shlex.split(command)[3:])
+    again = load_comparison(args.source, None, _choices(args.map))
+    assert again.spec == chosen.spec
+    assert again.spec.V_th != load_comparison("snntorch_nir").spec.V_th
