@@ -3,6 +3,7 @@ worker, the benchmark), and the Dask worker plugin that preloads the simulators 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 
 from distributed.diagnostics.plugin import WorkerPlugin
@@ -46,3 +47,7 @@ class Preload(WorkerPlugin):
                 preload(name)  # registered names: the caller maps named configurations
             except Exception:  # noqa: BLE001 - the task reports it, isolated, with the reason
                 pass
+        # The simulators' objects live as long as the worker: out of the collector's passes here and in
+        # every child a task forks (see isolation.frozen_heap), so a child's collections do not walk and
+        # copy the inherited heap. Measured on a sweep's Brian2 task: 450 ms isolated unfrozen, 150 ms frozen.
+        gc.freeze()
