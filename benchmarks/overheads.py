@@ -6,7 +6,8 @@
    this process (``run_comparison`` with one worker, the CSV files and the HTML page, nothing written to
    disk), ``(time(2N) - time(N)) / N`` seconds. Both include the backend's own simulation of the extra
    stimuli (one population: a few microseconds per stimulus for the reference). A difference at or below
-   zero is timing noise: the row's status says so.
+   zero is timing noise: the row's status says so. The note splits this process's processor time per
+   stimulus into the harness (runs, closed forms, metrics, verdicts), the CSV text and the page.
 2. ``adapter_ratio``: the reference through the registry (``reference.backend.run``) against its compiled
    loop called directly (``reference.engine.simulate``), and Rockpool's adapter against Rockpool's own
    ``LIF`` module called directly in calls of :data:`ROCKPOOL_OWN_STEPS` steps, from the ``throughput``
@@ -41,9 +42,11 @@ def sine_comparison_text(n_stimuli: int, duration_ms: float, backend: str) -> st
     return text
 
 
-def run_like_cli(text: str) -> tuple[float, float]:
-    """(wall seconds, this process's processor seconds) of what ``comparisons run`` does with this
-    comparison, short of writing the files."""
+def run_like_cli(text: str) -> tuple[float, float, dict]:
+    """(wall seconds, this process's processor seconds, processor seconds per phase) of what
+    ``comparisons run`` does with this comparison, short of writing the files. The phases: ``harness``
+    (``run_comparison``: the runs, closed forms, metrics and verdicts), ``csv`` (the CSV files' text) and
+    ``page`` (the HTML page)."""
     from comparisons.config import comparison_from_document
     from comparisons.harness import run_comparison
     from reports import html, writers
@@ -51,9 +54,13 @@ def run_like_cli(text: str) -> tuple[float, float]:
     comparison = comparison_from_document(tomllib.loads(text))
     start, start_cpu = time.perf_counter(), time.process_time()
     outcome = run_comparison(comparison, timeout=comparison.timeout, workers=1)
+    after_harness = time.process_time()
     files = writers.data_files(outcome)
+    after_csv = time.process_time()
     html.render_html(outcome, writers.report_digest(outcome, files))
-    return time.perf_counter() - start, time.process_time() - start_cpu
+    end_cpu = time.process_time()
+    phases = {"harness": after_harness - start_cpu, "csv": after_csv - after_harness, "page": end_cpu - after_csv}
+    return time.perf_counter() - start, end_cpu - start_cpu, phases
 
 
 def measure_marginal_stimulus(backend_names, n_stimuli: int, duration_ms: float, row,
@@ -71,8 +78,11 @@ def measure_marginal_stimulus(backend_names, n_stimuli: int, duration_ms: float,
             rows.append(row("marginal_stimulus", name, "", status="error",
                             note=f"{type(exc).__name__}: {exc}"[:300]))
             continue
-        (one, one_cpu), (two, two_cpu) = min(t[0] for t in times), min(t[1] for t in times)
+        (one, one_cpu, phases), (two, two_cpu, _) = min(t[0] for t in times), min(t[1] for t in times)
         per, per_cpu = (two - one) / n_stimuli, (two_cpu - one_cpu) / n_stimuli
+        # per phase: the least processor time of each phase over the repeats, N against 2N
+        phase = {k: (min(t[1][2][k] for t in times) - min(t[0][2][k] for t in times)) / n_stimuli * 1e3
+                 for k in phases}
         steps = int(round(duration_ms * 10))
         rows.append(row("marginal_stimulus", name, f"{n_stimuli} vs {2 * n_stimuli} sine stimuli",
                         n_neurons=2 * n_stimuli, n_steps=steps, dt=1e-4, seconds=two, cpu_seconds=two_cpu,
@@ -80,7 +90,8 @@ def measure_marginal_stimulus(backend_names, n_stimuli: int, duration_ms: float,
                         status="ok" if per > 0 else "noise",
                         note=f"best of {repeats}: {one:.3f} s with {n_stimuli} stimuli, {two:.3f} s with "
                              f"{2 * n_stimuli}; processor time of this process {per_cpu * 1e3:.2f} ms per "
-                             "stimulus; harness, CSV and HTML included, files not written"))
+                             f"stimulus (harness {phase['harness']:.2f}, CSV text {phase['csv']:.2f}, page "
+                             f"{phase['page']:.2f}); files not written"))
     return rows
 
 

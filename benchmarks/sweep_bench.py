@@ -13,7 +13,8 @@ Writes ``DIR/sweep_bench.csv`` (columns :data:`COLUMNS`, the machine on every ro
    ``comparison``: a sample of whole comparisons of one point each (:func:`measure_comparisons`), and
    the same ratio (``speedup_comparisons``).
 3. ``scaling``: one sweep (the 2 000 points of the grid at dt = 0.1 ms) with 1 and with 2 workers, fresh
-   output each time, and the ratio of their wall times.
+   output each time, alternately ``scaling_repeats`` times (one row each), and the ratio of the median wall
+   times (the machine's load moves single runs by tens of percent).
 4. ``memory``: the peak resident memory (``VmHWM``) of the process that runs the sweep (the client and
    the LocalCluster's scheduler are in it) for sweeps of growing size, the reference alone, in a fresh
    subprocess each.
@@ -35,9 +36,10 @@ import numpy as np
 COLUMNS = ("benchmark", "backend", "points", "workers", "seconds", "value", "unit", "note", "cpu", "cores",
            "load_avg", "versions")
 CORE = ("reference", "brian2", "nengo")
-FULL = {"tau_m": 5, "t_ref": 4, "dt": 5, "current": 100, "sample": 10, "scaling_dt": 1,
+FULL = {"tau_m": 5, "t_ref": 4, "dt": 5, "current": 100, "sample": 10, "scaling_dt": 1, "scaling_repeats": 3,
         "memory": (1_000, 10_000, 40_000, 100_000)}
-QUICK = {"tau_m": 2, "t_ref": 2, "dt": 2, "current": 5, "sample": 2, "scaling_dt": 1, "memory": (100, 400)}
+QUICK = {"tau_m": 2, "t_ref": 2, "dt": 2, "current": 5, "sample": 2, "scaling_dt": 1, "scaling_repeats": 1,
+         "memory": (100, 400)}
 DTS = ("0.2 ms", "0.1 ms", "0.05 ms", "0.04 ms", "0.025 ms")
 
 
@@ -208,15 +210,18 @@ def run(sizes: dict, out: Path, log=print) -> list[dict]:
                          "extrapolated seconds of one comparison per point / sweep wall seconds", host))
         log("scaling: 1 and 2 workers ...")
         scaling = dict(sizes, dt=sizes["scaling_dt"])
-        times = {}
+        times = {1: [], 2: []}
         clusters = {2: cluster, 1: warm_cluster(1, tmp / "warm1")}
-        for workers in (1, 2):
-            o, seconds = timed_sweep(sweep_text(scaling, dts=DTS[1:2]), tmp / f"scale{workers}", clusters[workers])
-            times[workers] = seconds
-            rows.append(_row("scaling", "all", o.n_points, workers, seconds, o.n_points * len(CORE) / seconds,
-                             "point-runs/s", "dt = 0.1 ms", host))
-        rows.append(_row("scaling_ratio", "all", o.n_points, 2, times[2], times[1] / times[2], "x",
-                         "wall time of 1 worker / of 2 workers", host))
+        for repeat in range(sizes["scaling_repeats"]):
+            for workers in (1, 2):
+                o, seconds = timed_sweep(sweep_text(scaling, dts=DTS[1:2]), tmp / f"scale{workers}-{repeat}",
+                                         clusters[workers])
+                times[workers].append(seconds)
+                rows.append(_row("scaling", "all", o.n_points, workers, seconds, o.n_points * len(CORE) / seconds,
+                                 "point-runs/s", f"dt = 0.1 ms, repeat {repeat + 1}", host))
+        one, two = float(np.median(times[1])), float(np.median(times[2]))
+        rows.append(_row("scaling_ratio", "all", o.n_points, 2, two, one / two, "x",
+                         f"median wall time of 1 worker / of 2 workers ({len(times[1])} alternate runs each)", host))
         for c in clusters.values():
             c.close()
         for n_points in sizes["memory"]:
