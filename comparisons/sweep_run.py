@@ -7,7 +7,8 @@
 2. the points are grouped by everything but the current: a group is one cell at one ``dt``, and its points
    (one per current) run as one population, cut into tasks of at most ``simulation.chunk`` points per
    backend (:mod:`comparisons.sweep_task`). A group whose cell is invalid is recorded as invalid. The plan
-   (:mod:`comparisons.sweep_plan`) holds a few numbers per point; groups and tasks are made one at a time;
+   (:mod:`comparisons.sweep_plan`) holds nothing per point (a Latin hypercube sample excepted: its unit
+   sample); points, groups and tasks are made one at a time by arithmetic;
 3. the tasks go to a Dask cluster: by default a ``LocalCluster`` with one single-threaded worker process
    per core; with ``scheduler`` (or the ``DASK_SCHEDULER_ADDRESS`` environment variable) an existing
    cluster, unchanged. At most two tasks per worker are in flight and their rows go to disk as they
@@ -17,7 +18,7 @@
    exists: an interrupted or killed sweep resumes where it stopped;
 5. the final tables are streamed from the chunks block by block (:func:`comparisons.sweep_tables.stream`)
    while the maps page's counts are taken from each block (:class:`comparisons.sweep_tally.Tally`), so the
-   process's memory does not grow with the number of points beyond the plan; then the maps
+   process's memory does not grow with the number of points; then the maps
    (:mod:`reports.sweep_html`).
 """
 
