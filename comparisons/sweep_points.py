@@ -14,7 +14,9 @@ gives on the table of all points, :meth:`comparisons.sweep_config.Sweep.points`)
 - **sampled** (:class:`SampledPoints`): when ``current`` is the only axis every point shares one group
   (their order: the points'); otherwise every point is its own group (group ``g`` is point ``g``): the other
   axes are drawn from continuous bounds, each point in its own stratum of every axis (Latin hypercube) or
-  its own dyadic interval (Sobol'), so no two points share their values. A Sobol' sweep draws the points
+  its own dyadic interval (Sobol'), so no two points share their values (short of bounds so close that
+  two draws round to one float64: a grouping by value would run those two as one population, this
+  numbering runs them apart). A Sobol' sweep draws the points
   of a block when asked (``qmc.Sobol(...).fast_forward(lo)`` then ``.random(hi - lo)``: the same numbers
   as the slice of the whole draw), holding nothing per point. A Latin hypercube cannot be drawn by parts
   (each axis is one permutation of all the points' strata), so a Latin sweep keeps its unit sample: one
