@@ -94,7 +94,9 @@ def _chunks(plan: Plan, directory, seed: int = 0):
     return directory
 
 
-@pytest.mark.parametrize("text", [GRID.format(n_tau=40), SAMPLED.format(n=300)], ids=["interleaved-grid", "sampled"])
+@pytest.mark.parametrize("text", [GRID.format(n_tau=40), SAMPLED.format(n=300),
+                                  SAMPLED.format(n=300).replace("latin", "sobol")],
+                         ids=["interleaved-grid", "sampled", "sobol-drawn-by-block"])
 def test_streamed_tables_equal_the_tables_built_in_memory(tmp_path, monkeypatch, text):
     spec = _sweep(tmp_path, text, "s")
     plan = Plan(spec)
