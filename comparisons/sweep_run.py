@@ -18,7 +18,8 @@
    exists: an interrupted or killed sweep resumes where it stopped;
 5. the final tables are streamed from the chunks block by block (:func:`comparisons.sweep_tables.stream`)
    while the maps page's counts are taken from each block (:class:`comparisons.sweep_tally.Tally`), so the
-   process's memory does not grow with the number of points; then the maps
+   process holds no table and no per-point array (what Dask keeps of finished tasks aside: README,
+   Performance); then the maps
    (:mod:`reports.sweep_html`).
 """
 
