@@ -181,14 +181,16 @@ def _sampled(sweep: Sweep) -> dict:
         unit = qmc.Sobol(d, scramble=True, seed=sweep.seed).random(sweep.n_sample)
     else:
         unit = qmc.LatinHypercube(d, seed=sweep.seed).random(sweep.n_sample)
-    out = {}
-    for j, a in enumerate(sweep.axes):
-        lo, hi = a.bounds
-        if a.log:
-            out[a.name] = np.exp(np.log(lo) + unit[:, j] * (np.log(hi) - np.log(lo)))
-        else:
-            out[a.name] = lo + unit[:, j] * (hi - lo)
-    return out
+    return {a.name: scale(a, unit[:, j]) for j, a in enumerate(sweep.axes)}
+
+
+def scale(axis: Axis, unit: np.ndarray) -> np.ndarray:
+    """A sampled axis's values from the unit sample's column (each value on its own: any slice of the
+    points gives the slice of the values)."""
+    lo, hi = axis.bounds
+    if axis.log:
+        return np.exp(np.log(lo) + unit * (np.log(hi) - np.log(lo)))
+    return lo + unit * (hi - lo)
 
 
 # ----------------------------------------------------------------------------------------------- parsing
@@ -313,11 +315,13 @@ def _axis(name: str, table: dict, sampled: bool) -> Axis:
     num = table["num"]
     if not isinstance(num, int) or isinstance(num, bool) or not 2 <= num <= MAX_AXIS_NUM:
         raise ComparisonError(f"{field}.num", f"expected an integer from 2 to {MAX_AXIS_NUM}", repr(num))
-    if form == "logrange":
-        if lo <= 0:
-            raise ComparisonError(f"{field}.logrange", "must be positive", table[form])
-        return Axis(name, tuple(float(x) for x in np.geomspace(lo, hi, num)), (), True)
-    return Axis(name, tuple(float(x) for x in np.linspace(lo, hi, num)))
+    if form == "logrange" and lo <= 0:
+        raise ComparisonError(f"{field}.logrange", "must be positive", table[form])
+    values = tuple(float(x) for x in (np.geomspace if form == "logrange" else np.linspace)(lo, hi, num))
+    if len(set(values)) != num:                # points are told apart by their values
+        raise ComparisonError(f"{field}.{form}", f"expected lo and hi far enough apart for {num} distinct "
+                              "float64 values", table[form])
+    return Axis(name, values, (), form == "logrange")
 
 
 def _pair(table: dict, field: str, key: str, kind: Kind) -> tuple[float, float]:

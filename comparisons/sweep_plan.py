@@ -1,10 +1,10 @@
-"""The plan of a sweep: its points as arrays, its groups and tasks generated one at a time.
+"""The plan of a sweep: its points, groups and tasks, made one at a time from the sweep file by arithmetic.
 
-A sweep's process keeps of its points only what must be O(points) and only as fixed-size numbers: the axis
-values (one float64 per column: every axis, ``dt`` and ``current``) and three int64 per point (its group,
-the points in group order, each point's place in that order) -- ``8 * (columns + 3)`` bytes per point, 64
-bytes for a sweep over ``dt`` and ``current`` and two cell fields. Nothing per group or per task is held:
-a group's cell (or why it is invalid) and its tasks are made when they are needed, from the sweep file.
+The plan holds nothing per point (a Latin hypercube sweep excepted: its unit sample, one float64 per axis
+per point) and nothing per group or per task: a point's values, its group and its place in the group come
+from :mod:`comparisons.sweep_points` (index arithmetic over the axes' lengths for a grid; the sequence drawn
+again for a block of points for a Sobol' sample), a group's cell (or why it is invalid) and its tasks are
+made when they are needed, from the sweep file.
 
 Points sharing everything but the current form a group (numbered in the order of their first point, as
 ``pandas.DataFrame.groupby(sort=False)`` numbers them): one cell at one ``dt``, whose points (one per
@@ -15,71 +15,82 @@ task's rows go to ``<backend>-g<group>-c<chunk>.parquet``, an invalid group's to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from models.errors import SpecificationError
 
 from .sweep_config import Sweep
+from .sweep_points import points_of
 from .sweep_task import Task
 
 
 @dataclass(frozen=True)
 class Group:
-    """Points sharing everything but the current: their cell (or why it is invalid), dt and steps."""
+    """Points sharing everything but the current: their cell (or why it is invalid), dt and steps; its
+    points and their currents are made when asked (:meth:`part`)."""
 
     index: int
-    points: np.ndarray
-    currents: np.ndarray
+    size: int
     spec: object
     dt: float
     n_steps: int
     invalid: str = ""
+    plan: object = field(default=None, repr=False, compare=False)
+
+    def part(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """The points at places ``lo`` to ``hi`` of the group and their currents."""
+        ids = self.plan.layout.members(self.index, lo, min(hi, self.size))
+        return ids, self.plan.column_at(ids, "current")
+
+    @property
+    def points(self) -> np.ndarray:
+        return self.part(0, self.size)[0]
+
+    @property
+    def currents(self) -> np.ndarray:
+        return self.part(0, self.size)[1]
 
 
 class Plan:
     """The points of ``sweep`` (see the module docstring)."""
 
     def __init__(self, sweep: Sweep):
-        frame = sweep.points()
         self.sweep = sweep
-        self.columns: list[str] = list(frame.columns)
-        self.values = frame.to_numpy(dtype=np.float64)
-        self.n = len(frame)
-        keys = [c for c in self.columns if c != "current"]
-        group_of = frame.groupby(keys, sort=False).ngroup().to_numpy(np.int64)
-        del frame
-        self.group_of = group_of
-        self.order = np.argsort(group_of, kind="stable")      # points of group g: order[starts[g]:starts[g+1]]
-        self.starts = np.concatenate([[0], np.cumsum(np.bincount(group_of))]).astype(np.int64)
-        self.rank = np.empty(self.n, dtype=np.int64)          # place of each point in ``order``
-        self.rank[self.order] = np.arange(self.n, dtype=np.int64)
+        self.layout = points_of(sweep)
+        self.columns: list[str] = list(self.layout.columns)
+        self.n = self.layout.n
+        self.n_groups = self.layout.n_groups
 
-    @property
-    def n_groups(self) -> int:
-        return len(self.starts) - 1
+    def values(self, ids: np.ndarray) -> np.ndarray:
+        """Every column's value at the points ``ids`` (rows), in the order of :attr:`columns`."""
+        return self.layout.values(ids)
 
-    def column(self, name: str) -> np.ndarray:
-        return self.values[:, self.columns.index(name)]
+    def column_at(self, ids: np.ndarray, name: str) -> np.ndarray:
+        return self.values(ids)[:, self.columns.index(name)]
 
     def values_at(self, point: int) -> dict:
         """Axis name -> SI value of one point (every column: the axes, ``dt`` and ``current``)."""
-        return {c: float(v) for c, v in zip(self.columns, self.values[point])}
+        return {c: float(v) for c, v in zip(self.columns, self.values(np.array([point]))[0])}
+
+    def level_source(self, name: str):
+        """The values of axis ``name`` over every point, as :class:`reports.sweep_levels.Levels` takes
+        them, without a per-point array."""
+        return self.layout.level_source(name)
 
     def group(self, g: int) -> Group:
         """Group ``g`` with its cell (or why it is invalid), made from the sweep file."""
-        ids = self.order[self.starts[g]:self.starts[g + 1]]
-        values = self.values_at(int(ids[0]))
-        currents = self.values[ids, self.columns.index("current")]
+        size = self.layout.size(g)
+        values = self.values_at(int(self.layout.members(g, 0, 1)[0]))
         dt = float(values["dt"])
         n_steps = int(round(self.sweep.duration / dt))
         try:
             cell = self.sweep.cell_at(values)
         except SpecificationError as exc:
-            return Group(g, ids, currents, None, dt, n_steps, str(exc))
+            return Group(g, size, None, dt, n_steps, str(exc), self)
         problem = self.sweep.problem(cell, dt)
-        return Group(g, ids, currents, cell, dt, n_steps, problem or "")
+        return Group(g, size, cell, dt, n_steps, problem or "", self)
 
     def groups(self):
         for g in range(self.n_groups):
@@ -92,18 +103,17 @@ class Plan:
             if g.invalid:
                 continue
             for name in spec.backends:
-                for k, start in enumerate(range(0, len(g.points), spec.chunk)):
-                    part = slice(start, start + spec.chunk)
+                for k, start in enumerate(range(0, g.size, spec.chunk)):
+                    points, currents = g.part(start, start + spec.chunk)
                     yield Task(task_key(name, g.index, k), name, spec.module_name(name), g.spec,
-                               spec.settings(name, g.dt, g.n_steps), spec.timeout, g.points[part],
-                               g.currents[part])
+                               spec.settings(name, g.dt, g.n_steps), spec.timeout, points, currents)
 
     def chunk_files(self, points: np.ndarray, backend: str) -> dict[str, int]:
         """The names of the task chunks that hold the rows of ``backend`` at ``points`` (in the order of the
         points), each with its group: an invalid group's points are in its ``invalid-g`` chunk instead, which
         the caller looks for when the task's chunk does not exist."""
-        groups = self.group_of[points]
-        within = (self.rank[points] - self.starts[groups]) // self.sweep.chunk
+        groups, places = self.layout.group_of(points)
+        within = places // self.sweep.chunk
         return {task_key(backend, int(g), int(k)) + ".parquet": int(g) for g, k in zip(groups, within)}
 
 

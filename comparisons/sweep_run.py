@@ -7,7 +7,8 @@
 2. the points are grouped by everything but the current: a group is one cell at one ``dt``, and its points
    (one per current) run as one population, cut into tasks of at most ``simulation.chunk`` points per
    backend (:mod:`comparisons.sweep_task`). A group whose cell is invalid is recorded as invalid. The plan
-   (:mod:`comparisons.sweep_plan`) holds a few numbers per point; groups and tasks are made one at a time;
+   (:mod:`comparisons.sweep_plan`) holds nothing per point (a Latin hypercube sample excepted: its unit
+   sample); points, groups and tasks are made one at a time by arithmetic;
 3. the tasks go to a Dask cluster: by default a ``LocalCluster`` with one single-threaded worker process
    per core; with ``scheduler`` (or the ``DASK_SCHEDULER_ADDRESS`` environment variable) an existing
    cluster, unchanged. At most two tasks per worker are in flight and their rows go to disk as they
@@ -17,7 +18,8 @@
    exists: an interrupted or killed sweep resumes where it stopped;
 5. the final tables are streamed from the chunks block by block (:func:`comparisons.sweep_tables.stream`)
    while the maps page's counts are taken from each block (:class:`comparisons.sweep_tally.Tally`), so the
-   process's memory does not grow with the number of points beyond the plan; then the maps
+   process holds no table and no per-point array (what Dask keeps of finished tasks aside: README,
+   Performance); then the maps
    (:mod:`reports.sweep_html`).
 """
 
@@ -49,6 +51,10 @@ STATE = "sweep.json"
 CHUNKS = "chunks"
 #: Tasks in flight per worker: enough to keep every worker busy, few enough that memory stays flat.
 IN_FLIGHT_PER_WORKER = 2
+#: Dask's own logs, kept shorter for a sweep (which never reads them): its low-level logs (transitions,
+#: recent messages of each stream, events) hold whole messages, the tasks' arguments included, up to 1 000
+#: each by default, about 6 MiB in the sweep's process once full (measured at 100 000 points, 400 tasks).
+DASK_CONFIG = {"distributed.admin.low-level-log-length": 100}
 
 
 @dataclass
@@ -233,7 +239,7 @@ def local_cluster(workers: int):
     have; a worker lost twice fails its task (recorded), it never stops the sweep."""
     import dask
     from distributed import LocalCluster
-    dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 1})
+    dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 1, **DASK_CONFIG})
     return LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
                         silence_logs=40)
 
@@ -247,10 +253,12 @@ class _client:
         self.workers = workers or available_cores()
 
     def __enter__(self):
+        import dask
         from distributed import Client
         self.cluster = None
         if self.scheduler:
-            self.client = Client(self.scheduler)
+            with dask.config.set(DASK_CONFIG):
+                self.client = Client(self.scheduler)
             return self.client
         self.cluster = local_cluster(self.workers)
         self.client = Client(self.cluster)

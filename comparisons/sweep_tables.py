@@ -10,9 +10,9 @@ byte-identical files, however many runs wrote them.
 :func:`stream` writes the four files without holding either table: it walks the points in blocks of
 :data:`BLOCK` points, reads the rows of a block from the chunk files that the plan names
 (:mod:`comparisons.sweep_plan`), and appends them as one Parquet row group and as CSV lines; the caller
-sees each block (the maps page counts its verdicts block by block). Its memory is one block of each table
-and a bounded cache of chunk tables (:data:`CACHE_ROWS` rows, :data:`CACHE_FILES` files), whatever the
-number of points. :func:`assemble` builds the same tables in memory (for small sweeps and as the check of
+sees each block (the maps page counts its verdicts block by block). A block's axis values come from the
+plan by arithmetic. Its memory is one block of each table and a bounded cache of chunk tables
+(:data:`CACHE_ROWS` rows, :data:`CACHE_FILES` files), whatever the number of points. :func:`assemble` builds the same tables in memory (for small sweeps and as the check of
 the streamed ones).
 """
 
@@ -113,7 +113,8 @@ def stream(plan: Plan, chunks: Path, out: Path, on_block=None) -> None:
     try:
         for lo in range(0, plan.n, BLOCK):
             ids = np.arange(lo, min(plan.n, lo + BLOCK), dtype=np.int64)
-            axes = pd.DataFrame({"point": ids, **{c: plan.values[ids, j] for j, c in enumerate(plan.columns)}})
+            values = plan.values(ids)
+            axes = pd.DataFrame({"point": ids, **{c: values[:, j] for j, c in enumerate(plan.columns)}})
             parts = []
             for name in sweep.backends:
                 for file, group in plan.chunk_files(ids, name).items():

@@ -28,7 +28,7 @@ class Tally:
     def __init__(self, sweep: Sweep, plan: Plan):
         self.sweep = sweep
         axes = [{"name": n, "unit": AXIS_KINDS[n].si_unit} for n in sweep.axis_names]
-        self.maps = MapCounts(axes, {n: plan.column(n) for n in sweep.axis_names},
+        self.maps = MapCounts(axes, {n: plan.level_source(n) for n in sweep.axis_names},
                               panels_for(list(sweep.backends), list(sweep.measures), list(PAIR_MEASURES)))
         self.summary = [{"backend": name, **{s: 0 for s in STATUSES}, **{m: 0 for m in sweep.measures}}
                         for name in sweep.backends]

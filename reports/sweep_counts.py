@@ -5,7 +5,8 @@ swept axes and per panel (a backend and its verdict, or a backend pair and measu
 the number of judged and of failing verdicts in each cell (at most ``MAX_LEVELS**2`` cells): its memory
 depends on the axes and the backends, never on the number of points. An axis with more than
 :data:`MAX_LEVELS` distinct values (a sampled sweep) is cut into :data:`BINS` bins of equal counts of
-points (:class:`Levels`). Only numpy and pandas: a sweep that draws no page imports no plotting library.
+points (:class:`reports.sweep_levels.Levels`, found from a source of the axis values that need not hold
+them all). Only numpy and pandas: a sweep that draws no page imports no plotting library.
 """
 
 from __future__ import annotations
@@ -15,39 +16,15 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-MAX_LEVELS = 30
-BINS = 10
-
-
-class Levels:
-    """The levels of one axis from the axis values of every point (each point once): its distinct values,
-    or :data:`BINS` bins of equal counts (quantile edges) represented by the median of their points."""
-
-    def __init__(self, values: np.ndarray):
-        values = np.asarray(values, dtype=float)
-        self.unique = np.unique(values)
-        self.edges = None
-        if self.unique.size <= MAX_LEVELS:
-            self.values = [float(v) for v in self.unique]
-            return
-        self.edges = np.quantile(values, np.linspace(0, 1, BINS + 1))
-        index = self.index(values)
-        self.values = [float(np.median(values[index == i])) if np.any(index == i) else float("nan")
-                       for i in range(BINS)]
-
-    def index(self, values: np.ndarray) -> np.ndarray:
-        """The level of each value (a value of the sweep's points)."""
-        values = np.asarray(values, dtype=float)
-        if self.edges is None:
-            return np.searchsorted(self.unique, values)
-        return np.clip(np.searchsorted(self.edges, values, side="right") - 1, 0, BINS - 1)
+from .sweep_levels import BINS, MAX_LEVELS, Levels  # noqa: F401 - the levels' names, as the page uses them
 
 
 class MapCounts:
     """Judged and failing verdicts per cell of every map, accumulated block by block (:meth:`add`).
 
     ``axes``: the swept axes (``[{"name", "unit"}]``); ``columns``: each axis name -> its value at every
-    point (the plan's, one float per point); ``panels``: :func:`panels_for`."""
+    point, or a source of them (:mod:`reports.sweep_levels`: the plan gives one that holds no per-point
+    array); ``panels``: :func:`panels_for`."""
 
     def __init__(self, axes: list[dict], columns: dict, panels: list[dict]):
         self.axes, self.panels = axes, panels

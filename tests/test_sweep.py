@@ -226,6 +226,8 @@ BAD = [
      "axes.current.range: expected lo < hi"),
     ("cell = \"textbook\"\n[simulation]\nduration = \"50 ms\"\n[axes.current]\nlogrange = [\"1 nA\", \"2 nA\"]\nnum = 1\n",
      "axes.current.num"),
+    ("cell = \"textbook\"\n[simulation]\nduration = \"50 ms\"\n[axes.current]\nrange = [\"1 nA\", \"1.0000000000000002 nA\"]\nnum = 4\n",
+     "axes.current.range: expected lo and hi far enough apart for 4 distinct float64 values"),
     ("cell = \"nope\"\n[simulation]\nduration = \"50 ms\"\n[axes.current]\nvalues = [\"1 nA\"]\n", "cell: cannot be loaded"),
     ("cell = \"textbook\"\n[simulation]\nduration = \"50 ms\"\nbackends = [\"neuron\"]\n[axes.current]\nvalues = [\"1 nA\"]\n",
      "simulation.backends: unknown backend"),
