@@ -236,12 +236,14 @@ def _run_all(client, todo, chunks: Path, bar) -> int:
 def local_cluster(workers: int):
     """A ``LocalCluster`` of ``workers`` single-threaded worker processes, as a sweep starts one. Its
     workers are not daemonic: they isolate each run in a child process, which a daemonic process may not
-    have; a worker lost twice fails its task (recorded), it never stops the sweep."""
+    have; a worker lost twice fails its task (recorded), it never stops the sweep. No dashboard: the
+    scheduler's plain HTTP server (health checks) takes a free port (``dashboard_address=None`` would
+    still try 8787, and warn when a second cluster runs)."""
     import dask
     from distributed import LocalCluster
     dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 1, **DASK_CONFIG})
-    return LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
-                        silence_logs=40)
+    return LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=":0",
+                        scheduler_kwargs={"dashboard": False}, silence_logs=40)
 
 
 class _client:
