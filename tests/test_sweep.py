@@ -315,3 +315,22 @@ def test_a_sweep_runs_unchanged_on_the_cluster_named_by_dask_scheduler_address(t
     finally:
         cluster.close()
     assert outcome.ran == 12 and (outcome.points["status"] == "ok").all()
+
+
+def _preloaded_freeze_count(_) -> tuple[int, int]:
+    """In a fresh fork: the collector's frozen objects before and after a worker's preload plugin runs."""
+    import gc
+    from comparisons.execution.runs import Preload
+    gc.unfreeze()
+    before = gc.get_freeze_count()
+    Preload(["reference"]).setup()
+    return before, gc.get_freeze_count()
+
+
+def test_a_workers_preload_leaves_its_heap_out_of_the_collectors_passes():
+    """What a worker has loaded when its tasks start stays out of the garbage collector's passes in the
+    children every task forks (a Brian2 task took three times as long when its child's collections walked
+    the inherited heap; the figure is in comparisons/execution/runs.py)."""
+    from comparisons.execution import forked_map
+    before, after = forked_map(_preloaded_freeze_count, [0], 1)[0]
+    assert before == 0 and after > 0
