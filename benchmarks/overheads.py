@@ -72,7 +72,8 @@ def measure_marginal_stimulus(backend_names, n_stimuli: int, duration_ms: float,
     for name in backend_names:
         small, large = (sine_comparison_text(k, duration_ms, name) for k in (n_stimuli, 2 * n_stimuli))
         try:
-            run_like_cli(small)                                  # warm: imports, kernels, compiled code
+            if repeats > 1:                                      # a measurement, not a smoke run:
+                run_like_cli(small)                              # warm (imports, kernels, compiled code)
             times = [(run_like_cli(small), run_like_cli(large)) for _ in range(repeats)]
         except Exception as exc:                                 # a backend failing is a result
             rows.append(row("marginal_stimulus", name, "", status="error",
