@@ -55,6 +55,15 @@ IN_FLIGHT_PER_WORKER = 2
 #: recent messages of each stream, events) hold whole messages, the tasks' arguments included, up to 1 000
 #: each by default, about 6 MiB in the sweep's process once full (measured at 100 000 points, 400 tasks).
 DASK_CONFIG = {"distributed.admin.low-level-log-length": 100}
+#: The periodic callbacks of the ``LocalCluster`` a sweep starts, less often than Dask's defaults. Its
+#: scheduler and its workers' nannies live in the sweep's process, and on a machine with one core per worker
+#: every CPU second they take is taken from a worker. The nanny's memory monitor (each 100 ms by default, a
+#: psutil ``Process`` built and read per worker) and the system monitor (each 500 ms: CPU, memory, file
+#: descriptors, disk counters, for a dashboard the sweep does not start) were together about a fifth of the
+#: scheduler loop's CPU in a profiled sweep. One second still stops a runaway worker: a task's simulation
+#: runs in a child process the nanny does not measure anyway.
+QUIET_CONFIG = {"distributed.worker.memory.monitor-interval": "1s",
+                "distributed.admin.system-monitor.interval": "2s"}
 
 
 @dataclass
@@ -199,7 +208,9 @@ def _todo(plan: Plan, chunks: Path):
 def _run_all(client, todo, chunks: Path, bar) -> int:
     """Run the tasks of the iterator ``todo``, a bounded number in flight; returns how many ran."""
     from distributed import as_completed
-    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    workers = client.scheduler_info().get("workers", {})
+    n_workers = max(1, len(workers))
+    direct = _all_local(workers)
     window = as_completed()
     failures = ran = 0
     tasks = {}
@@ -219,7 +230,7 @@ def _run_all(client, todo, chunks: Path, bar) -> int:
     for future in window:
         task = tasks.pop(future.key)
         try:
-            rows = future.result()
+            rows = client.gather(future, direct=direct)
         except Exception as exc:  # noqa: BLE001 - a worker lost twice: the task is recorded as failed
             rows = empty_rows(len(task.points), "failed", f"worker lost: {type(exc).__name__}: {exc}", 2)
             rows.update(point=task.points, backend=[task.backend] * len(task.points))
@@ -233,6 +244,24 @@ def _run_all(client, todo, chunks: Path, bar) -> int:
     return ran
 
 
+def _all_local(workers: dict) -> bool:
+    """Whether every worker listens on this machine's loopback interface (a ``LocalCluster``'s do, whether
+    the sweep started it or was given its address): then the client fetches each result from its worker
+    directly, instead of through the scheduler (Dask's default for a client outside the cluster, which a
+    remote cluster's network may require), sparing the scheduler's loop reading and resending every result."""
+    import ipaddress
+    from urllib.parse import urlsplit
+    if not workers:
+        return False
+    for address in workers:
+        try:
+            if not ipaddress.ip_address(urlsplit(address).hostname or "").is_loopback:
+                return False
+        except ValueError:
+            return False
+    return True
+
+
 def local_cluster(workers: int):
     """A ``LocalCluster`` of ``workers`` single-threaded worker processes, as a sweep starts one. Its
     workers are not daemonic: they isolate each run in a child process, which a daemonic process may not
@@ -241,7 +270,8 @@ def local_cluster(workers: int):
     still try 8787, and warn when a second cluster runs)."""
     import dask
     from distributed import LocalCluster
-    dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 1, **DASK_CONFIG})
+    dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 1, **DASK_CONFIG,
+                     **QUIET_CONFIG})
     return LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=":0",
                         scheduler_kwargs={"dashboard": False}, silence_logs=40)
 
