@@ -213,9 +213,7 @@ def _todo(plan: Plan, chunks: Path):
 def _run_all(client, todo, chunks: Path, bar) -> int:
     """Run the tasks of the iterator ``todo``, a bounded number in flight; returns how many ran."""
     from distributed import as_completed
-    workers = client.scheduler_info().get("workers", {})
-    n_workers = max(1, len(workers))
-    direct = _all_local(workers)
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
     window = as_completed()
     failures = ran = 0
     tasks = {}
@@ -235,7 +233,7 @@ def _run_all(client, todo, chunks: Path, bar) -> int:
     for future in window:
         task = tasks.pop(future.key)
         try:
-            rows = client.gather(future, direct=direct)
+            rows = future.result()
         except Exception as exc:  # noqa: BLE001 - a worker lost twice: the task is recorded as failed
             rows = empty_rows(len(task.points), "failed", f"worker lost: {type(exc).__name__}: {exc}", 2)
             rows.update(point=task.points, backend=[task.backend] * len(task.points))
@@ -247,24 +245,6 @@ def _run_all(client, todo, chunks: Path, bar) -> int:
         bar.update(len(task.points))
         submit()
     return ran
-
-
-def _all_local(workers: dict) -> bool:
-    """Whether every worker listens on this machine's loopback interface (a ``LocalCluster``'s do, whether
-    the sweep started it or was given its address): then the client fetches each result from its worker
-    directly, instead of through the scheduler (Dask's default for a client outside the cluster, which a
-    remote cluster's network may require), sparing the scheduler's loop reading and resending every result."""
-    import ipaddress
-    from urllib.parse import urlsplit
-    if not workers:
-        return False
-    for address in workers:
-        try:
-            if not ipaddress.ip_address(urlsplit(address).hostname or "").is_loopback:
-                return False
-        except ValueError:
-            return False
-    return True
 
 
 def local_cluster(workers: int):
