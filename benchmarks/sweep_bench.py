@@ -15,9 +15,9 @@ Writes ``DIR/sweep_bench.csv`` (columns :data:`COLUMNS`, the machine on every ro
 3. ``scaling``: one sweep (the 2 000 points of the grid at dt = 0.1 ms) with 1 and with 2 workers, fresh
    output each time, alternately ``scaling_repeats`` times (one row each), and the ratio of the median wall
    times (the machine's load moves single runs by tens of percent).
-   ``scaling_ceiling``: the same tasks (:meth:`comparisons.sweep_plan.Plan.tasks`) run without Dask, each
-   in a process forked from one that preloaded the simulators (as a worker does), 1 and 2 at a time, the
-   ratio of the wall times: what this machine gives the sweep's work on its two cores before any
+   ``scaling_ceiling``: the same tasks (:meth:`comparisons.sweep_plan.Plan.tasks`) run without Dask by 1
+   and by 2 processes forked from one that preloaded the simulators, each running its share one task after
+   the other as a worker does (:func:`ceiling`), the ratio of the wall times: what this machine gives the sweep's work on its two cores before any
    scheduling (processes sharing caches and memory bandwidth slow each other down).
 4. ``memory``: the peak resident memory (``VmHWM``) of the process that runs the sweep (the client and
    the LocalCluster's scheduler are in it) for sweeps of growing size, the reference alone, in a fresh
@@ -164,13 +164,22 @@ def measure_comparisons(points, sweep_spec, n_sample: int, seed: int = 0) -> flo
     return float(np.mean(seconds))
 
 
+def _run_tasks(tasks) -> int:
+    """Run ``tasks`` one after the other (as one worker does); how many ran."""
+    from comparisons.sweep_task import run_task
+    for task in tasks:
+        run_task(task)
+    return len(tasks)
+
+
 def ceiling(text: str, work: Path, workers: int) -> tuple[int, float]:
-    """(tasks, wall seconds) of running every task of the sweep ``text`` in forked processes, ``workers``
-    at a time, from this process with the simulators preloaded and its heap frozen (as a worker's)."""
+    """(tasks, wall seconds) of running every task of the sweep ``text`` without Dask: ``workers``
+    processes forked from this one with the simulators preloaded and its heap frozen (as a worker's), each
+    running its share of the tasks (dealt in turn) one after the other, each task isolated in its own child
+    as on a worker."""
     from comparisons.execution import forked_map, frozen_heap, preload
     from comparisons.sweep_config import load_sweep
     from comparisons.sweep_plan import Plan
-    from comparisons.sweep_task import run_task
     work.mkdir(parents=True, exist_ok=True)
     (work / "sweep.toml").write_text(text)
     spec = load_sweep(work / "sweep.toml")
@@ -178,9 +187,9 @@ def ceiling(text: str, work: Path, workers: int) -> tuple[int, float]:
     for name in spec.backends:
         preload(spec.module_name(name))
     with frozen_heap():
-        forked_map(run_task, tasks[:len(spec.backends)], workers)        # warm: first-run allocations
+        forked_map(_run_tasks, [tasks[:len(spec.backends)]], 1)          # warm: first-run allocations
         start = time.perf_counter()
-        forked_map(run_task, tasks, workers)
+        forked_map(_run_tasks, [tasks[k::workers] for k in range(workers)], workers)
         return len(tasks), time.perf_counter() - start
 
 
@@ -253,7 +262,7 @@ def run(sizes: dict, out: Path, log=print) -> list[dict]:
                 walls[workers].append(seconds)
         one, two = float(np.median(walls[1])), float(np.median(walls[2]))
         rows.append(_row("scaling_ceiling", "all", o.n_points, 2, two, one / two, "x",
-                         f"the same {n_tasks} tasks without Dask, forked 1 / 2 at a time: median wall time "
+                         f"the same {n_tasks} tasks without Dask, in 1 / 2 processes: median wall time "
                          f"{one:.2f} s / {two:.2f} s ({len(walls[1])} alternate runs each)", host))
         for c in clusters.values():
             c.close()
