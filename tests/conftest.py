@@ -2,6 +2,7 @@
 restored by the backends themselves and checked by their tests."""
 
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,13 @@ def small_sections(duration="200 ms", fi_num=11, fi_duration="500 ms", backends=
         simulation += f"backends = {json.dumps(list(backends))}\n"
     return (f"\n{simulation}[fi_curve]\nnum = {fi_num}\nduration = \"{fi_duration}\"\n"
             f'[convergence]\ndt = ["0.4 ms", "0.2 ms", "0.1 ms"]\nduration = "{duration}"\n')
+
+
+def traced_peak(function) -> int:
+    """The peak of the memory Python allocates (bytes, ``tracemalloc``) while ``function()`` runs."""
+    tracemalloc.start()
+    try:
+        function()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

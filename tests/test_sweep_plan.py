@@ -8,7 +8,6 @@ points allocates a bounded amount, not a per-point array."""
 from __future__ import annotations
 
 import dataclasses
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from comparisons.sweep_config import Axis, load_sweep
 from comparisons.sweep_plan import Plan, task_key
 from reports.sweep_levels import BINS, GridSource, Levels, StreamSource
+from conftest import traced_peak
 
 HEAD = 'name = "p"\ncell = "textbook"\n[simulation]\nduration = "100 ms"\nbackends = ["reference", "nengo"]\nchunk = 3\n'
 TAU = '[axes.tau_m]\nvalues = ["5 ms", "10 ms", "40 ms"]\n'
@@ -167,15 +167,6 @@ def test_the_levels_of_a_sampled_sweep_are_the_levels_of_its_table(tmp_path, met
         assert _same(levels.values, expected) and _same(levels.edges, edges)
 
 
-def _peak(function) -> int:
-    tracemalloc.start()
-    try:
-        function()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_walking_the_plan_of_ten_million_points_allocates_no_per_point_array(tmp_path):
     small = _load(tmp_path, HEAD + TAU + RESET + CURRENT)
     # 100 x 100 x 10 x 100 = 10^7 points (the file's limit is 10^6: built here, never run)
@@ -199,4 +190,4 @@ def test_walking_the_plan_of_ten_million_points_allocates_no_per_point_array(tmp
     # One int64 per point would be 80 MB. What the walk makes is a block of 1 024 points' values and chunk
     # names (about 0.2 MB), a few groups' cells and tasks of at most 64 points, and the levels of four axes
     # of 100 values: 2 MB bounds all of it and does not depend on the number of points.
-    assert _peak(walk) < 2 * 2**20                       # measured: about 0.1 MB
+    assert traced_peak(walk) < 2 * 2**20                       # measured: about 0.1 MB

@@ -5,7 +5,6 @@ assembly's does; the maps' counts taken block by block equal the counts over the
 
 from __future__ import annotations
 
-import tracemalloc
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ from comparisons.sweep_config import load_sweep
 from comparisons.sweep_measures import COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, PASS_COLUMNS
 from comparisons.sweep_plan import Plan
 from comparisons.sweep_tally import Tally
+from conftest import traced_peak
 
 BACKENDS = ("reference", "nengo")
 
@@ -132,15 +132,6 @@ def test_a_missing_chunk_is_an_internal_error_and_nothing_is_written(tmp_path):
     assert list(out.iterdir()) == []
 
 
-def _peak(function) -> int:
-    tracemalloc.start()
-    try:
-        function()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_the_streaming_writer_peak_does_not_grow_with_the_number_of_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(sweep_tables, "BLOCK", 64)
     monkeypatch.setattr(sweep_tables, "CACHE_ROWS", 256)
@@ -153,8 +144,8 @@ def test_the_streaming_writer_peak_does_not_grow_with_the_number_of_chunks(tmp_p
         out.mkdir()
         sweep_tables.stream(plan, chunks, out, Tally(spec, plan).add)   # once before: first-call allocations
         tally = Tally(spec, plan)
-        peaks[n_tau] = _peak(lambda: sweep_tables.stream(plan, chunks, out, tally.add))
-        in_memory[n_tau] = _peak(lambda: sweep_tables.assemble(spec, chunks))
+        peaks[n_tau] = traced_peak(lambda: sweep_tables.stream(plan, chunks, out, tally.add))
+        in_memory[n_tau] = traced_peak(lambda: sweep_tables.assemble(spec, chunks))
     # the measure sees a table that grows: the in-memory assembly's peak grows with the points
     assert in_memory[200] > 2.5 * in_memory[50], in_memory
     # the streaming writer's does not: one block and a cache of fixed size, whatever the number of chunks
