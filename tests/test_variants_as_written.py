@@ -12,7 +12,7 @@ import pytest
 
 from comparisons.config import comparison_from_document
 from comparisons.harness import closed_form, run_comparison
-from conftest import small_sections
+from conftest import TEXTBOOK_NEURON, small_sections
 from comparisons import backends
 from models.drive import Drive
 from models.spec import LIFSpec, SpikeInput
@@ -28,14 +28,7 @@ TIMES = ["10 ms", "10 ms", "25.06 ms", "150 ms", "150.03 ms"]
 CELL = f'''
 name = "issue_cell"
 description = "a synaptic cell driven by given spike times: a double spike and an off-grid spike"
-[neuron]
-tau_m = "20 ms"
-E_L = "-70 mV"
-V_th = "-50 mV"
-V_reset = "-65 mV"
-R = "100 Mohm"
-t_ref = "2 ms"
-tau_syn = "5 ms"
+{TEXTBOOK_NEURON}tau_syn = "5 ms"
 [spike_input]
 weight = "100 pA"
 times = {TIMES!r}
