@@ -711,8 +711,8 @@ def _pair_metrics(c, spec, label, stim, drive, name, ref, results, bounds, outco
     for metric, value, unit in M.metric_tuples(M.spike_match_values(ta, tb, match_window, dt)):
         _row(outcome, label, name, ref, metric, value, unit)
     tau_vr = cf.time_scale(spec)   # tau_m; without leak t_ref (or 10 ms)
-    _row(outcome, label, name, ref, "van_rossum", M.van_rossum(ta, tb, tau_vr, a.t[-1]), "1")
-    _row(outcome, label, name, ref, "victor_purpura", M.victor_purpura(ta, tb, 1.0 / dt, a.t[-1]), "1")
+    _row(outcome, label, name, ref, "van_rossum", M.van_rossum(ta, tb, tau_vr), "1")
+    _row(outcome, label, name, ref, "victor_purpura", M.victor_purpura(ta, tb, 1.0 / dt), "1")
 
 
 def _fi_metrics(c, spec, name, currents, rates, analytic, outcome, study="fi_curve") -> None:

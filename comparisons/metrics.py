@@ -26,6 +26,7 @@ Conventions shared by the whole module:
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -526,21 +527,28 @@ def preload() -> None:
     from elephant import spike_train_dissimilarity  # noqa: F401
 
 
-def _neo_pair(test: np.ndarray, reference: np.ndarray, t_stop: float | None):
-    """The two trains as ``neo.SpikeTrain`` in seconds. The unit is given as the ``quantities`` object,
-    not the string "s", and the limits as quantities: a unit string is parsed by ``quantities``'
-    registry (Python's ``compile`` of the expression) at every use, most of the cost of a distance."""
-    import neo
+def _time_pair(test: np.ndarray, reference: np.ndarray) -> list:
+    """The two (sorted) trains as ``quantities`` arrays in seconds, which Elephant's distances take as
+    they take ``neo.SpikeTrain`` (it reads only the times and their unit: the recording's limits do not
+    enter either distance). The unit is the ``quantities`` object, not the string "s": a unit string is
+    parsed by ``quantities``' registry (Python's ``compile`` of the expression) at every use."""
     import quantities as pq
 
-    tst, ref = _train(test, "test"), _train(reference, "reference")
-    both = np.concatenate([tst, ref])
-    start = min(0.0, float(both.min())) if both.size else 0.0
-    stop = max(float(both.max()) if both.size else 0.0, start if t_stop is None else float(t_stop))
-    return [neo.SpikeTrain(x, units=pq.s, t_start=start * pq.s, t_stop=stop * pq.s) for x in (tst, ref)]
+    return [_train(test, "test") * pq.s, _train(reference, "reference") * pq.s]
 
 
-def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float, t_stop: float | None = None) -> float:
+@functools.lru_cache(maxsize=64)
+def _vp_kernel(cost: float):
+    """The kernel Elephant 1.2.1's ``victor_purpura_distance`` builds for ``cost_factor = cost`` Hz when
+    given none (its source: ``TriangularKernel(sigma=2.0 / (np.sqrt(6.0) * cost_factor))``), built once
+    per cost: the same object gives the same distance, without rebuilding it for every pair of trains."""
+    import quantities as pq
+    from elephant import kernels
+
+    return kernels.TriangularKernel(sigma=2.0 / (np.sqrt(6.0) * (cost * pq.Hz)))
+
+
+def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float) -> float:
     """Van Rossum distance of two spike trains (dimensionless), from Elephant.
 
     Elephant 1.2.1 (``elephant.spike_train_dissimilarity.van_rossum_distance``) computes, with
@@ -549,8 +557,8 @@ def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float, t_stop: floa
         ``D = sqrt((2/tau) integral_{-inf}^{+inf} (f_ref - f_test)^2 dt)``
 
     normalised so that one spike against none gives ``D = 1``; van Rossum (2001) uses ``1/tau`` and
-    gets ``1/sqrt(2)``: divide by ``sqrt(2)`` for the paper's value. The integral is not cut at
-    ``t_stop``. Two single spikes ``d`` apart: ``sqrt(2 (1 - exp(-|d|/tau)))``. ``tau = inf`` gives
+    gets ``1/sqrt(2)``: divide by ``sqrt(2)`` for the paper's value. The integral is not cut at the end
+    of the recording. Two single spikes ``d`` apart: ``sqrt(2 (1 - exp(-|d|/tau)))``. ``tau = inf`` gives
     ``|n_ref - n_test|``.
 
     Rounding: ``D^2`` is a difference of sums of kernel terms, so ``D`` has an absolute floor of about
@@ -561,43 +569,39 @@ def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float, t_stop: floa
     Parameters
     ----------
     test, reference : ndarray
-        Sorted spike times (s).
+        Sorted spike times (s) (checked; Elephant is told not to sort them again).
     tau
         Time constant (s) of the exponential filter, > 0 (``inf`` allowed).
-    t_stop
-        End of the recording (s); only needed by ``neo.SpikeTrain``, it does not change the value.
     """
     import quantities as pq
     from elephant.spike_train_dissimilarity import van_rossum_distance as elephant_vr
 
     tau = _positive(tau, "tau", "s")
-    trains = _neo_pair(test, reference, t_stop)
+    trains = _time_pair(test, reference)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="van_rossum_distance: very small negative",
                                 category=RuntimeWarning)
-        return float(elephant_vr(trains, time_constant=tau * pq.s)[0, 1])
+        return float(elephant_vr(trains, time_constant=tau * pq.s, sort=False)[0, 1])
 
 
-def victor_purpura(test: np.ndarray, reference: np.ndarray, cost: float,
-                   t_stop: float | None = None) -> float:
+def victor_purpura(test: np.ndarray, reference: np.ndarray, cost: float) -> float:
     """Victor–Purpura distance of two spike trains (dimensionless), from Elephant.
 
     The smallest total cost of turning one train into the other with insertions and deletions (cost 1
     each) and shifts of a spike by ``dt'`` (cost ``q |dt'|``); Victor & Purpura (1996), the normalisation
     of Elephant 1.2.1 (``elephant.spike_train_dissimilarity.victor_purpura_distance``, its exact
-    ``fast`` algorithm). Unit: number of spike insertions/deletions ("1"). A train against itself: 0;
-    one spike against none: 1; single spikes ``d`` apart: ``min(2, q d)``; ``q = 0``: ``|n_ref - n_test|``.
-    ``q = inf`` is refused: Elephant then returns ``n_ref + n_test`` even for coincident spikes.
+    ``fast`` algorithm, with the kernel it builds itself for ``q``: :func:`_vp_kernel`). Unit: number of
+    spike insertions/deletions ("1"). A train against itself: 0; one spike against none: 1; single spikes
+    ``d`` apart: ``min(2, q d)``; ``q = 0``: ``|n_ref - n_test|``. ``q = inf`` is refused: Elephant then
+    returns ``n_ref + n_test`` even for coincident spikes.
 
     Parameters
     ----------
     test, reference : ndarray
-        Sorted spike times (s).
+        Sorted spike times (s) (checked; Elephant is told not to sort them again).
     cost
         Shift cost ``q`` (1/s = Hz), finite and >= 0: shifts longer than ``2/q`` cost more than a
         deletion plus an insertion.
-    t_stop
-        End of the recording (s); only needed by ``neo.SpikeTrain``, it does not change the value.
     """
     import quantities as pq
     from elephant.spike_train_dissimilarity import victor_purpura_distance as elephant_vp
@@ -606,8 +610,9 @@ def victor_purpura(test: np.ndarray, reference: np.ndarray, cost: float,
     if not math.isfinite(cost):
         raise _refuse("cost", "must be finite (Elephant counts coincident spikes as unmatched at "
                       "q = inf)", f"{cost} Hz")
-    trains = _neo_pair(test, reference, t_stop)
-    return float(elephant_vp(trains, cost_factor=cost * pq.Hz)[0, 1])
+    trains = _time_pair(test, reference)
+    kernel = _vp_kernel(cost) if cost > 0 else None      # q = 0: Elephant counts spikes, no kernel
+    return float(elephant_vp(trains, cost_factor=cost * pq.Hz, kernel=kernel, sort=False)[0, 1])
 
 
 # ----------------------------------------------------------------------------------- spike tables

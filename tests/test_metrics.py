@@ -241,13 +241,13 @@ def test_spike_matching_pools_neurons_and_distances_are_per_train():
     assert value(table, "spike_offset_mean_dt") == pytest.approx(1, abs=1e-9)  # offsets +2 and 0
     assert m.first_spike_latency_diff(test[0], ref[0]) == pytest.approx(2 * DT, rel=1e-9)
     # VP: neuron 0 shifts one spike by 0.2 ms (q d = 0.02) and inserts one (1); neuron 1 deletes one (1)
-    assert m.victor_purpura(test[0], ref[0], 100.0, 0.1) == pytest.approx(1.02, rel=1e-12)
-    assert m.victor_purpura(test[1], ref[1], 100.0, 0.1) == pytest.approx(1.0, rel=1e-12)
+    assert m.victor_purpura(test[0], ref[0], 100.0) == pytest.approx(1.02, rel=1e-12)
+    assert m.victor_purpura(test[1], ref[1], 100.0) == pytest.approx(1.0, rel=1e-12)
     # van Rossum: expanding the square, (2/tau) int f_a f_b dt = sum_ij exp(-|a_i - b_j|/tau); one spike
     # against none is 1
-    assert m.van_rossum(test[0], ref[0], 5e-3, 0.1) ** 2 == pytest.approx(
+    assert m.van_rossum(test[0], ref[0], 5e-3) ** 2 == pytest.approx(
         van_rossum_squared(ref[0], test[0], 5e-3), rel=1e-9)
-    assert m.van_rossum(test[1], ref[1], 5e-3, 0.1) == pytest.approx(1.0, rel=1e-9)
+    assert m.van_rossum(test[1], ref[1], 5e-3) == pytest.approx(1.0, rel=1e-9)
 
 
 def van_rossum_squared(a, b, tau):
