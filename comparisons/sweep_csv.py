@@ -39,28 +39,31 @@ def write_csv(fh, frame: pd.DataFrame, header: bool = True) -> None:
         fh.write("\n".join(map(",".join, zip(*columns))) + "\n")
 
 
-def _quoted(texts: list) -> list:
-    """Each text as :func:`csv.writer` writes it as one field of a row of several (quoted where needed)."""
-    as_written = {}
-    for text in dict.fromkeys(texts):
+def _quoted(texts) -> list:
+    """Each of the distinct ``texts`` as :func:`csv.writer` writes it as one field of a row of several
+    (quoted where needed)."""
+    out = []
+    for text in texts:
         buffer = io.StringIO()
         csv.writer(buffer, **DIALECT).writerow([text, ""])
-        as_written[text] = buffer.getvalue()[:-2]
-    return [as_written[t] for t in texts]
+        out.append(buffer.getvalue()[:-2])
+    return out
 
 
 def _texts(column: pd.Series) -> list | None:
     """The CSV field of every value of ``column`` (None for a dtype left to pandas)."""
     dtype = column.dtype
     if isinstance(dtype, pd.BooleanDtype):
-        values = column.array
-        return _BOOL_TEXT[np.where(values._mask, 2, values._data.astype(np.intp))].tolist()
+        truth = column.to_numpy(dtype=bool, na_value=False).astype(np.intp)
+        return _BOOL_TEXT[np.where(column.isna().to_numpy(), 2, truth)].tolist()
     if isinstance(dtype, pd.StringDtype) or dtype == object:
-        values = column.to_numpy(dtype=object, na_value=None)
-        if not all(type(v) is str for v in values):
+        if dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
             missing = column.isna().to_numpy()
-            values = ["" if m else v if type(v) is str else str(v) for v, m in zip(values, missing)]
-        return _quoted(list(values))
+            column = pd.Series(["" if m else v if type(v) is str else str(v)
+                                for v, m in zip(column.to_numpy(), missing)], dtype=object)
+        codes, distinct = pd.factorize(column, use_na_sentinel=True)
+        texts = np.array(_quoted(distinct.tolist()) + [""], dtype=object)
+        return texts[codes].tolist()
     if not isinstance(dtype, np.dtype):
         return None
     values = column.to_numpy()

@@ -115,13 +115,16 @@ def _placed(axes: pd.DataFrame, table: pa.Table, backends) -> tuple[pd.DataFrame
         return None
     code = pc.index_in(table.column("backend"), value_set=pa.array(list(backends), pa.string()))
     code = code.to_numpy(zero_copy_only=False)
-    keep = ~np.isnan(code) if code.dtype.kind == "f" else np.ones(len(code), bool)
+    place = table.column("point").to_numpy() - ids[0]
+    keep = (place >= 0) & (place < m)
+    if code.dtype.kind == "f":
+        keep &= ~np.isnan(code)
     rows = np.flatnonzero(keep)
-    key = (table.column("point").to_numpy()[rows] - ids[0]) * nb + code[rows].astype(np.int64)
+    key = place[rows] * nb + code[rows].astype(np.int64)
     order = np.argsort(key, kind="stable")
     if len(key) != m * nb or not np.array_equal(key[order], np.arange(m * nb)):
         return None
-    frame = table.take(pa.array(rows[order])).to_pandas(types_mapper=_NULLABLE_BOOL.get)
+    frame = table.take(pa.array(rows[order])).combine_chunks().to_pandas(types_mapper=_NULLABLE_BOOL.get)
     repeated = np.repeat(np.arange(m), nb)
     columns = {c: axes[c].to_numpy()[repeated] for c in axes.columns}
     columns.update({c: frame[c] for c in frame.columns if c != "point"})
@@ -164,9 +167,13 @@ def stream(plan: Plan, chunks: Path, out: Path, on_block=None) -> None:
             axes = pd.DataFrame({"point": ids, **{c: values[:, j] for j, c in enumerate(plan.columns)}})
             parts = []
             for name in sweep.backends:
+                read_invalid = set()         # an invalid group's points of several tasks: one file, read once
                 for file, group in plan.chunk_files(ids, name).items():
                     table = cache.get(file)
+                    if table is None and invalid_name(group) in read_invalid:
+                        continue
                     if table is None and (table := cache.get(invalid_name(group))) is not None:
+                        read_invalid.add(invalid_name(group))
                         table = table.filter(pc.equal(table.column("backend"), name))
                     if table is None:
                         raise ContractError(f"sweep chunk {chunks / file}", "to exist once every task has run",
@@ -222,11 +229,11 @@ class _TableSink:
 
     def add(self, frame: pd.DataFrame) -> None:
         if self.writer is None:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+            table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
             self.writer = pq.ParquetWriter(self.tmps[0], table.schema)
             header = True
         else:
-            table = pa.Table.from_pandas(frame, schema=self.writer.schema, preserve_index=False)
+            table = pa.Table.from_pandas(frame, schema=self.writer.schema, preserve_index=False, nthreads=1)
             header = False
         self.writer.write_table(table)
         write_csv(self.csv, frame, header)
