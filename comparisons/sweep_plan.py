@@ -113,8 +113,13 @@ class Plan:
         points), each with its group: an invalid group's points are in its ``invalid-g`` chunk instead, which
         the caller looks for when the task's chunk does not exist."""
         groups, places = self.layout.group_of(points)
-        within = places // self.sweep.chunk
-        return {task_key(backend, int(g), int(k)) + ".parquet": int(g) for g, k in zip(groups, within)}
+        within = np.asarray(places) // self.sweep.chunk
+        groups = np.asarray(groups, dtype=np.int64)
+        if not len(groups):
+            return {}
+        _, first = np.unique(groups * (int(within.max()) + 1) + within, return_index=True)
+        first.sort()
+        return {task_key(backend, int(groups[i]), int(within[i])) + ".parquet": int(groups[i]) for i in first}
 
 
 def task_key(backend: str, group: int, chunk: int) -> str:

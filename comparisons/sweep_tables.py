@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from models.errors import ContractError
 from models.files import replacing
 
+from .sweep_csv import write_csv
 from .sweep_measures import COLUMNS, PASS_COLUMNS
 from .sweep_plan import Plan, invalid_name
 
@@ -79,13 +80,62 @@ def chunk_seconds(path: Path) -> float | None:
 def assemble(sweep, chunks: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The points and pairs tables from every chunk file, in a fixed order, in memory."""
     files = sorted(p for p in chunks.glob("*.parquet") if not p.name.startswith("."))
-    frame = pd.concat([pq.read_table(p).to_pandas() for p in files], ignore_index=True)
-    return _join(sweep.points().reset_index(), frame, sweep.backends)
+    return _join(sweep.points().reset_index(), [_read(p) for p in files], sweep.backends)
 
 
-def _join(axes: pd.DataFrame, frame: pd.DataFrame, backends) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read(path: Path) -> pa.Table:
+    return pq.ParquetFile(path).read(use_threads=False)
+
+
+def _join(axes: pd.DataFrame, tables: list[pa.Table], backends) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The points and pairs rows of the points of ``axes`` (``point`` and the axis columns) from the chunk
-    rows ``frame`` (any order, other points and backends dropped)."""
+    tables ``tables`` (rows in any order, other points and backends dropped).
+
+    When ``axes`` holds the contiguous points ``p0, p0 + 1, ...`` and the tables hold exactly one row per
+    point and backend (every finished sweep), the rows are put in place by index arithmetic; otherwise
+    (rows missing or repeated, chunk schemas that differ) by a pandas merge. Both give the same frames."""
+    same = all(t.schema.equals(tables[0].schema) for t in tables[1:])
+    table = pa.concat_tables(tables) if tables and same else None
+    placed = _placed(axes, table, backends) if table is not None else None
+    if placed is None:
+        return _merged(axes, pd.concat([t.to_pandas() for t in tables], ignore_index=True), backends)
+    points, start = placed
+    pair_rows = pairs(points, backends)
+    where = pair_rows["point"].to_numpy() - start
+    pair_rows = pd.concat([axes.iloc[where].reset_index(drop=True), pair_rows.drop(columns="point")], axis=1)
+    return points, pair_rows
+
+
+def _placed(axes: pd.DataFrame, table: pa.Table, backends) -> tuple[pd.DataFrame, int] | None:
+    """The points rows by index arithmetic and the first point, or None when the rows do not fill the
+    grid of points x backends exactly once (see :func:`_join`)."""
+    ids = axes["point"].to_numpy()
+    nb, m = len(backends), len(ids)
+    if m == 0 or not np.array_equal(ids, np.arange(ids[0], ids[0] + m)):
+        return None
+    code = pc.index_in(table.column("backend"), value_set=pa.array(list(backends), pa.string()))
+    code = code.to_numpy(zero_copy_only=False)
+    place = table.column("point").to_numpy() - ids[0]
+    keep = (place >= 0) & (place < m)
+    if code.dtype.kind == "f":
+        keep &= ~np.isnan(code)
+    rows = np.flatnonzero(keep)
+    key = place[rows] * nb + code[rows].astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    if len(key) != m * nb or not np.array_equal(key[order], np.arange(m * nb)):
+        return None
+    frame = table.take(pa.array(rows[order])).combine_chunks().to_pandas(types_mapper=_NULLABLE_BOOL.get)
+    repeated = np.repeat(np.arange(m), nb)
+    columns = {c: axes[c].to_numpy()[repeated] for c in axes.columns}
+    columns.update({c: frame[c] for c in frame.columns if c != "point"})
+    return pd.DataFrame(columns), int(ids[0])
+
+
+_NULLABLE_BOOL = {pa.bool_(): pd.BooleanDtype()}
+
+
+def _merged(axes: pd.DataFrame, frame: pd.DataFrame, backends) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`_join` by a pandas merge, for rows that need not fill the grid of points x backends."""
     for c in PASS_COLUMNS:
         frame[c] = frame[c].astype("boolean")
     order = {name: i for i, name in enumerate(backends)}
@@ -117,17 +167,20 @@ def stream(plan: Plan, chunks: Path, out: Path, on_block=None) -> None:
             axes = pd.DataFrame({"point": ids, **{c: values[:, j] for j, c in enumerate(plan.columns)}})
             parts = []
             for name in sweep.backends:
+                read_invalid = set()         # an invalid group's points of several tasks: one file, read once
                 for file, group in plan.chunk_files(ids, name).items():
                     table = cache.get(file)
+                    if table is None and invalid_name(group) in read_invalid:
+                        continue
                     if table is None and (table := cache.get(invalid_name(group))) is not None:
+                        read_invalid.add(invalid_name(group))
                         table = table.filter(pc.equal(table.column("backend"), name))
                     if table is None:
                         raise ContractError(f"sweep chunk {chunks / file}", "to exist once every task has run",
                                             "missing")
                     pts = table.column("point").to_numpy()
                     parts.append(table.filter(pa.array((pts >= lo) & (pts <= ids[-1]))))
-            frame = pa.concat_tables(parts).to_pandas()
-            points, pair_rows = _join(axes, frame, sweep.backends)
+            points, pair_rows = _join(axes, parts, sweep.backends)
             sinks["points"].add(points)
             sinks["pairs"].add(pair_rows)
             if on_block is not None:
@@ -155,7 +208,7 @@ class _ChunkCache:
         path = self.chunks / name
         if not path.is_file():
             return None
-        table = pq.read_table(path)
+        table = _read(path)
         self.tables[name] = table
         self.rows += table.num_rows
         while len(self.tables) > 1 and (self.rows > CACHE_ROWS or len(self.tables) > CACHE_FILES):
@@ -176,14 +229,14 @@ class _TableSink:
 
     def add(self, frame: pd.DataFrame) -> None:
         if self.writer is None:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+            table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
             self.writer = pq.ParquetWriter(self.tmps[0], table.schema)
             header = True
         else:
-            table = pa.Table.from_pandas(frame, schema=self.writer.schema, preserve_index=False)
+            table = pa.Table.from_pandas(frame, schema=self.writer.schema, preserve_index=False, nthreads=1)
             header = False
         self.writer.write_table(table)
-        frame.to_csv(self.csv, index=False, header=header, float_format=None, lineterminator="\n")
+        write_csv(self.csv, frame, header)
 
     def close(self) -> None:
         if self.writer is None:
@@ -204,28 +257,44 @@ class _TableSink:
 
 def pairs(points: pd.DataFrame, backends) -> pd.DataFrame:
     """Per point, backend pair and measure: ``|a - b|`` and the sum of both bounds (see the module
-    docstring); ``passed`` empty where either backend's own verdict is."""
-    by = {name: points[points["backend"] == name].set_index("point") for name in backends}
+    docstring); ``passed`` empty where either backend's own verdict is. Sorted by point, then by the
+    names of both backends and of the measure."""
+    if len(backends) < 2:
+        return pd.DataFrame({c: [] for c in PAIR_COLUMNS})
+    point = points["point"].to_numpy()
+    backend = points["backend"].to_numpy(dtype=object, na_value=None)
+    rows = {name: np.flatnonzero(backend == name) for name in backends}
+    columns = {c: points[c].to_numpy(float, na_value=np.nan)
+               for value, tol, _ in PAIR_MEASURES.values() for c in (value, tol)}
+    judged_by = {verdict: points[verdict].notna().to_numpy() for _, _, verdict in PAIR_MEASURES.values()}
     parts = []
     for a, b in combinations(backends, 2):
-        pa_, pb = by[a], by[b]
-        common = pa_.index.intersection(pb.index)
+        common, ia, ib = np.intersect1d(point[rows[a]], point[rows[b]], assume_unique=False, return_indices=True)
+        ra, rb = rows[a][ia], rows[b][ib]
         for measure, (value, tol, verdict) in PAIR_MEASURES.items():
-            va, vb = pa_.loc[common, value].to_numpy(float), pb.loc[common, value].to_numpy(float)
+            va, vb = columns[value][ra], columns[value][rb]
             both_none = np.isnan(va) & np.isnan(vb)
             with np.errstate(invalid="ignore"):
                 diff = np.where(both_none, 0.0, np.where(np.isnan(va) | np.isnan(vb), np.inf, np.abs(va - vb)))
-            tolerance = pa_.loc[common, tol].to_numpy(float) + pb.loc[common, tol].to_numpy(float)
-            judged = pa_.loc[common, verdict].notna().to_numpy() & pb.loc[common, verdict].notna().to_numpy()
-            passed = pd.array([bool(d <= t) if j else pd.NA for d, t, j in zip(diff, tolerance, judged)],
-                              dtype="boolean")
-            parts.append(pd.DataFrame({"point": common.to_numpy(np.int64), "backend_a": a, "backend_b": b,
-                                       "measure": measure, "value": diff,
-                                       "tolerance": np.where(judged, tolerance, np.nan), "passed": passed}))
-    if not parts:
-        return pd.DataFrame({c: [] for c in PAIR_COLUMNS})
-    out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["point", "backend_a", "backend_b", "measure"], kind="stable").reset_index(drop=True)
+            tolerance = columns[tol][ra] + columns[tol][rb]
+            judged = judged_by[verdict][ra] & judged_by[verdict][rb]
+            with np.errstate(invalid="ignore"):
+                passed = diff <= tolerance
+            parts.append((common.astype(np.int64), a, b, measure, diff, np.where(judged, tolerance, np.nan),
+                          passed, ~judged))
+    rank = {key: i for i, key in enumerate(sorted((a, b, m) for _, a, b, m, *_ in parts))}
+    key = np.concatenate([np.full(len(p[0]), rank[p[1:4]]) for p in parts])
+    point_of = np.concatenate([p[0] for p in parts])
+    order = np.lexsort((key, point_of))
+    text = {field: np.concatenate([np.full(len(p[0]), p[j], dtype=object) for p in parts])[order]
+            for j, field in ((1, "backend_a"), (2, "backend_b"), (3, "measure"))}
+    return pd.DataFrame({"point": point_of[order], "backend_a": pd.Series(text["backend_a"], dtype="str"),
+                         "backend_b": pd.Series(text["backend_b"], dtype="str"),
+                         "measure": pd.Series(text["measure"], dtype="str"),
+                         "value": np.concatenate([p[4] for p in parts])[order],
+                         "tolerance": np.concatenate([p[5] for p in parts])[order],
+                         "passed": pd.arrays.BooleanArray(np.concatenate([p[6] for p in parts])[order],
+                                                          np.concatenate([p[7] for p in parts])[order])})
 
 
 def write(out: Path, points: pd.DataFrame, pairs_: pd.DataFrame) -> None:
@@ -237,4 +306,5 @@ def write(out: Path, points: pd.DataFrame, pairs_: pd.DataFrame) -> None:
                 if suffix == "parquet":
                     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
                 else:
-                    frame.to_csv(tmp, index=False, float_format=None, lineterminator="\n")
+                    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                        write_csv(fh, frame)
