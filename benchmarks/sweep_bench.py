@@ -14,7 +14,13 @@ Writes ``DIR/sweep_bench.csv`` (columns :data:`COLUMNS`, the machine on every ro
    the same ratio (``speedup_comparisons``).
 3. ``scaling``: one sweep (the 2 000 points of the grid at dt = 0.1 ms) with 1 and with 2 workers, fresh
    output each time, alternately ``scaling_repeats`` times (one row each), and the ratio of the median wall
-   times (the machine's load moves single runs by tens of percent).
+   times (the machine's load moves single runs by tens of percent). ``scaling_full``: the same with the
+   sweep of row 1 itself (10 000 points, all five dt). Each run's note has what the whole machine's
+   processors did meanwhile (:func:`machine_cpu`: busy, idle and stolen seconds summed over the cores);
+   each ratio's note the bound it implies: with 2 workers on 2 cores the wall time is at least half the
+   busy processor time ``B2`` of that run, so the ratio is at most ``2 W1 / B2`` -- below 2 by the share of
+   ``B2`` that one worker's sweep runs on the otherwise idle core (the sweep's own process: client,
+   scheduler, the final tables; the workers' Dask event loops).
    ``scaling_ceiling``: the same tasks (:meth:`comparisons.sweep_plan.Plan.tasks`) run without Dask by 1
    and by 2 processes forked from one that preloaded the simulators, each running its share one task after
    the other as a worker does (:func:`ceiling`), the ratio of the wall times: what this machine gives the sweep's work on its two cores before any
@@ -82,6 +88,44 @@ def timed_sweep(text: str, work: Path, cluster):
     start = time.perf_counter()
     outcome = sweep(source, work / "out", scheduler=cluster.scheduler_address, report=False)
     return outcome, time.perf_counter() - start
+
+
+def machine_cpu() -> dict:
+    """Seconds the machine's processors spent busy (user, nice, system, interrupts), idle (with I/O wait)
+    and stolen by the hypervisor since boot, summed over the cores (``psutil.cpu_times``)."""
+    import psutil
+    t = psutil.cpu_times()
+    busy = t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
+    return {"busy": busy, "idle": t.idle + getattr(t, "iowait", 0.0), "steal": getattr(t, "steal", 0.0)}
+
+
+def timed_scaling(text: str, work: Path, cluster) -> tuple:
+    """:func:`timed_sweep` and what the machine's processors did meanwhile (:func:`machine_cpu` deltas)."""
+    before = machine_cpu()
+    outcome, seconds = timed_sweep(text, work, cluster)
+    after = machine_cpu()
+    return outcome, seconds, {k: after[k] - before[k] for k in before}
+
+
+def scaling_rows(name: str, text: str, work: Path, clusters: dict, repeats: int, host, note: str) -> list[dict]:
+    """Rows ``name`` (each run, 1 and 2 workers alternately, ``repeats`` times) and ``name_ratio``: the
+    ratio of the median wall times and the bound ``2 W1 / B2`` (see the module docstring)."""
+    rows, times, busy = [], {1: [], 2: []}, []
+    for repeat in range(repeats):
+        for workers in (1, 2):
+            o, seconds, cpu = timed_scaling(text, work / f"{name}{workers}-{repeat}", clusters[workers])
+            times[workers].append(seconds)
+            if workers == 2:
+                busy.append(cpu["busy"])
+            rows.append(_row(name, "all", o.n_points, workers, seconds, o.n_points * len(CORE) / seconds,
+                             "point-runs/s", f"{note}, repeat {repeat + 1}; machine processors busy "
+                             f"{cpu['busy']:.2f} s, idle {cpu['idle']:.2f} s, stolen {cpu['steal']:.2f} s", host))
+    one, two, b2 = float(np.median(times[1])), float(np.median(times[2])), float(np.median(busy))
+    rows.append(_row(f"{name}_ratio", "all", o.n_points, 2, two, one / two, "x",
+                     f"median wall time of 1 worker / of 2 workers ({len(times[1])} alternate runs each): "
+                     f"{one:.2f} s / {two:.2f} s; median busy processor time of the 2-worker runs {b2:.2f} s, "
+                     f"so at most 2 x {one:.2f} / {b2:.2f} = {2 * one / b2:.2f}x", host))
+    return rows
 
 
 def warm_cluster(workers: int, work: Path):
@@ -243,25 +287,20 @@ def run(sizes: dict, out: Path, log=print) -> list[dict]:
                          "extrapolated seconds of one comparison per point / sweep wall seconds", host))
         log("scaling: 1 and 2 workers ...")
         scaling = dict(sizes, dt=sizes["scaling_dt"])
-        times = {1: [], 2: []}
         clusters = {2: cluster, 1: warm_cluster(1, tmp / "warm1")}
-        for repeat in range(sizes["scaling_repeats"]):
-            for workers in (1, 2):
-                o, seconds = timed_sweep(sweep_text(scaling, dts=DTS[1:2]), tmp / f"scale{workers}-{repeat}",
-                                         clusters[workers])
-                times[workers].append(seconds)
-                rows.append(_row("scaling", "all", o.n_points, workers, seconds, o.n_points * len(CORE) / seconds,
-                                 "point-runs/s", f"dt = 0.1 ms, repeat {repeat + 1}", host))
-        one, two = float(np.median(times[1])), float(np.median(times[2]))
-        rows.append(_row("scaling_ratio", "all", o.n_points, 2, two, one / two, "x",
-                         f"median wall time of 1 worker / of 2 workers ({len(times[1])} alternate runs each)", host))
+        small = scaling_rows("scaling", sweep_text(scaling, dts=DTS[1:2]), tmp, clusters, sizes["scaling_repeats"],
+                             host, "dt = 0.1 ms")
+        rows += small
+        log("scaling on the whole sweep: 1 and 2 workers ...")
+        rows += scaling_rows("scaling_full", sweep_text(sizes), tmp, clusters, sizes["scaling_repeats"], host,
+                             "the sweep of the first row")
         walls = {1: [], 2: []}
         for repeat in range(sizes["scaling_repeats"]):
             for workers in (1, 2):
                 n_tasks, seconds = ceiling(sweep_text(scaling, dts=DTS[1:2]), tmp / f"ceiling{workers}-{repeat}", workers)
                 walls[workers].append(seconds)
         one, two = float(np.median(walls[1])), float(np.median(walls[2]))
-        rows.append(_row("scaling_ceiling", "all", o.n_points, 2, two, one / two, "x",
+        rows.append(_row("scaling_ceiling", "all", small[0]["points"], 2, two, one / two, "x",
                          f"the same {n_tasks} tasks without Dask, in 1 / 2 processes: median wall time "
                          f"{one:.2f} s / {two:.2f} s ({len(walls[1])} alternate runs each)", host))
         for c in clusters.values():
