@@ -68,6 +68,12 @@ def _notes(sweep: Sweep) -> list[str]:
     if sweep.sampler:
         notes.append(f"{sweep.n_sample} points of a scrambled {sweep.sampler} sequence (seed {sweep.seed}); "
                      f"axes with more than 30 distinct values are shown in 10 bins of equal counts of points")
+    n = sweep.n_sample
+    if sweep.sampler == "sobol" and n & (n - 1):
+        below = 1 << (n.bit_length() - 1)
+        notes.append(f"{n} is not a power of two: a Sobol' sequence puts its share of the points into every "
+                     f"dyadic box only for n = 2^m ({below} or {2 * below} here); these {n} points are "
+                     f"its first {n}, without that balance")
     if not math.isfinite(sweep.timeout):
         notes.append("no time limit per task")
     return notes

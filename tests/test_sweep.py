@@ -294,6 +294,27 @@ def test_sampled_sweeps_are_seeded_and_within_bounds(tmp_path):
     assert sorted(strata) == list(range(16))
 
 
+@pytest.mark.parametrize("method, n", [("sobol", 1000), ("sobol", 1024), ("latin", 1000)])
+def test_the_maps_page_says_when_a_sobol_sample_is_not_a_power_of_two(tmp_path, method, n):
+    """The maps page's notes name a Sobol' sample whose n is not 2^m, as scipy's own rule has it (scipy
+    warns about exactly those n when the sequence is drawn at once)."""
+    import warnings
+    from scipy.stats import qmc
+    from comparisons.sweep_report import _notes
+    source = tmp_path / "s.toml"
+    source.write_text("cell = \"textbook\"\n[simulation]\nduration = \"50 ms\"\n"
+                      "[axes.current]\nbounds = [\"100 pA\", \"1 nA\"]\n"
+                      f"[sample]\nmethod = \"{method}\"\nn = {n}\nseed = 3\n")
+    notes = " ".join(_notes(load_sweep(source)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        qmc.Sobol(1, scramble=True, seed=3).random(n)
+    scipy_warns = any("balance properties" in str(w.message) for w in caught)
+    assert ("not a power of two" in notes) == (method == "sobol" and scipy_warns)
+    if method == "sobol" and n == 1000:
+        assert "512 or 1024" in notes
+
+
 def test_the_shipped_example_sweep_is_valid_and_every_point_runs_on_its_grid():
     example = load_sweep(ROOT / "sweeps" / "textbook_tau_dt.toml")
     points = example.points()
