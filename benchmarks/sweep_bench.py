@@ -22,7 +22,7 @@ Writes ``DIR/sweep_bench.csv`` (columns :data:`COLUMNS`, the machine on every ro
    ``B2`` that one worker's sweep runs on the otherwise idle core (the sweep's own process: client,
    scheduler, the final tables; the workers' Dask event loops).
    ``scaling_ceiling``: the same tasks (:meth:`comparisons.sweep_plan.Plan.tasks`) run without Dask by 1
-   and by 2 processes forked from one that preloaded the simulators, each running its share one task after
+   and by 2 processes forked from a fresh one that preloaded the simulators, each running its share one task after
    the other as a worker does (:func:`ceiling`), the ratio of the wall times: what this machine gives the sweep's work on its two cores before any
    scheduling (processes sharing caches and memory bandwidth slow each other down).
 4. ``memory``: the peak resident memory (``VmHWM``) of the process that runs the sweep (the client and
@@ -217,16 +217,28 @@ def _run_tasks(tasks) -> int:
 
 
 def ceiling(text: str, work: Path, workers: int) -> tuple[int, float]:
-    """(tasks, wall seconds) of running every task of the sweep ``text`` without Dask: ``workers``
-    processes forked from this one with the simulators preloaded and its heap frozen (as a worker's), each
-    running its share of the tasks (dealt in turn) one after the other, each task isolated in its own child
-    as on a worker."""
+    """(tasks, wall seconds) of running every task of the sweep ``text`` without Dask, in a fresh process
+    (:func:`_ceiling_here`): not this one, whose clusters and tables make every fork dearer than a worker's."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "sweep.toml").write_text(text)
+    code = ("from pathlib import Path; from benchmarks.sweep_bench import _ceiling_here; "
+            f"print(*_ceiling_here(Path({str(work / 'sweep.toml')!r}), {int(workers)}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600,
+                          cwd=Path(__file__).resolve().parent.parent)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    n_tasks, seconds = done.stdout.split()[-2:]
+    return int(n_tasks), float(seconds)
+
+
+def _ceiling_here(source: Path, workers: int) -> tuple[int, float]:
+    """:func:`ceiling` in this process: ``workers`` processes forked from it with the simulators preloaded
+    and its heap frozen (as a worker's), each running its share of the tasks (dealt in turn) one after the
+    other, each task isolated in its own child as on a worker."""
     from comparisons.execution import forked_map, frozen_heap, preload
     from comparisons.sweep_config import load_sweep
     from comparisons.sweep_plan import Plan
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "sweep.toml").write_text(text)
-    spec = load_sweep(work / "sweep.toml")
+    spec = load_sweep(source)
     tasks = list(Plan(spec).tasks())
     for name in spec.backends:
         preload(spec.module_name(name))
