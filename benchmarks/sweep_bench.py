@@ -221,14 +221,20 @@ def ceiling(text: str, work: Path, workers: int) -> tuple[int, float]:
     (:func:`_ceiling_here`): not this one, whose clusters and tables make every fork dearer than a worker's."""
     work.mkdir(parents=True, exist_ok=True)
     (work / "sweep.toml").write_text(text)
-    code = ("from pathlib import Path; from benchmarks.sweep_bench import _ceiling_here; "
-            f"print(*_ceiling_here(Path({str(work / 'sweep.toml')!r}), {int(workers)}))")
+    n_tasks, seconds = _fresh_python("from pathlib import Path; from benchmarks.sweep_bench import _ceiling_here; "
+                                     f"print(*_ceiling_here(Path({str(work / 'sweep.toml')!r}), {int(workers)}))"
+                                     ).split()[-2:]
+    return int(n_tasks), float(seconds)
+
+
+def _fresh_python(code: str) -> str:
+    """The standard output of ``code`` run by a fresh interpreter from the project's directory (an error
+    with the end of its standard error if it fails)."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600,
                           cwd=Path(__file__).resolve().parent.parent)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
-    n_tasks, seconds = done.stdout.split()[-2:]
-    return int(n_tasks), float(seconds)
+    return done.stdout
 
 
 def _ceiling_here(source: Path, workers: int) -> tuple[int, float]:
@@ -255,13 +261,10 @@ def memory_probe(n_points: int, work: Path) -> float:
                       backends=("reference",), dts=("0.1 ms",))
     work.mkdir(parents=True, exist_ok=True)
     (work / "sweep.toml").write_text(text)
-    code = ("import sys; from comparisons.sweep_run import sweep; from benchmarks.bench import peak_rss_mib;"
-            f"sweep({str(work / 'sweep.toml')!r}, {str(work / 'out')!r}, workers=2, report=False);"
-            "print(peak_rss_mib())")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    return float(done.stdout.strip().splitlines()[-1])
+    return float(_fresh_python(
+        "from comparisons.sweep_run import sweep; from benchmarks.bench import peak_rss_mib;"
+        f"sweep({str(work / 'sweep.toml')!r}, {str(work / 'out')!r}, workers=2, report=False);"
+        "print(peak_rss_mib())").strip().splitlines()[-1])
 
 
 def run(sizes: dict, out: Path, log=print) -> list[dict]:
