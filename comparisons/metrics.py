@@ -516,13 +516,12 @@ def first_spike_latency_diff(test: np.ndarray, reference: np.ndarray) -> float:
 # ------------------------------------------------------------------------ Elephant's spike distances
 
 
-# neo, quantities and Elephant are imported where used: they take about 1.5 s to import, which the
-# command line should not pay for a run that computes no spike distance.
+# quantities and Elephant (which imports neo) are imported where used: they take about 1.5 s to import,
+# which the command line should not pay for a run that computes no spike distance.
 
 
 def preload() -> None:
-    """Import neo, quantities and Elephant now (for processes that fork workers afterwards)."""
-    import neo  # noqa: F401
+    """Import quantities and Elephant now (for processes that fork workers afterwards)."""
     import quantities  # noqa: F401
     from elephant import spike_train_dissimilarity  # noqa: F401
 

@@ -5,7 +5,6 @@ assembly's does; the maps' counts taken block by block equal the counts over the
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
