@@ -15,7 +15,7 @@ A sweep file is TOML, parsed like every file of the suite (nothing in it is eval
     current = "300 pA"           # when current is not an axis
     method = "exact"             # or "euler"
     backends = ["reference", "brian2", "nengo"]
-    timeout = "600 s"            # per chunk run (one backend, one population)
+    timeout = "600 s"            # per task run (one backend, one population)
     # [simulation.options.brian2] target = "numpy"   (as in a comparison file, named configurations too)
     chunk = 256                  # most points of one task
 
@@ -142,8 +142,9 @@ class Sweep:
 
     def digest(self) -> str:
         """sha256 of everything that decides the results and the chunk files (not the timeout): a sweep
-        resumed into a directory must be this same sweep."""
-        doc = {"cell": self.cell.to_si_dict(), "axes": [[a.name, list(a.values), list(a.bounds), a.log]
+        resumed into a directory must be this same sweep. ``layout`` numbers the way points are grouped into
+        tasks (2: by ``dt``, each task's points with their own cells)."""
+        doc = {"layout": 2, "cell": self.cell.to_si_dict(), "axes": [[a.name, list(a.values), list(a.bounds), a.log]
                                                         for a in self.axes],
                "duration": self.duration, "dt": self.dt, "current": self.current, "method": self.method,
                "backends": list(self.backends), "chunk": self.chunk, "measures": list(self.measures),

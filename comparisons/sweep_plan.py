@@ -3,14 +3,17 @@
 The plan holds nothing per point (a Latin hypercube sweep excepted: its unit sample, one float64 per axis
 per point) and nothing per group or per task: a point's values, its group and its place in the group come
 from :mod:`comparisons.sweep_points` (index arithmetic over the axes' lengths for a grid; the sequence drawn
-again for a block of points for a Sobol' sample), a group's cell (or why it is invalid) and its tasks are
-made when they are needed, from the sweep file.
+again for a block of points for a Sobol' sample), a task's cells are made when the task is, from the sweep
+file.
 
-Points sharing everything but the current form a group (numbered in the order of their first point, as
-``pandas.DataFrame.groupby(sort=False)`` numbers them): one cell at one ``dt``, whose points (one per
-current) run as one population, cut into tasks of at most ``simulation.chunk`` points per backend. A
-task's rows go to ``<backend>-g<group>-c<chunk>.parquet``, an invalid group's to
-``invalid-g<group>.parquet``: which file holds a point's row is known from the plan alone.
+Points at one ``dt`` form a group (numbered in the order of their first point, as
+``pandas.DataFrame.groupby("dt", sort=False)`` numbers them), cut into tasks of at most
+``simulation.chunk`` points per backend. A task is one population: one neuron per point, each with its
+current and its own cell (the points may differ in every cell field; :mod:`comparisons.sweep_task` runs
+them). Its cells are made once for all backends: the distinct values of the task's cell columns, each
+made into a cell (:meth:`comparisons.sweep_config.Sweep.cell_at`) or, when that cell is invalid or cannot
+run at the group's ``dt``, the reason. A task's rows go to ``<backend>-g<group>-c<chunk>.parquet``: which
+file holds a point's row is known from the plan alone.
 """
 
 from __future__ import annotations
@@ -21,22 +24,20 @@ import numpy as np
 
 from models.errors import SpecificationError
 
-from .sweep_config import Sweep
+from .sweep_config import CELL_AXES, Sweep
 from .sweep_points import points_of
 from .sweep_task import Task
 
 
 @dataclass(frozen=True)
 class Group:
-    """Points sharing everything but the current: their cell (or why it is invalid), dt and steps; its
-    points and their currents are made when asked (:meth:`part`)."""
+    """Points at one ``dt``: the step, the number of steps and the size; its points and their currents
+    are made when asked (:meth:`part`)."""
 
     index: int
     size: int
-    spec: object
     dt: float
     n_steps: int
-    invalid: str = ""
     plan: object = field(default=None, repr=False, compare=False)
 
     def part(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +61,7 @@ class Plan:
         self.sweep = sweep
         self.layout = points_of(sweep)
         self.columns: list[str] = list(self.layout.columns)
+        self.cell_columns = [j for j, c in enumerate(self.columns) if c in CELL_AXES]
         self.n = self.layout.n
         self.n_groups = self.layout.n_groups
 
@@ -80,51 +82,59 @@ class Plan:
         return self.layout.level_source(name)
 
     def group(self, g: int) -> Group:
-        """Group ``g`` with its cell (or why it is invalid), made from the sweep file."""
-        size = self.layout.size(g)
-        values = self.values_at(int(self.layout.members(g, 0, 1)[0]))
-        dt = float(values["dt"])
-        n_steps = int(round(self.sweep.duration / dt))
-        try:
-            cell = self.sweep.cell_at(values)
-        except SpecificationError as exc:
-            return Group(g, size, None, dt, n_steps, str(exc), self)
-        problem = self.sweep.problem(cell, dt)
-        return Group(g, size, cell, dt, n_steps, problem or "", self)
+        """Group ``g``: its step and size."""
+        dt = float(self.column_at(self.layout.members(g, 0, 1), "dt")[0])
+        return Group(g, self.layout.size(g), dt, int(round(self.sweep.duration / dt)), self)
 
     def groups(self):
         for g in range(self.n_groups):
             yield self.group(g)
 
+    def cells(self, ids: np.ndarray, dt: float) -> tuple[tuple, np.ndarray]:
+        """The distinct cells of the points ``ids`` at ``dt`` (each a :class:`~models.spec.LIFSpec`, or a
+        string: why that cell is invalid) in the order of their first point, and each point's index
+        into them."""
+        if not self.cell_columns:
+            return (self._cell({}, dt),), np.zeros(len(ids), dtype=np.int64)
+        values = self.values(ids)[:, self.cell_columns]
+        _, first, which = np.unique(values, axis=0, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        names = [self.columns[j] for j in self.cell_columns]
+        cells = tuple(self._cell({n: float(v) for n, v in zip(names, values[first[i]])}, dt) for i in order)
+        return cells, rank[np.asarray(which).ravel()].astype(np.int64)
+
+    def _cell(self, values: dict, dt: float):
+        try:
+            cell = self.sweep.cell_at(values)
+        except SpecificationError as exc:
+            return str(exc)
+        return self.sweep.problem(cell, dt) or cell
+
     def tasks(self):
-        """Every task of every valid group, one at a time, in a fixed order."""
+        """Every task of every group, one at a time, in a fixed order (a task's backends together)."""
         spec = self.sweep
         for g in self.groups():
-            if g.invalid:
-                continue
-            for name in spec.backends:
-                for k, start in enumerate(range(0, g.size, spec.chunk)):
-                    points, currents = g.part(start, start + spec.chunk)
-                    yield Task(task_key(name, g.index, k), name, spec.module_name(name), g.spec,
+            for k, start in enumerate(range(0, g.size, spec.chunk)):
+                points, currents = g.part(start, start + spec.chunk)
+                cells, cell_of = self.cells(points, g.dt)
+                for name in spec.backends:
+                    yield Task(task_key(name, g.index, k), name, spec.module_name(name), cells, cell_of,
                                spec.settings(name, g.dt, g.n_steps), spec.timeout, points, currents)
 
-    def chunk_files(self, points: np.ndarray, backend: str) -> dict[str, int]:
-        """The names of the task chunks that hold the rows of ``backend`` at ``points`` (in the order of the
-        points), each with its group: an invalid group's points are in its ``invalid-g`` chunk instead, which
-        the caller looks for when the task's chunk does not exist."""
+    def chunk_files(self, points: np.ndarray, backend: str) -> list[str]:
+        """The names of the task chunks that hold the rows of ``backend`` at ``points``, in the order of
+        the points."""
         groups, places = self.layout.group_of(points)
         within = np.asarray(places) // self.sweep.chunk
         groups = np.asarray(groups, dtype=np.int64)
         if not len(groups):
-            return {}
+            return []
         _, first = np.unique(groups * (int(within.max()) + 1) + within, return_index=True)
         first.sort()
-        return {task_key(backend, int(groups[i]), int(within[i])) + ".parquet": int(groups[i]) for i in first}
+        return [task_key(backend, int(groups[i]), int(within[i])) + ".parquet" for i in first]
 
 
 def task_key(backend: str, group: int, chunk: int) -> str:
     return f"{backend}-g{group:06d}-c{chunk:04d}"
-
-
-def invalid_name(group: int) -> str:
-    return f"invalid-g{group:06d}.parquet"

@@ -3,21 +3,22 @@ asked, for any block of points, without a per-point array (:class:`comparisons.s
 
 The numbering is the sweep file's: a grid's points are the product of the axes in the order written, the
 last axis fastest (``numpy.meshgrid(indexing="ij")`` raveled); a sampled sweep's are the draws of its
-sequence in order. Points sharing every column but the current form a group, numbered in the order of
-their first point, the points of a group in their own order (what ``pandas.DataFrame.groupby(sort=False)``
+sequence in order. Points at one ``dt`` form a group (a population runs at one step; its neurons may differ
+in the current and in every cell field, :mod:`comparisons.sweep_plan`), numbered in the order of their
+first point, the points of a group in their own order (what ``pandas.DataFrame.groupby("dt", sort=False)``
 gives on the table of all points, :meth:`comparisons.sweep_config.Sweep.points`):
 
 - **grid** (:class:`GridPoints`): a point is its multi-index over the axes' lengths
-  (``numpy.unravel_index``); its group is the multi-index without the current axis raveled over the other
-  axes' lengths, its place in the group the current's index. Groups come in the order of their first
-  point because the current's index 0 is first in each. Nothing is held per point, nor per group.
-- **sampled** (:class:`SampledPoints`): when ``current`` is the only axis every point shares one group
-  (their order: the points'); otherwise every point is its own group (group ``g`` is point ``g``): the other
-  axes are drawn from continuous bounds, each point in its own stratum of every axis (Latin hypercube) or
-  its own dyadic interval (Sobol'), so no two points share their values (short of bounds so close that
-  two draws round to one float64: a grouping by value would run those two as one population, this
-  numbering runs them apart). A Sobol' sweep draws the points
-  of a block when asked (``qmc.Sobol(...).fast_forward(lo)`` then ``.random(hi - lo)``: the same numbers
+  (``numpy.unravel_index``); its group is the index of its ``dt`` (0 when ``dt`` is not an axis), its
+  place in the group the multi-index without the ``dt`` axis raveled over the other axes' lengths. Groups
+  come in the order of their first point because every other axis's index 0 is first in each. Nothing is
+  held per point, nor per group.
+- **sampled** (:class:`SampledPoints`): when ``dt`` is not an axis every point shares one group (their
+  order: the points'); otherwise every point is its own group (group ``g`` is point ``g``): ``dt`` is drawn
+  from continuous bounds, each point in its own stratum (Latin hypercube) or its own dyadic interval
+  (Sobol'), so no two points share their step (short of bounds so close that two draws round to one
+  float64: a grouping by value would run those two as one population, this numbering runs them apart).
+  A Sobol' sweep draws the points of a block when asked (``qmc.Sobol(...).fast_forward(lo)`` then ``.random(hi - lo)``: the same numbers
   as the slice of the whole draw), holding nothing per point. A Latin hypercube cannot be drawn by parts
   (each axis is one permutation of all the points' strata), so a Latin sweep keeps its unit sample: one
   float64 per axis per point (``8 x axes`` bytes per point; 32 for four axes), and at its draw scipy's
@@ -55,10 +56,11 @@ class GridPoints:
         self.shape = tuple(len(v) for v in self.axis_values)
         self.n = math.prod(self.shape)
         names = sweep.axis_names
-        self.current = names.index("current") if "current" in names else None
-        self.key_shape = tuple(s for j, s in enumerate(self.shape) if j != self.current)
-        self.n_groups = math.prod(self.key_shape)
-        self.group_size = 1 if self.current is None else self.shape[self.current]
+        self.key = names.index("dt") if "dt" in names else None
+        self.inner = [j for j in range(len(self.shape)) if j != self.key]
+        self.inner_shape = tuple(self.shape[j] for j in self.inner)
+        self.n_groups = 1 if self.key is None else self.shape[self.key]
+        self.group_size = math.prod(self.inner_shape)
 
     def values(self, ids: np.ndarray) -> np.ndarray:
         """The columns' values (rows: ``ids``; columns: :attr:`columns`)."""
@@ -72,18 +74,19 @@ class GridPoints:
         return out
 
     def group_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each point's group and its place in the group."""
-        index = np.unravel_index(np.asarray(ids, dtype=np.int64), self.shape)
-        keys = [i for j, i in enumerate(index) if j != self.current]
-        group = np.ravel_multi_index(keys, self.key_shape) if keys else np.zeros(len(ids), dtype=np.int64)
-        place = index[self.current] if self.current is not None else np.zeros(len(ids), dtype=np.int64)
+        """Each point's group (its ``dt``'s index) and its place in the group."""
+        ids = np.asarray(ids, dtype=np.int64)
+        index = np.unravel_index(ids, self.shape)
+        group = index[self.key] if self.key is not None else np.zeros(ids.size, dtype=np.int64)
+        place = (np.ravel_multi_index([index[j] for j in self.inner], self.inner_shape) if self.inner
+                 else np.zeros(ids.size, dtype=np.int64))
         return np.asarray(group, dtype=np.int64), np.asarray(place, dtype=np.int64)
 
     def members(self, g: int, lo: int, hi: int) -> np.ndarray:
         """The points at places ``lo`` to ``hi`` of group ``g``."""
         places = np.arange(lo, hi, dtype=np.int64)
-        key = iter(np.unravel_index(g, self.key_shape)) if self.key_shape else iter(())
-        index = [places if j == self.current else np.full(places.size, next(key), dtype=np.int64)
+        inner = iter(np.unravel_index(places, self.inner_shape)) if self.inner else iter(())
+        index = [np.full(places.size, g, dtype=np.int64) if j == self.key else next(inner)
                  for j in range(len(self.shape))]
         return np.asarray(np.ravel_multi_index(index, self.shape), dtype=np.int64)
 
@@ -103,7 +106,7 @@ class SampledPoints:
         self.sweep = sweep
         self.columns = columns_of(sweep)
         self.n = sweep.n_sample
-        self.one_group = sweep.axis_names == ["current"]
+        self.one_group = "dt" not in sweep.axis_names
         self.n_groups = 1 if self.one_group else self.n
         self.unit = None
         self._engine = None

@@ -4,11 +4,12 @@
 
 1. the sweep file is parsed and the output place checked before anything is written (bad input: one line,
    nothing written);
-2. the points are grouped by everything but the current: a group is one cell at one ``dt``, and its points
-   (one per current) run as one population, cut into tasks of at most ``simulation.chunk`` points per
-   backend (:mod:`comparisons.sweep_task`). A group whose cell is invalid is recorded as invalid. The plan
-   (:mod:`comparisons.sweep_plan`) holds nothing per point (a Latin hypercube sample excepted: its unit
-   sample); points, groups and tasks are made one at a time by arithmetic;
+2. the points are grouped by ``dt``, the one thing a population cannot vary, and each group is cut into
+   tasks of at most ``simulation.chunk`` points per backend: one population, one neuron per point, each
+   with its current and its own cell (:mod:`comparisons.sweep_task`). A point whose cell is invalid is
+   recorded as invalid (a task with nothing but invalid points is written here, without a worker). The
+   plan (:mod:`comparisons.sweep_plan`) holds nothing per point (a Latin hypercube sample excepted: its
+   unit sample); points, groups and tasks are made one at a time by arithmetic;
 3. the tasks go to a Dask cluster: by default a ``LocalCluster`` with one single-threaded worker process
    per core; with ``scheduler`` (or the ``DASK_SCHEDULER_ADDRESS`` environment variable) an existing
    cluster, unchanged. At most two tasks per worker are in flight and their rows go to disk as they
@@ -42,7 +43,7 @@ from models.files import replacing
 from .sweep_config import Sweep, load_sweep
 from .sweep_measures import empty_rows
 from .execution.runs import Preload
-from .sweep_plan import Plan, invalid_name
+from .sweep_plan import Plan
 from .sweep_tally import Tally
 from .sweep_task import run_task
 from . import sweep_tables
@@ -170,27 +171,9 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 # -------------------------------------------------------------------------------------------- executing
 
-def _write_invalid(plan: Plan, chunks: Path) -> None:
-    """One chunk per invalid group: its points on every backend, status ``invalid`` with the reason."""
-    spec = plan.sweep
-    for g in plan.groups():
-        path = chunks / invalid_name(g.index)
-        if not g.invalid or path.exists():
-            continue
-        parts = []
-        for name in spec.backends:
-            rows = empty_rows(len(g.points), "invalid", g.invalid)
-            rows.update(point=g.points, backend=[name] * len(g.points))
-            parts.append(rows)
-        sweep_tables.write_chunk(path, {k: np.concatenate([np.asarray(p[k], dtype=object if k.endswith("_pass")
-                                                                      else None) for p in parts])
-                                        for k in parts[0]})
-
-
 def _execute(plan: Plan, out: Path, scheduler, quiet: bool, workers) -> tuple:
     spec = plan.sweep
     chunks = out / CHUNKS
-    _write_invalid(plan, chunks)
     todo_points = sum(len(t.points) for t in _todo(plan, chunks))
     total = plan.n * len(spec.backends)
     done_before = total - todo_points
@@ -218,8 +201,19 @@ def _run_all(client, todo, chunks: Path, bar) -> int:
     failures = ran = 0
     tasks = {}
 
+    def record(task, rows) -> None:
+        nonlocal ran, failures
+        sweep_tables.write_chunk(chunks / f"{task.key}.parquet", rows)
+        ran += 1
+        failures += sum(1 for s in rows["status"] if s == "failed")
+        bar.set_postfix_str(f"failed {failures}", refresh=False)
+        bar.update(len(task.points))
+
     def submit() -> bool:
         task = next(todo, None)
+        while task is not None and task.runs_nothing:      # every point invalid: its rows need no worker
+            record(task, run_task(task))
+            task = next(todo, None)
         if task is None:
             return False
         future = client.submit(run_task, task, key=f"sweep-{task.key}-{time.time_ns()}", pure=False, retries=1)
@@ -238,11 +232,7 @@ def _run_all(client, todo, chunks: Path, bar) -> int:
             rows = empty_rows(len(task.points), "failed", f"worker lost: {type(exc).__name__}: {exc}", 2)
             rows.update(point=task.points, backend=[task.backend] * len(task.points))
         future.release()
-        sweep_tables.write_chunk(chunks / f"{task.key}.parquet", rows)
-        ran += 1
-        failures += sum(1 for s in rows["status"] if s == "failed")
-        bar.set_postfix_str(f"failed {failures}", refresh=False)
-        bar.update(len(task.points))
+        record(task, rows)
         submit()
     return ran
 

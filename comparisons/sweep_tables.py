@@ -34,7 +34,7 @@ from models.files import replacing
 
 from .sweep_csv import write_csv
 from .sweep_measures import COLUMNS, PASS_COLUMNS
-from .sweep_plan import Plan, invalid_name
+from .sweep_plan import Plan
 
 PAIR_MEASURES = {"isi_diff": ("mean_isi_s", "isi_tol_s", "isi_pass"),
                  "latency_diff": ("first_spike_s", "latency_tol_s", "latency_pass")}
@@ -167,14 +167,8 @@ def stream(plan: Plan, chunks: Path, out: Path, on_block=None) -> None:
             axes = pd.DataFrame({"point": ids, **{c: values[:, j] for j, c in enumerate(plan.columns)}})
             parts = []
             for name in sweep.backends:
-                read_invalid = set()         # an invalid group's points of several tasks: one file, read once
-                for file, group in plan.chunk_files(ids, name).items():
+                for file in plan.chunk_files(ids, name):
                     table = cache.get(file)
-                    if table is None and invalid_name(group) in read_invalid:
-                        continue
-                    if table is None and (table := cache.get(invalid_name(group))) is not None:
-                        read_invalid.add(invalid_name(group))
-                        table = table.filter(pc.equal(table.column("backend"), name))
                     if table is None:
                         raise ContractError(f"sweep chunk {chunks / file}", "to exist once every task has run",
                                             "missing")

@@ -119,14 +119,14 @@ def test_pairs_follow_their_definition_row_by_row(tmp_path):
         assert (None if pd.isna(got["passed"]) else bool(got["passed"])) == want[6]
 
 
-def test_an_invalid_group_spanning_several_tasks_is_read_once_per_block(tmp_path):
-    # GRID: 5 currents per group, 3 points per task: an invalid group's points belong to two tasks, whose
-    # rows are both in its one invalid-g chunk; a block holding points of both must not read it twice
+def test_invalid_points_spread_over_several_tasks_give_one_row_each_per_block(tmp_path):
+    # GRID: 3 points per task, invalid points (V_reset above V_th) in many tasks beside valid ones; one
+    # block holds every point: each point's row of each backend is read once
     spec = _sweep(tmp_path, GRID.format(n_tau=40), "s")
     plan = Plan(spec)
     chunks = _chunks(plan, tmp_path / "chunks")
-    assert sweep_tables.BLOCK >= plan.n                       # one block: every group whole in it
-    assert any(g.invalid and g.size > spec.chunk for g in plan.groups())
+    assert sweep_tables.BLOCK >= plan.n                       # one block: every task whole in it
+    assert sum(any(isinstance(c, str) for c in t.cells) for t in plan.tasks()) > 1
     points, pairs = sweep_tables.assemble(spec, chunks)
     whole, streamed = tmp_path / "whole", tmp_path / "streamed"
     whole.mkdir()

@@ -1,7 +1,7 @@
 """The sweep's plan as arithmetic (comparisons/sweep_plan.py, comparisons/sweep_points.py) and the maps' levels
-from a source of the values (reports/sweep_levels.py): every point's values, group, place, tasks and chunk
-files equal what the table of all points and ``groupby(sort=False).ngroup()`` give (the construction that
-numbered existing chunk directories); a Sobol' sample drawn block by block equals the whole draw; the
+from a source of the values (reports/sweep_levels.py): every point's values, group, place, tasks, cells and
+chunk files equal what the table of all points, ``groupby("dt", sort=False).ngroup()`` and each point's
+cell made on its own give; a Sobol' sample drawn block by block equals the whole draw; the
 levels equal ``numpy.quantile`` / ``numpy.median`` on every value; and walking the plan of a grid of 10^7
 points allocates a bounded amount, not a per-point array."""
 
@@ -19,7 +19,7 @@ from conftest import traced_peak
 
 HEAD = 'name = "p"\ncell = "textbook"\n[simulation]\nduration = "100 ms"\nbackends = ["reference", "nengo"]\nchunk = 3\n'
 TAU = '[axes.tau_m]\nvalues = ["5 ms", "10 ms", "40 ms"]\n'
-RESET = '[axes.V_reset]\nvalues = ["-65 mV", "-45 mV"]\n'          # -45 mV above V_th: invalid groups
+RESET = '[axes.V_reset]\nvalues = ["-65 mV", "-45 mV"]\n'          # -45 mV above V_th: invalid points
 CURRENT = '[axes.current]\nrange = ["150 pA", "2 nA"]\nnum = 7\n'
 DT = '[axes.dt]\nvalues = ["0.1 ms", "0.05 ms"]\n'
 GRIDS = {
@@ -32,10 +32,11 @@ GRIDS = {
 }
 SAMPLE = '[sample]\nmethod = "{method}"\nn = {n}\nseed = 4\n'
 BOUNDS = {"current": '[axes.current]\nbounds = ["150 pA", "2 nA"]\n',
-          "tau_m": '[axes.tau_m]\nbounds = ["5 ms", "40 ms"]\nlog = true\n'}
+          "tau_m": '[axes.tau_m]\nbounds = ["5 ms", "40 ms"]\nlog = true\n',
+          "dt": '[axes.dt]\nbounds = ["0.05 ms", "0.1 ms"]\n'}     # a sampled dt: one group per point
 SAMPLED = {f"{method}-{'-'.join(axes)}-{n}": HEAD.replace('chunk = 3', 'chunk = 3\ncurrent = "500 pA"')
            + "".join(BOUNDS[a] for a in axes) + SAMPLE.format(method=method, n=n)
-           for method in ("sobol", "latin") for axes in (("current",), ("tau_m", "current"), ("tau_m",))
+           for method in ("sobol", "latin") for axes in (("current",), ("tau_m", "current"), ("tau_m",), ("dt", "tau_m"))
            for n in (13, 64)}
 
 
@@ -46,10 +47,9 @@ def _load(tmp_path, text):
 
 
 def _table_plan(sweep):
-    """What the plan was built from before: the table of all points, grouped by pandas."""
+    """The plan from the table of all points, grouped by pandas: one group per dt."""
     frame = sweep.points()
-    keys = [c for c in frame.columns if c != "current"]
-    group_of = frame.groupby(keys, sort=False).ngroup().to_numpy(np.int64)
+    group_of = frame.groupby("dt", sort=False).ngroup().to_numpy(np.int64)
     order = np.argsort(group_of, kind="stable")
     starts = np.concatenate([[0], np.cumsum(np.bincount(group_of))]).astype(np.int64)
     rank = np.empty(len(frame), dtype=np.int64)
@@ -73,25 +73,42 @@ def test_the_plan_is_the_table_of_all_points_grouped_by_pandas(tmp_path, text):
     np.testing.assert_array_equal(got_place, place)
     assert plan.n_groups == len(starts) - 1
     groups = list(plan.groups())
-    assert any(g.invalid for g in groups) == ("V_reset" in text)
     for g in groups:
         members = order[starts[g.index]:starts[g.index + 1]]
         np.testing.assert_array_equal(g.points, members)
         np.testing.assert_array_equal(g.currents, frame["current"].to_numpy()[members])
+        assert g.dt == frame["dt"].to_numpy()[members[0]]
     expected = [(task_key(b, g.index, k), b, order[starts[g.index]:starts[g.index + 1]][k * 3:k * 3 + 3])
-                for g in groups if not g.invalid for b in sweep.backends
-                for k in range(-(-(starts[g.index + 1] - starts[g.index]) // 3))]
+                for g in groups for k in range(-(-(starts[g.index + 1] - starts[g.index]) // 3))
+                for b in sweep.backends]
     tasks = list(plan.tasks())
     assert [(t.key, t.backend) for t in tasks] == [(k, b) for k, b, _ in expected]
+    invalid = 0
     for task, (_, _, members) in zip(tasks, expected):
         np.testing.assert_array_equal(task.points, members)
         np.testing.assert_array_equal(task.currents, frame["current"].to_numpy()[members])
+        assert len(set(task.cell_of.tolist())) == len(task.cells)           # distinct cells, each used
+        for j, p in enumerate(members):                                      # each point's own cell
+            assert task.cells[task.cell_of[j]] == _own_cell(sweep, frame.iloc[p].to_dict())
+        invalid += sum(isinstance(task.cells[c], str) for c in task.cell_of)
+    # V_reset = -45 mV is above V_th; a sampled dt leaves the duration off its grid
+    assert (invalid > 0) == ("V_reset" in text or "axes.dt]\nbounds" in text)
     for lo in range(0, len(frame), 4):
         block = ids[lo:lo + 4]
-        old = {task_key("nengo", int(group_of[p]), int(place[p] // 3)) + ".parquet": int(group_of[p]) for p in block}
-        got = plan.chunk_files(block, "nengo")
-        assert list(got.items()) == list(old.items())
+        old = list(dict.fromkeys(task_key("nengo", int(group_of[p]), int(place[p] // 3)) + ".parquet"
+                                 for p in block))
+        assert plan.chunk_files(block, "nengo") == old
     assert plan.values_at(len(frame) - 1) == {c: float(v) for c, v in frame.iloc[-1].items()}
+
+
+def _own_cell(sweep, values: dict):
+    """A point's cell made on its own from its row of the table (or why it is invalid)."""
+    from models.errors import SpecificationError
+    try:
+        cell = sweep.cell_at(values)
+    except SpecificationError as exc:
+        return str(exc)
+    return sweep.problem(cell, values["dt"]) or cell
 
 
 def test_a_sobol_sample_drawn_block_by_block_is_the_slice_of_the_whole_draw():
@@ -176,9 +193,9 @@ def test_walking_the_plan_of_ten_million_points_allocates_no_per_point_array(tmp
 
     def walk():
         plan = Plan(sweep)
-        assert plan.n == 10**7 and plan.n_groups == 10**5
+        assert plan.n == 10**7 and plan.n_groups == 1
         tasks = plan.tasks()
-        for _ in range(50):                               # the first groups' tasks, as a sweep submits them
+        for _ in range(50):                               # the first tasks, as a sweep submits them
             task = next(tasks)
             assert task.points.size <= 64
         last = np.arange(plan.n - 1024, plan.n)          # a block of the final tables, at the end
@@ -188,6 +205,6 @@ def test_walking_the_plan_of_ten_million_points_allocates_no_per_point_array(tmp
             Levels(plan.level_source(name))
     walk()                                                # once before: first-call allocations
     # One int64 per point would be 80 MB. What the walk makes is a block of 1 024 points' values and chunk
-    # names (about 0.2 MB), a few groups' cells and tasks of at most 64 points, and the levels of four axes
+    # names (about 0.2 MB), a few tasks' cells and tasks of at most 64 points, and the levels of four axes
     # of 100 values: 2 MB bounds all of it and does not depend on the number of points.
     assert traced_peak(walk) < 2 * 2**20                       # measured: about 0.1 MB

@@ -18,8 +18,8 @@ from conftest import traced_peak
 
 BACKENDS = ("reference", "nengo")
 
-# current first: a group (one tau_m and V_reset) has its points spread over the whole range of points,
-# so every block of the streamed tables reads chunks of many groups
+# dt last: a group (one dt) has every other point, so every block of the streamed tables reads the chunks
+# of both groups, each chunk's points spread over twice its length
 GRID = """
 name = "synthetic"
 cell = "textbook"
@@ -33,7 +33,9 @@ values = ["150 pA", "300 pA", "700 pA", "1 nA", "2 nA"]
 range = ["5 ms", "40 ms"]
 num = {n_tau}
 [axes.V_reset]
-values = ["-65 mV", "-45 mV"]      # -45 mV lies above V_th: invalid groups, one chunk for both backends
+values = ["-65 mV", "-45 mV"]      # -45 mV lies above V_th: invalid points
+[axes.dt]
+values = ["0.1 ms", "0.05 ms"]
 """
 
 SAMPLED = """
@@ -73,21 +75,9 @@ def _rows(points: np.ndarray, backend: str, rng) -> dict:
 
 
 def _chunks(plan: Plan, directory, seed: int = 0):
-    """Write the chunk files of every task of ``plan`` (made-up rows) and of every invalid group."""
-    from comparisons.sweep_measures import empty_rows
-    from comparisons.sweep_plan import invalid_name
+    """Write the chunk files of every task of ``plan`` (made-up rows)."""
     rng = np.random.default_rng(seed)
     directory.mkdir()
-    for g in plan.groups():
-        if g.invalid:
-            parts = []
-            for name in plan.sweep.backends:
-                rows = empty_rows(len(g.points), "invalid", g.invalid)
-                rows.update(point=g.points, backend=[name] * len(g.points))
-                parts.append(rows)
-            sweep_tables.write_chunk(directory / invalid_name(g.index),
-                                     {k: np.concatenate([np.asarray(p[k], dtype=object if k in PASS_COLUMNS else None)
-                                                         for p in parts]) for k in parts[0]})
     for task in plan.tasks():
         sweep_tables.write_chunk(directory / f"{task.key}.parquet", _rows(task.points, task.backend, rng))
     return directory
@@ -135,7 +125,7 @@ def test_the_streaming_writer_peak_does_not_grow_with_the_number_of_chunks(tmp_p
     monkeypatch.setattr(sweep_tables, "BLOCK", 64)
     monkeypatch.setattr(sweep_tables, "CACHE_ROWS", 256)
     peaks, in_memory = {}, {}
-    for n_tau in (50, 200):                                   # 4x the points and the chunks
+    for n_tau in (25, 100):                                   # 4x the points and the chunks
         spec = _sweep(tmp_path, GRID.format(n_tau=n_tau), f"g{n_tau}")
         plan = Plan(spec)
         chunks = _chunks(plan, tmp_path / f"chunks{n_tau}")
@@ -146,10 +136,10 @@ def test_the_streaming_writer_peak_does_not_grow_with_the_number_of_chunks(tmp_p
         peaks[n_tau] = traced_peak(lambda: sweep_tables.stream(plan, chunks, out, tally.add))
         in_memory[n_tau] = traced_peak(lambda: sweep_tables.assemble(spec, chunks))
     # the measure sees a table that grows: the in-memory assembly's peak grows with the points
-    assert in_memory[200] > 2.5 * in_memory[50], in_memory
+    assert in_memory[100] > 2.5 * in_memory[25], in_memory
     # the streaming writer's does not: one block and a cache of fixed size, whatever the number of chunks
-    assert peaks[200] < 1.25 * peaks[50], peaks
-    assert peaks[200] < in_memory[200] / 2, (peaks, in_memory)
+    assert peaks[100] < 1.25 * peaks[25], peaks
+    assert peaks[100] < in_memory[100] / 2, (peaks, in_memory)
 
 
 def test_the_maps_counts_block_by_block_equal_the_counts_over_the_whole_table(tmp_path, monkeypatch):
@@ -183,8 +173,7 @@ def test_the_plan_groups_the_points_as_the_sweep_file_says(tmp_path, text):
     spec = _sweep(tmp_path, text, "s")
     plan = Plan(spec)
     frame = spec.points()
-    keys = [c for c in frame.columns if c != "current"]
-    expected = [group.index.to_numpy() for _, group in frame.groupby(keys, sort=False)]
+    expected = [group.index.to_numpy() for _, group in frame.groupby("dt", sort=False)]
     assert plan.n_groups == len(expected)
     for g, ids in enumerate(expected):
         np.testing.assert_array_equal(plan.group(g).points, ids)

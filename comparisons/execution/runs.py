@@ -25,6 +25,30 @@ def execute(backend: str, spec, drive, settings, timeout: float | None):
     return require_finite(backend, result)
 
 
+def execute_cells(backend: str, runs: list, settings, timeout: float | None) -> list:
+    """Run registered ``backend`` on every ``(spec, drive)`` of ``runs``, all in one child process when
+    ``timeout`` is given (the limit of them all); one result per run, each required finite.
+
+    A backend that runs neurons of different cells as one population (a module function
+    ``run_cells(runs, settings)``, one result per run, each what ``run(spec, drive, settings)`` gives) runs
+    them so; every other backend runs them one after the other."""
+    if timeout:
+        preload(backend)
+        results = call_isolated(run_cells, (backend, runs, settings), timeout)
+    else:
+        results = run_cells(backend, runs, settings)
+    return [require_finite(backend, r) for r in results]
+
+
+def run_cells(backend: str, runs: list, settings) -> list:
+    """The results of ``backend`` on every ``(spec, drive)`` of ``runs`` (see :func:`execute_cells`)."""
+    module = backends.get(backend)
+    together = getattr(module, "run_cells", None)
+    if together is not None and len(runs) > 1:
+        return together(runs, settings)
+    return [module.run(spec, drive, settings) for spec, drive in runs]
+
+
 def may_fork() -> bool:
     """Whether this process may start child processes (multiprocessing refuses children of a daemonic
     process, which is what a Dask worker is unless started with ``DASK_DISTRIBUTED__WORKER__DAEMON=False``)."""
