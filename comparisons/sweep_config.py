@@ -53,15 +53,16 @@ import pandas as pd
 from models.errors import ComparisonError, UserInputError
 from models.files import check_keys, read_toml, require_table, resolve
 from models.loading import spec_from_document, load_spec
-from models.spec import NEURON_FIELDS, LIFSpec
+from models.spec import NEURON_FIELDS, PER_NEURON_FIELDS, LIFSpec
 from models.result import RunSettings
 from models.units import CURRENT, TIME, Kind, parse_quantity
 
 from . import backends as registry
 from .config import _on_grid, _options, _step_problem
 
-#: Sweepable cell fields (the membrane as tau_m and R), plus the run's step and current.
-CELL_AXES = ("tau_m", "R", "E_L", "V_th", "V_reset", "V_init", "t_ref")
+#: Sweepable cell fields (the membrane as tau_m and R), plus the run's step and current: the fields in which
+#: the neurons of one population may differ.
+CELL_AXES = PER_NEURON_FIELDS
 AXIS_KINDS: dict[str, Kind] = {**{k: NEURON_FIELDS[k] for k in CELL_AXES}, "dt": TIME, "current": CURRENT}
 MEASURES = ("contract", "latency", "isi", "rate")
 TOP_KEYS = ("name", "description", "cell", "neuron", "measures", "attribute", "simulation", "axes", "sample")

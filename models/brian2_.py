@@ -97,7 +97,7 @@ from .errors import BackendFailure, NotRepresentable
 from .propagators import whole_timesteps
 from .processes import die_with_parent, warm_up
 from .result import Metadata, Result, RunSettings
-from .spec import LIFSpec
+from .spec import PER_NEURON_FIELDS, LIFSpec, one_population
 
 NAME = "brian2"
 LIBRARY = "brian2"
@@ -350,6 +350,47 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
                   meta=_variant_metadata(meta, spec, method), extra={"variant": numerics})
 
 
+#: Brian2's unit of each per-neuron field of a population of several cells (:func:`run_cells`).
+_PER_NEURON_UNITS = {"tau_m": "second", "E_L": "volt", "V_th": "volt", "V_reset": "volt", "R": "ohm",
+                     "t_ref": "second"}
+
+
+def run_cells(runs: list, settings: RunSettings) -> list[Result]:
+    """Several plain cells, each with its constant drive, as one NeuronGroup: the cell fields that differ
+    (:data:`models.spec.PER_NEURON_FIELDS`) are per-neuron parameters (``tau_m : second (constant)``, ...)
+    instead of namespace constants, the same equations, threshold, reset and refractory expressions
+    otherwise; one result per run, each what :func:`run` gives it: the same spikes, the voltages to
+    rounding (Brian2 evaluates the loop-invariant subexpressions of namespace constants once, which
+    per-neuron parameters are not; ``tests/test_brian2.py`` checks the spikes bit for bit and the voltages
+    within the contract's ``1e-12 (V_th - V_reset)``). Runs that are not such a population (or a
+    ``cpp_standalone`` run, built per kind of network) run one after the other."""
+    specs = [spec for spec, _ in runs]
+    drives = [drive for _, drive in runs]
+    if not (one_population(specs) and all(d.is_constant and d.dt == drives[0].dt and d.n_steps == drives[0].n_steps
+                                          for d in drives)):
+        return [run(spec, drive, settings) for spec, drive in runs]
+    for spec, drive in runs:
+        reason = representable(spec, settings)
+        if reason is not None:
+            raise NotRepresentable(NAME, reason)
+        settings.require_grid_of(drive)
+    sizes = [d.n_neurons for d in drives]
+    drive = Drive.constant(np.concatenate([d.at(0) for d in drives]), drives[0].dt, drives[0].n_steps)
+    varying = [k for k in PER_NEURON_FIELDS if len({getattr(s, k) for s in specs}) > 1]
+    per_neuron = {k: np.repeat([getattr(s, k) for s in specs], sizes) for k in varying}
+    target = resolved_target(settings, drive)
+    if target == "cpp_standalone":   # one build directory per kind of network: a population runs cell by cell
+        return [run(spec, d, settings) for spec, d in runs]
+    with preferences(_prefs_for(target)), _random_state():
+        v, neuron, time = _simulate_or_fail(specs[0], drive, settings, target, per_neuron)
+    t = np.arange(drive.n_steps + 1) * drive.dt
+    whole = Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons,
+                   meta=metadata(specs[0], settings, target))
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    return [whole.neurons(int(a), int(b), metadata(spec, settings, target))
+            for spec, a, b in zip(specs, bounds[:-1], bounds[1:])]
+
+
 @contextmanager
 def _random_state():
     """Restore Brian2's random state (numpy's global generator and Brian2's buffers) after the block."""
@@ -383,9 +424,10 @@ def preferences(changes: dict):
             brian2.prefs[name] = value
 
 
-def _simulate_or_fail(spec: LIFSpec, drive: Drive, settings: RunSettings, target: str):
+def _simulate_or_fail(spec: LIFSpec, drive: Drive, settings: RunSettings, target: str,
+                      per_neuron: dict | None = None):
     try:
-        return _simulate(spec, drive, settings, target)
+        return _simulate(spec, drive, settings, target, per_neuron)
     except BrianObjectException as exc:
         cause = exc.__cause__ or exc
         raise BackendFailure(NAME, f"{type(cause).__name__}: {cause}") from exc
@@ -443,12 +485,13 @@ def _standalone_child(spec: LIFSpec, drive: Drive, settings: RunSettings):
         return _simulate_or_fail(spec, drive, settings, "cpp_standalone")
 
 
-def _simulate(spec: LIFSpec, drive: Drive, settings: RunSettings, target: str):
-    """Build and run the network; returns (v or None, spike_neuron, spike_time) in SI."""
+def _simulate(spec: LIFSpec, drive: Drive, settings: RunSettings, target: str, per_neuron: dict | None = None):
+    """Build and run the network; returns (v or None, spike_neuron, spike_time) in SI. ``per_neuron``
+    (a plain cell's fields -> one SI value per neuron) makes those fields per-neuron parameters."""
     clock = Clock(dt=drive.dt * second, name=NAMES["clock"])
     extra = []
     if spec.is_plain:
-        group = _group(spec, drive, settings.method, clock, target)
+        group = _group(spec, drive, settings.method, clock, target, per_neuron or {})
     else:
         group = _variant_group(spec, drive, variant_method(spec, settings), clock, target)
         extra = _spike_input(spec, group, drive, clock)
@@ -469,16 +512,26 @@ def _simulate(spec: LIFSpec, drive: Drive, settings: RunSettings, target: str):
     return v, np.asarray(spikes.i[:], dtype=np.int64), np.asarray(spikes.t_[:], dtype=float)
 
 
-def _group(spec: LIFSpec, drive: Drive, method: str, clock: Clock, target: str) -> NeuronGroup:
-    """The NeuronGroup of ``drive.n_neurons`` neurons with its stimulus and initial state."""
+def _group(spec: LIFSpec, drive: Drive, method: str, clock: Clock, target: str,
+           per_neuron: dict | None = None) -> NeuronGroup:
+    """The NeuronGroup of ``drive.n_neurons`` neurons with its stimulus and initial state; the fields of
+    ``per_neuron`` (SI values, one per neuron) as per-neuron parameters instead of namespace constants."""
+    per_neuron = per_neuron or {}
     kind = input_kind(drive)
     namespace = _input_namespace(spec, drive, kind, target)
     equations = EQUATIONS[kind] if spec.leak else EQUATIONS_NONLEAKY[kind]
+    parameters = [k for k in per_neuron if k in _PER_NEURON_UNITS]
+    equations += "".join(f"{TRANSLATIONS[k][0]} : {_PER_NEURON_UNITS[k]} (constant)\n" for k in parameters)
+    for k in parameters:
+        del namespace[TRANSLATIONS[k][0]]
     group = NeuronGroup(drive.n_neurons, equations,
                         threshold=THRESHOLD, reset=RESET, refractory=REFRACTORY,
                         method=METHODS[method] if spec.leak else NONLEAKY_METHOD,
                         namespace=namespace, clock=clock, name=NAMES["group"])
-    group.v = namespace["V_init"]
+    for k in parameters:
+        name, unit = TRANSLATIONS[k]
+        setattr(group, name, per_neuron[k] * unit)
+    group.v = per_neuron["V_init"] * volt if "V_init" in per_neuron else namespace["V_init"]
     _set_input(group, drive, kind)
     return group
 

@@ -58,7 +58,7 @@ from .drive import Drive
 from .errors import BackendFailure, NotRepresentable
 from .propagators import p21
 from .result import Metadata, Result, RunSettings
-from .spec import LIFSpec
+from .spec import LIFSpec, one_population
 
 NAME = "nengo"
 LIBRARY = "nengo"
@@ -330,26 +330,98 @@ class _SpikeRecorder:
 def _simulate(native: NengoNative, drive: Drive, record_v: bool, spec: LIFSpec | None = None):
     """Build and run the network; returns spike steps, spike neurons and u (n_steps, N) or None."""
     import nengo
-    from nengo.builder import Model
-    from nengo.cache import NoDecoderCache
 
     recorder = _SpikeRecorder(drive.dt)
     net, probe = _network(nengo, native, drive, recorder, record_v,
                           constant=drive.is_constant and (spec is None or spec.is_plain))
     if spec is not None and not spec.is_plain:
         _add_variant(nengo, net, spec, native, drive)
+    data = _run_network(nengo, net, drive.dt, drive.n_steps, [probe] if probe is not None else [])
+    steps, neurons = recorder.arrays()
+    return steps, neurons, (data[0] if data else None)
+
+
+def _run_network(nengo, net, dt: float, n_steps: int, probes: list) -> list:
+    """Build ``net`` and run it ``n_steps`` steps of ``dt``; the data of ``probes``."""
+    from nengo.builder import Model
+    from nengo.cache import NoDecoderCache
+
     # An explicit Model with NoDecoderCache: the default one creates a decoder cache in the user's home.
-    model = Model(dt=drive.dt, label="lif-crosscheck nengo", decoder_cache=NoDecoderCache())
+    model = Model(dt=dt, label="lif-crosscheck nengo", decoder_cache=NoDecoderCache())
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         # With explicit gain and bias Nengo derives max_rates/intercepts for decoders, which this network
         # never solves; a bias <= 0 (E_L <= V_reset) makes that formula warn. Nothing else depends on it.
         warnings.filterwarnings("ignore", message="Non-finite values detected in `max_rates`")
-        sim = nengo.Simulator(net, dt=drive.dt, seed=SEED, model=model, progress_bar=False)
+        sim = nengo.Simulator(net, dt=dt, seed=SEED, model=model, progress_bar=False)
     with sim:
-        sim.run_steps(drive.n_steps, progress_bar=False)
-        u = np.array(sim.data[probe]) if probe is not None else None
+        sim.run_steps(n_steps, progress_bar=False)
+        return [np.array(sim.data[p]) for p in probes]
+
+
+def run_cells(runs: list, settings: RunSettings) -> list[Result]:
+    """Several plain cells, each with its constant drive, as one Nengo network: one Ensemble per distinct
+    ``(tau_m, t_ref)`` (a ``nengo.LIF`` has one ``tau_rc`` and ``tau_ref``), each neuron with its own bias
+    ``(E_L - V_reset)/dV + R I/dV`` and initial voltage (the mapping of :func:`to_native`, the same
+    floating-point operations as :func:`run`), built and run as one Simulator; one result per run, each
+    what :func:`run` gives it (``tests/test_nengo.py`` checks the spikes bit for bit). Runs that are not
+    such a population run one after the other."""
+    import nengo
+
+    specs = [spec for spec, _ in runs]
+    drives = [drive for _, drive in runs]
+    if not (one_population(specs) and all(d.is_constant and d.dt == drives[0].dt and d.n_steps == drives[0].n_steps
+                                          for d in drives)):
+        return [run(spec, drive, settings) for spec, drive in runs]
+    for spec, drive in runs:
+        reason = representable(spec, settings)
+        if reason is not None:
+            raise NotRepresentable(NAME, reason)
+        settings.require_grid_of(drive)
+    dt, n_steps = drives[0].dt, drives[0].n_steps
+    natives = [to_native(spec) for spec in specs]
+    ensembles: dict = {}                      # (tau_rc, tau_ref) -> the runs it holds, in order
+    for j, native in enumerate(natives):
+        ensembles.setdefault((native.tau_rc, native.tau_ref), []).append(j)
+    total = sum(d.n_neurons for d in drives)
+    recorder = _SpikeRecorder(dt)             # one sink for every ensemble: one Python call per step
+    probes, where, start = [], {}, 0
+    with _float64_signals(), _numpy_global_state():
+        with nengo.Network(seed=SEED) as net:
+            sink = nengo.Node(recorder, size_in=total, size_out=0, label="spikes")
+            for (tau_rc, tau_ref), members in ensembles.items():
+                bias = np.concatenate([np.full(drives[j].n_neurons, natives[j].bias)
+                                       + drives[j].waveform[0] * (drives[j].scale * natives[j].input_scale)
+                                       for j in members])
+                voltage = np.concatenate([np.full(drives[j].n_neurons, natives[j].voltage0) for j in members])
+                n = bias.size
+                neuron_type = nengo.LIF(tau_rc=tau_rc, tau_ref=tau_ref, min_voltage=-math.inf,
+                                        initial_state={"voltage": voltage, "refractory_time": np.zeros(n)})
+                ens = nengo.Ensemble(n, 1, neuron_type=neuron_type, gain=np.ones(n), bias=bias,
+                                     encoders=np.ones((n, 1)), eval_points=np.zeros((1, 1)))
+                nengo.Connection(ens.neurons, sink[start:start + n], synapse=None)
+                if settings.record_v:
+                    probes.append(nengo.Probe(ens.neurons, "voltage", synapse=None))
+                offset = 0
+                for j in members:
+                    where[j] = (len(probes) - 1, offset, start + offset)
+                    offset += drives[j].n_neurons
+                start += n
+        data = _run_network(nengo, net, dt, n_steps, probes)
     steps, neurons = recorder.arrays()
-    return steps, neurons, u
+    out = []
+    for j, (spec, drive) in enumerate(runs):
+        e, lo, first = where[j]
+        mine = (neurons >= first) & (neurons < first + drive.n_neurons)
+        v = None
+        if data:
+            dv = spec.V_th - spec.V_reset
+            v = np.empty((n_steps + 1, drive.n_neurons))
+            v[0] = spec.V_init
+            v[1:] = spec.V_reset + data[e][:, lo:lo + drive.n_neurons] * dv
+        out.append(Result(t=np.arange(n_steps + 1) * dt, v=v, spike_neuron=neurons[mine] - first,
+                          spike_time=steps[mine] * dt, n_neurons=drive.n_neurons,
+                          meta=_metadata(spec, natives[j], dt), extra={"native": natives[j].as_dict()}))
+    return out
 
 
 def _network(nengo, native: NengoNative, drive: Drive, recorder: _SpikeRecorder, record_v: bool,

@@ -153,6 +153,14 @@ class Result:
         return Result(self.t, v, np.zeros(int(b - a), dtype=np.int64), self.spike_time[a:b].copy(), 1,
                       self.meta, self.extra)
 
+    def neurons(self, lo: int, hi: int, meta: Metadata | None = None, extra: dict | None = None) -> "Result":
+        """The run of neurons ``lo`` to ``hi - 1`` alone, numbered from 0 (a population of several cells
+        split into each cell's result, with that cell's ``meta`` and ``extra`` when given)."""
+        a, b = np.searchsorted(self.spike_neuron, [lo, hi])
+        v = None if self.v is None else self.v[:, lo:hi].copy()
+        return Result(self.t, v, self.spike_neuron[a:b] - lo, self.spike_time[a:b].copy(), hi - lo,
+                      self.meta if meta is None else meta, self.extra if extra is None else extra)
+
     def is_finite(self) -> bool:
         """True when every recorded number is finite (a backend returning NaN or inf has failed)."""
         ok = bool(np.all(np.isfinite(self.spike_time)))

@@ -70,6 +70,19 @@ MAX_SEED = 2**63 - 1
 POISSON_BLOCK = 1024
 
 
+#: The cell fields in which the neurons of one population may differ (a sweep's cells; the backends that
+#: take several cells as one population, ``run_cells``, take these per neuron).
+PER_NEURON_FIELDS = ("tau_m", "R", "E_L", "V_th", "V_reset", "V_init", "t_ref")
+
+
+def one_population(specs) -> bool:
+    """True when ``specs`` are plain leaky cells that differ in :data:`PER_NEURON_FIELDS` alone (name and
+    description aside)."""
+    first = specs[0]
+    keep = {f.name for f in fields(first)} - set(PER_NEURON_FIELDS) - {"name", "description"}
+    return all(s.leak and s.is_plain and all(getattr(s, k) == getattr(first, k) for k in keep) for s in specs)
+
+
 @dataclass(frozen=True)
 class SpikeInput:
     """Presynaptic spikes onto the cell's exponential synaptic current (needs ``LIFSpec.tau_syn``).

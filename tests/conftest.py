@@ -53,3 +53,34 @@ def traced_peak(function) -> int:
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def population_runs(dt: float = 1e-4, n_steps: int = 1000):
+    """``(spec, drive)`` runs whose cells differ in every per-neuron field (one at a time, two at once, and
+    one cell twice), each with constant currents below, near and above its rheobase: what a sweep's task
+    hands a backend's ``run_cells``."""
+    from models.drive import Drive
+    from models.loading import load_spec
+    base = load_spec("textbook")
+    cells = [base, base.replace(tau_m=10e-3), base.replace(R=150e6), base.replace(E_L=-0.065, V_init=None),
+             base.replace(V_th=-0.052), base.replace(V_reset=-0.068), base.replace(V_init=-0.06),
+             base.replace(t_ref=3e-3), base.replace(tau_m=10e-3, t_ref=3e-3), base]
+    currents = ([1.5e-10, 3e-10, 7e-10], [2.5e-10], [1e-10, 4e-10], [5e-10, 2e-9], [3e-10], [6e-10, 2.5e-10],
+                [3e-10], [1e-9], [8e-10, 1.2e-9], [2e-9])
+    return [(cell, Drive.constant(c, dt, n_steps)) for cell, c in zip(cells, currents)]
+
+
+def same_runs(got: list, want: list, voltages: bool = False, v_atol: float = 0.0) -> None:
+    """Each result of ``got`` has the spikes of the one of ``want`` bit for bit, and (``voltages``) its
+    voltages within ``v_atol`` (V; 0: bit for bit)."""
+    import numpy as np
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        assert a.n_neurons == b.n_neurons
+        np.testing.assert_array_equal(a.spike_neuron, b.spike_neuron)
+        np.testing.assert_array_equal(a.spike_time, b.spike_time)
+        if voltages and v_atol == 0:
+            np.testing.assert_array_equal(a.v, b.v)
+        elif voltages:
+            np.testing.assert_allclose(a.v, b.v, rtol=0, atol=v_atol)
+    assert sum(a.spike_time.size for a in got) > 50            # the runs spike: the comparison means something

@@ -281,3 +281,11 @@ def test_constant_drive_is_folded_into_the_bias_bit_for_bit(textbook, built):
     np.testing.assert_array_equal(constant.v, per_neuron.v)
     np.testing.assert_array_equal(constant.spike_neuron, per_neuron.spike_neuron)
     np.testing.assert_array_equal(constant.spike_time, per_neuron.spike_time)
+
+
+def test_several_cells_as_one_network_give_each_run_its_own_spikes_and_voltages_bit_for_bit():
+    from conftest import population_runs, same_runs
+    runs = population_runs()
+    for record_v in (False, True):
+        settings = RunSettings(1e-4, 1000, "exact", record_v=record_v)
+        same_runs(nengo_.run_cells(runs, settings), [nengo_.run(s, d, settings) for s, d in runs], record_v)

@@ -355,3 +355,52 @@ def test_a_workers_preload_leaves_its_heap_out_of_the_collectors_passes():
     from comparisons.execution import forked_map
     before, after = forked_map(_preloaded_freeze_count, [0], 1)[0]
     assert before == 0 and after > 0
+
+
+MIXED = """
+name = "mixed"
+cell = "textbook"
+[simulation]
+duration = "100 ms"
+backends = ["reference", "brian2", "nengo"]
+chunk = 64
+[simulation.options.brian2]
+target = "numpy"
+[axes.tau_m]
+values = ["10 ms", "20 ms"]
+[axes.t_ref]
+values = ["2 ms", "3 ms"]
+[axes.V_th]
+values = ["-52 mV", "-50 mV", "-66 mV"]   # -66 mV lies below V_reset = -65 mV: invalid points
+[axes.current]
+values = ["150 pA", "300 pA", "1 nA"]
+"""
+
+
+def test_a_task_of_many_cells_gives_each_point_the_rows_of_its_own_run(tmp_path):
+    """One task per backend holds all 36 points (12 cells, 4 of them invalid): every row equals the row of
+    the point run as a task of its own (its cell alone, one neuron)."""
+    import dataclasses
+    from comparisons.execution import preload
+    from comparisons.sweep_plan import Plan
+    from comparisons.sweep_task import run_task
+    (tmp_path / "m.toml").write_text(MIXED)
+    spec = load_sweep(tmp_path / "m.toml")
+    tasks = list(Plan(spec).tasks())
+    assert len(tasks) == 3 and all(len(t.cells) == 12 for t in tasks)
+    for name in spec.backends:
+        preload(name)
+    for task in tasks:
+        rows = run_task(task)
+        assert rows["status"].count("invalid") == 12 and rows["status"].count("ok") == 24, task.backend
+        for j in range(len(task.points)):
+            alone = run_task(dataclasses.replace(task, cells=(task.cells[task.cell_of[j]],),
+                                                 cell_of=np.zeros(1, dtype=np.int64), points=task.points[j:j + 1],
+                                                 currents=task.currents[j:j + 1]))
+            for column, values in rows.items():
+                if column != "_seconds":
+                    assert _same(values[j], alone[column][0]), (task.backend, j, column, values[j], alone[column][0])
+
+
+def _same(a, b) -> bool:
+    return (a is None and b is None) or a == b or (isinstance(a, float) and np.isnan(a) and np.isnan(b))
