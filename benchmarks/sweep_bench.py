@@ -25,7 +25,11 @@ Writes ``DIR/sweep_bench.csv`` (columns :data:`COLUMNS`, the machine on every ro
    and by 2 processes forked from a fresh one that preloaded the simulators, each running its share one task after
    the other as a worker does (:func:`ceiling`), the ratio of the wall times: what this machine gives the sweep's work on its two cores before any
    scheduling (processes sharing caches and memory bandwidth slow each other down).
-4. ``memory``: the peak resident memory (``VmHWM``) of the process that runs the sweep (the client and
+4. ``sampled``: a Sobol' sample of 2 048 points over ``tau_m`` x ``R`` x ``V_th`` x ``current`` (dt 0.1 ms,
+   200 ms each): every point its own cell, so each task is one population of up to 256 cells
+   (:mod:`comparisons.sweep_task`); wall time, each backend's points per second of task time, and
+   ``sampled_speedup``, the same points one by one (a sample, as in row 2) over the sweep's wall time.
+5. ``memory``: the peak resident memory (``VmHWM``) of the process that runs the sweep (the client and
    the LocalCluster's scheduler are in it) for sweeps of growing size, the reference alone, in a fresh
    subprocess each.
 """
@@ -47,9 +51,9 @@ COLUMNS = ("benchmark", "backend", "points", "workers", "seconds", "value", "uni
            "load_avg", "versions")
 CORE = ("reference", "brian2", "nengo")
 FULL = {"tau_m": 5, "t_ref": 4, "dt": 5, "current": 100, "sample": 10, "scaling_dt": 1, "scaling_repeats": 3,
-        "memory": (1_000, 10_000, 40_000, 100_000)}
+        "memory": (1_000, 10_000, 40_000, 100_000), "sampled": 2048}
 QUICK = {"tau_m": 2, "t_ref": 2, "dt": 2, "current": 5, "sample": 2, "scaling_dt": 1, "scaling_repeats": 1,
-         "memory": (100, 400)}
+         "memory": (100, 400), "sampled": 16}
 DTS = ("0.2 ms", "0.1 ms", "0.05 ms", "0.04 ms", "0.025 ms")
 
 
@@ -62,6 +66,16 @@ def sweep_text(n: dict, backends=CORE, dts=None, name="bench") -> str:
             f'chunk = 256\n[axes.tau_m]\nvalues = [{tau}]\n[axes.t_ref]\nvalues = [{t_ref}]\n'
             f'[axes.dt]\nvalues = [{", ".join(f"{chr(34)}{d}{chr(34)}" for d in dts)}]\n'
             f'[axes.current]\nlogrange = ["150 pA", "3 nA"]\nnum = {n["current"]}\n')
+
+
+def sampled_text(n: int, name="sampled") -> str:
+    """A sweep file of a Sobol' sample of ``n`` points over ``tau_m`` x ``R`` x ``V_th`` x ``current`` at
+    dt = 0.1 ms: every point its own cell."""
+    return (f'name = "{name}"\ncell = "textbook"\n[simulation]\nduration = "200 ms"\ndt = "0.1 ms"\n'
+            f'backends = {json.dumps(list(CORE))}\nchunk = 256\n'
+            '[axes.tau_m]\nbounds = ["10 ms", "30 ms"]\nlog = true\n[axes.R]\nbounds = ["80 Mohm", "150 Mohm"]\n'
+            '[axes.V_th]\nbounds = ["-55 mV", "-50 mV"]\n[axes.current]\nbounds = ["150 pA", "3 nA"]\nlog = true\n'
+            f'[sample]\nmethod = "sobol"\nn = {n}\nseed = 7\n')
 
 
 def _host() -> dict:
@@ -125,6 +139,25 @@ def scaling_rows(name: str, text: str, work: Path, clusters: dict, repeats: int,
                      f"median wall time of 1 worker / of 2 workers ({len(times[1])} alternate runs each): "
                      f"{one:.2f} s / {two:.2f} s; median busy processor time of the 2-worker runs {b2:.2f} s, "
                      f"so at most 2 x {one:.2f} / {b2:.2f} = {2 * one / b2:.2f}x", host))
+    return rows
+
+
+def sampled_rows(sizes: dict, work: Path, cluster, host) -> list[dict]:
+    """Rows ``sampled`` (wall time; each backend's points per second of task time) and ``sampled_speedup``
+    (the same points one by one, a sample extrapolated, over the sweep's wall time) of :func:`sampled_text`."""
+    from comparisons.sweep_config import load_sweep
+    outcome, wall = timed_sweep(sampled_text(sizes["sampled"]), work / "sampled", cluster)
+    n = outcome.n_points
+    note = "Sobol' sample over tau_m x R x V_th x current, dt 0.1 ms, every point its own cell"
+    rows = [_row("sampled", "all", n, 2, wall, n * len(CORE) / wall, "point-runs/s",
+                 f"{note}; 2 workers, warm; failed rows {outcome.failed}", host)]
+    for backend, seconds in task_seconds(outcome.out).items():
+        rows.append(_row("sampled", backend, n, 2, seconds, n / seconds, "points/s",
+                         "points per second of task time (one worker)", host))
+    per_point = measure_separate(outcome.points, load_sweep(work / "sampled" / "sweep.toml"), sizes["sample"])
+    total = sum(per_point.values()) * n
+    rows.append(_row("sampled_speedup", "all", n, 2, total, total / wall, "x",
+                     "extrapolated one-by-one seconds (one process) / sampled sweep wall seconds", host))
     return rows
 
 
@@ -300,6 +333,8 @@ def run(sizes: dict, out: Path, log=print) -> list[dict]:
                          "with its default f-I curve and convergence study), mean of the sample", host))
         rows.append(_row("speedup_comparisons", "all", n, 2, per_comparison * n, per_comparison * n / wall, "x",
                          "extrapolated seconds of one comparison per point / sweep wall seconds", host))
+        log("a sampled sweep, every point its own cell ...")
+        rows += sampled_rows(sizes, tmp, cluster, host)
         log("scaling: 1 and 2 workers ...")
         scaling = dict(sizes, dt=sizes["scaling_dt"])
         clusters = {2: cluster, 1: warm_cluster(1, tmp / "warm1")}
