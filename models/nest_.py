@@ -55,7 +55,7 @@ from .drive import Drive
 from . import nest_nonleaky as nonleaky
 from .errors import BackendFailure, NotRepresentable
 from .result import Metadata, Result, RunSettings
-from .spec import LIFSpec
+from .spec import LIFSpec, one_population
 
 NAME = "nest"
 LIBRARY = "nest"
@@ -336,6 +336,45 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
                 "reset": "value", "spikes_per_step": "one"}
     return Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons,
                   meta=_variant_metadata(meta, spec, seed), extra={"variant": numerics})
+
+
+def run_cells(runs: list, settings: RunSettings) -> list[Result]:
+    """Several plain cells, each with its constant drive, as one population of the same NEST model, every
+    neuron with its cell's parameters (:func:`parameters`, set per neuron) and its ``I_e``, in one kernel;
+    one result per run, each what :func:`run` gives it (NEST updates each neuron on its own: ``tests/test_nest.py``
+    checks spikes and voltages bit for bit). Runs that are not such a population run one after the other."""
+    specs = [spec for spec, _ in runs]
+    drives = [drive for _, drive in runs]
+    if not (one_population(specs) and all(d.is_constant and d.dt == drives[0].dt and d.n_steps == drives[0].n_steps
+                                          for d in drives)):
+        return [run(spec, drive, settings) for spec, drive in runs]
+    for spec, drive in runs:
+        settings.require_grid_of(drive)
+        reason = representable(spec, settings)
+        if reason is not None:
+            raise NotRepresentable(NAME, reason)
+    sizes = [d.n_neurons for d in drives]
+    drive = Drive.constant(np.concatenate([d.at(0) for d in drives]), drives[0].dt, drives[0].n_steps)
+    model, nest = neuron_model(specs[0], settings), _import_nest()
+    with _kernel(nest, drive.dt, SEED):
+        neurons = nest.Create(model, drive.n_neurons)
+        neurons.set([parameters(spec) for spec, n in zip(specs, sizes) for _ in range(n)])
+        first_id = neurons[0].global_id
+        recorder = nest.Create("spike_recorder")
+        nest.Connect(neurons, recorder)
+        if settings.record_v:
+            multimeter = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": drive.dt * MS})
+            nest.Connect(multimeter, neurons)
+        _simulate(nest, neurons, drive)
+        neuron, time = _spikes(recorder, first_id, drive, model == "iaf_psc_delta_ps")
+        v = _trace(multimeter, first_id, specs[0], drive) if settings.record_v else None
+    if v is not None:
+        v[0] = np.repeat([spec.V_init for spec in specs], sizes)
+    whole = Result(t=np.arange(drive.n_steps + 1) * drive.dt, v=v, spike_neuron=neuron, spike_time=time,
+                   n_neurons=drive.n_neurons, meta=metadata(specs[0], drive, model))
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    return [whole.neurons(int(a), int(b), metadata(spec, d, model))
+            for spec, d, a, b in zip(specs, drives, bounds[:-1], bounds[1:])]
 
 
 def variant_parameters(spec: LIFSpec) -> dict:

@@ -211,3 +211,12 @@ def test_metadata_states_the_mapping(textbook):
     assert nest_.parameters(textbook)["tau_m"] == pytest.approx(20.0, rel=1e-15)
     assert "NEST parameters" in meta.notes[0]
     assert any("nest#2860" in note for note in meta.notes)
+
+
+@pytest.mark.parametrize("model", ["iaf_psc_delta", "iaf_psc_delta_ps"])
+def test_several_cells_as_one_population_give_each_run_its_own_spikes_and_voltages_bit_for_bit(model):
+    from conftest import population_runs, same_runs
+    runs = population_runs()
+    for record_v in (False, True):
+        s = RunSettings(1e-4, 1000, "exact", record_v=record_v).with_options(model=model)
+        same_runs(nest_.run_cells(runs, s), [nest_.run(spec, d, s) for spec, d in runs], record_v)
