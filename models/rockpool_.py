@@ -53,7 +53,7 @@ from .drive import Drive
 from .errors import NotRepresentable
 from .propagators import p21
 from .result import Metadata, Result, RunSettings
-from .spec import LIFSpec
+from .spec import LIFSpec, one_population
 
 NAME = "rockpool"
 LIBRARY = "rockpool"
@@ -155,10 +155,10 @@ def _module(spec: LIFSpec, drive: Drive, p: dict):
     from rockpool.nn.modules import LIF
 
     n = drive.n_neurons
-    module = LIF(n, tau_mem=np.full(n, p["tau_mem"]), tau_syn=np.full(n, p.get("tau_syn", p["tau_mem"])),
-                 bias=np.zeros(n), threshold=np.full(n, p["threshold"]), noise_std=p["noise_std"],
-                 dt=drive.dt)
-    module.vmem = np.full(n, p["vmem"])
+    module = LIF(n, tau_mem=np.broadcast_to(p["tau_mem"], n).copy(),
+                 tau_syn=np.broadcast_to(p.get("tau_syn", p["tau_mem"]), n).copy(), bias=np.zeros(n),
+                 threshold=np.broadcast_to(p["threshold"], n).copy(), noise_std=p["noise_std"], dt=drive.dt)
+    module.vmem = np.broadcast_to(p["vmem"], n).copy()
     module.isyn = np.zeros((n, 1))
     module.spikes = np.zeros(n)
     return module
@@ -230,6 +230,47 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
                 "reset": "subtract", "spikes_per_step": "several"}
     return Result(t=t, v=v, spike_neuron=neuron, spike_time=step * drive.dt, n_neurons=drive.n_neurons,
                   meta=metadata(spec, drive, p), extra={"variant": numerics})
+
+
+def run_cells(runs: list, settings: RunSettings) -> list[Result]:
+    """Several plain cells, each with its constant drive, as one LIF module: ``tau_mem``, ``threshold``,
+    the initial ``vmem`` and the bias ``offset + gain I`` per neuron, the parameters of :func:`parameters`
+    for each cell (Rockpool's module takes every one of them per neuron); one result per run, each what
+    :func:`run` gives it (``tests/test_rockpool.py`` checks spikes and voltages bit for bit). Runs that are
+    not such a population run one after the other."""
+    specs = [spec for spec, _ in runs]
+    drives = [drive for _, drive in runs]
+    if not (one_population(specs) and all(d.is_constant and d.dt == drives[0].dt and d.n_steps == drives[0].n_steps
+                                          for d in drives)):
+        return [run(spec, drive, settings) for spec, drive in runs]
+    for spec, drive in runs:
+        settings.require_grid_of(drive)
+        reason = representable(spec, settings)
+        if reason is not None:
+            raise NotRepresentable(NAME, reason)
+    sizes = [d.n_neurons for d in drives]
+    drive = Drive.constant(np.concatenate([d.at(0) for d in drives]), drives[0].dt, drives[0].n_steps)
+    ps = [parameters(spec, drive.dt) for spec in specs]
+    p = {k: np.repeat([q[k] for q in ps], sizes) for k in ("tau_mem", "threshold", "vmem", "offset", "gain")}
+    p.update(dt=drive.dt, noise_std=0.0)
+    rng_state = np.random.get_state()
+    try:
+        trace, found = _evolve(_module(specs[0], drive, p), drive, p, settings.record_v)
+    finally:
+        np.random.set_state(rng_state)
+    neuron = np.concatenate([np.repeat(n, c) for n, _, c in found]) if found else np.empty(0, np.int64)
+    step = np.concatenate([np.repeat(k, c) for _, k, c in found]) if found else np.empty(0, np.int64)
+    v = None
+    if trace is not None:
+        v = trace + np.repeat([spec.V_reset for spec in specs], sizes)
+        v[0] = np.repeat([spec.V_init for spec in specs], sizes)
+    numerics = {"synapse": None, "noise": None, "reset": "subtract", "spikes_per_step": "several"}
+    whole = Result(t=np.arange(drive.n_steps + 1) * drive.dt, v=v, spike_neuron=neuron,
+                   spike_time=step * drive.dt, n_neurons=drive.n_neurons, meta=metadata(specs[0], drives[0], ps[0]),
+                   extra={"variant": numerics})
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    return [whole.neurons(int(a), int(b), metadata(spec, d, q))
+            for spec, d, q, a, b in zip(specs, drives, ps, bounds[:-1], bounds[1:])]
 
 
 def metadata(spec: LIFSpec, drive: Drive, p: dict) -> Metadata:

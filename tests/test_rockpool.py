@@ -174,3 +174,11 @@ def test_metadata_documents_the_reset_difference(cell):
     assert meta.backend == "rockpool" and meta.version == rockpool_.version()
     assert meta.reset.endswith(rockpool_.RESET) and "subtraction" in meta.reset
     assert ">=" in meta.threshold
+
+
+def test_several_cells_as_one_module_give_each_run_its_own_spikes_and_voltages_bit_for_bit():
+    from conftest import population_runs, same_runs
+    runs = [(spec.replace(t_ref=0.0), drive) for spec, drive in population_runs()]   # Rockpool: no t_ref
+    for record_v in (False, True):
+        s = RunSettings(1e-4, 1000, "exact", record_v=record_v)
+        same_runs(rockpool_.run_cells(runs, s), [rockpool_.run(spec, d, s) for spec, d in runs], record_v)
