@@ -97,7 +97,8 @@ from .errors import BackendFailure, NotRepresentable
 from .propagators import whole_timesteps
 from .processes import die_with_parent, warm_up
 from .result import Metadata, Result, RunSettings
-from .spec import PER_NEURON_FIELDS, LIFSpec, one_population
+from .population import population_of
+from .spec import PER_NEURON_FIELDS, LIFSpec
 
 NAME = "brian2"
 LIBRARY = "brian2"
@@ -364,20 +365,12 @@ def run_cells(runs: list, settings: RunSettings) -> list[Result]:
     per-neuron parameters are not; ``tests/test_brian2.py`` checks the spikes bit for bit and the voltages
     within the contract's ``1e-12 (V_th - V_reset)``). Runs that are not such a population (or a
     ``cpp_standalone`` run, built per kind of network) run one after the other."""
-    specs = [spec for spec, _ in runs]
-    drives = [drive for _, drive in runs]
-    if not (one_population(specs) and all(d.is_constant and d.dt == drives[0].dt and d.n_steps == drives[0].n_steps
-                                          for d in drives)):
+    pop = population_of(runs, settings, representable, NAME)
+    if pop is None:
         return [run(spec, drive, settings) for spec, drive in runs]
-    for spec, drive in runs:
-        reason = representable(spec, settings)
-        if reason is not None:
-            raise NotRepresentable(NAME, reason)
-        settings.require_grid_of(drive)
-    sizes = [d.n_neurons for d in drives]
-    drive = Drive.constant(np.concatenate([d.at(0) for d in drives]), drives[0].dt, drives[0].n_steps)
+    specs, drive = pop.specs, pop.drive
     varying = [k for k in PER_NEURON_FIELDS if len({getattr(s, k) for s in specs}) > 1]
-    per_neuron = {k: np.repeat([getattr(s, k) for s in specs], sizes) for k in varying}
+    per_neuron = {k: pop.per_neuron([getattr(s, k) for s in specs]) for k in varying}
     target = resolved_target(settings, drive)
     if target == "cpp_standalone":   # one build directory per kind of network: a population runs cell by cell
         return [run(spec, d, settings) for spec, d in runs]
@@ -386,9 +379,7 @@ def run_cells(runs: list, settings: RunSettings) -> list[Result]:
     t = np.arange(drive.n_steps + 1) * drive.dt
     whole = Result(t=t, v=v, spike_neuron=neuron, spike_time=time, n_neurons=drive.n_neurons,
                    meta=metadata(specs[0], settings, target))
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
-    return [whole.neurons(int(a), int(b), metadata(spec, settings, target))
-            for spec, a, b in zip(specs, bounds[:-1], bounds[1:])]
+    return pop.split(whole, [metadata(spec, settings, target) for spec in specs])
 
 
 @contextmanager

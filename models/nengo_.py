@@ -58,7 +58,8 @@ from .drive import Drive
 from .errors import BackendFailure, NotRepresentable
 from .propagators import p21
 from .result import Metadata, Result, RunSettings
-from .spec import LIFSpec, one_population
+from .population import population_of
+from .spec import LIFSpec
 
 NAME = "nengo"
 LIBRARY = "nengo"
@@ -367,22 +368,16 @@ def run_cells(runs: list, settings: RunSettings) -> list[Result]:
     such a population run one after the other."""
     import nengo
 
-    specs = [spec for spec, _ in runs]
-    drives = [drive for _, drive in runs]
-    if not (one_population(specs) and all(d.is_constant and d.dt == drives[0].dt and d.n_steps == drives[0].n_steps
-                                          for d in drives)):
+    pop = population_of(runs, settings, representable, NAME)
+    if pop is None:
         return [run(spec, drive, settings) for spec, drive in runs]
-    for spec, drive in runs:
-        reason = representable(spec, settings)
-        if reason is not None:
-            raise NotRepresentable(NAME, reason)
-        settings.require_grid_of(drive)
-    dt, n_steps = drives[0].dt, drives[0].n_steps
+    specs, drives = pop.specs, pop.drives
+    dt, n_steps = pop.drive.dt, pop.drive.n_steps
     natives = [to_native(spec) for spec in specs]
     ensembles: dict = {}                      # (tau_rc, tau_ref) -> the runs it holds, in order
     for j, native in enumerate(natives):
         ensembles.setdefault((native.tau_rc, native.tau_ref), []).append(j)
-    total = sum(d.n_neurons for d in drives)
+    total = pop.drive.n_neurons
     recorder = _SpikeRecorder(dt)             # one sink for every ensemble: one Python call per step
     probes, where, start = [], {}, 0
     with _float64_signals(), _numpy_global_state():

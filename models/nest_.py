@@ -55,7 +55,8 @@ from .drive import Drive
 from . import nest_nonleaky as nonleaky
 from .errors import BackendFailure, NotRepresentable
 from .result import Metadata, Result, RunSettings
-from .spec import LIFSpec, one_population
+from .population import population_of
+from .spec import LIFSpec
 
 NAME = "nest"
 LIBRARY = "nest"
@@ -262,14 +263,31 @@ def _spikes(recorder, first_id: int, drive: Drive, precise: bool):
     return neuron[keep], time
 
 
-def _trace(multimeter, first_id: int, spec: LIFSpec, drive: Drive) -> np.ndarray:
-    """Voltage samples (V), shape (n_steps + 1, N): multimeter samples t_1..t_n, sample 0 is V_init."""
+def _run_recorded(nest, neurons, drive: Drive, record_v: bool, model: str, v_init, connect=None):
+    """Record the spikes (and ``V_m``) of ``neurons``, ``connect()`` the inputs, run the drive; the spikes'
+    (neuron, time) and the voltage samples (sample 0: ``v_init``, V) or None."""
+    first_id = neurons[0].global_id
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(neurons, recorder)
+    if record_v:
+        multimeter = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": drive.dt * MS})
+        nest.Connect(multimeter, neurons)
+    if connect is not None:
+        connect()
+    _simulate(nest, neurons, drive)
+    neuron, time = _spikes(recorder, first_id, drive, model == "iaf_psc_delta_ps")
+    return neuron, time, (_trace(multimeter, first_id, v_init, drive) if record_v else None)
+
+
+def _trace(multimeter, first_id: int, v_init, drive: Drive) -> np.ndarray:
+    """Voltage samples (V), shape (n_steps + 1, N): multimeter samples t_1..t_n, sample 0 is ``v_init``
+    (V_init, one value or one per neuron)."""
     events = multimeter.events
     k = np.rint(np.asarray(events["times"]) / (drive.dt * MS)).astype(np.int64)
     n = np.asarray(events["senders"], dtype=np.int64) - first_id
     keep = k <= drive.n_steps
     v = np.full((drive.n_steps + 1, drive.n_neurons), np.nan)
-    v[0] = spec.V_init
+    v[0] = v_init
     v[k[keep], n[keep]] = np.asarray(events["V_m"])[keep] / MV
     if np.isnan(v).any():
         raise BackendFailure(NAME, f"the multimeter missed {int(np.isnan(v).sum())} voltage samples")
@@ -318,16 +336,8 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
                                        f"{nonleaky.resolution_ms(drive.dt)!r} ms: tau_m = 2^53 h would be wrong")
         params = variant_parameters(spec) if spec.leak else nonleaky.parameters(spec, drive.dt)
         neurons = nest.Create(model, drive.n_neurons, params=params)
-        first_id = neurons[0].global_id
-        recorder = nest.Create("spike_recorder")
-        nest.Connect(neurons, recorder)
-        if settings.record_v:
-            multimeter = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": drive.dt * MS})
-            nest.Connect(multimeter, neurons)
-        _connect_variant_inputs(nest, neurons, spec, drive)
-        _simulate(nest, neurons, drive)
-        neuron, time = _spikes(recorder, first_id, drive, model == "iaf_psc_delta_ps")
-        v = _trace(multimeter, first_id, spec, drive) if settings.record_v else None
+        neuron, time, v = _run_recorded(nest, neurons, drive, settings.record_v, model, spec.V_init,
+                                        lambda: _connect_variant_inputs(nest, neurons, spec, drive))
     t = np.arange(drive.n_steps + 1) * drive.dt
     meta = metadata(spec, drive, model)
     if spec.is_plain:
@@ -343,38 +353,19 @@ def run_cells(runs: list, settings: RunSettings) -> list[Result]:
     neuron with its cell's parameters (:func:`parameters`, set per neuron) and its ``I_e``, in one kernel;
     one result per run, each what :func:`run` gives it (NEST updates each neuron on its own: ``tests/test_nest.py``
     checks spikes and voltages bit for bit). Runs that are not such a population run one after the other."""
-    specs = [spec for spec, _ in runs]
-    drives = [drive for _, drive in runs]
-    if not (one_population(specs) and all(d.is_constant and d.dt == drives[0].dt and d.n_steps == drives[0].n_steps
-                                          for d in drives)):
+    pop = population_of(runs, settings, representable, NAME)
+    if pop is None:
         return [run(spec, drive, settings) for spec, drive in runs]
-    for spec, drive in runs:
-        settings.require_grid_of(drive)
-        reason = representable(spec, settings)
-        if reason is not None:
-            raise NotRepresentable(NAME, reason)
-    sizes = [d.n_neurons for d in drives]
-    drive = Drive.constant(np.concatenate([d.at(0) for d in drives]), drives[0].dt, drives[0].n_steps)
+    specs, drive = pop.specs, pop.drive
     model, nest = neuron_model(specs[0], settings), _import_nest()
     with _kernel(nest, drive.dt, SEED):
         neurons = nest.Create(model, drive.n_neurons)
-        neurons.set([parameters(spec) for spec, n in zip(specs, sizes) for _ in range(n)])
-        first_id = neurons[0].global_id
-        recorder = nest.Create("spike_recorder")
-        nest.Connect(neurons, recorder)
-        if settings.record_v:
-            multimeter = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": drive.dt * MS})
-            nest.Connect(multimeter, neurons)
-        _simulate(nest, neurons, drive)
-        neuron, time = _spikes(recorder, first_id, drive, model == "iaf_psc_delta_ps")
-        v = _trace(multimeter, first_id, specs[0], drive) if settings.record_v else None
-    if v is not None:
-        v[0] = np.repeat([spec.V_init for spec in specs], sizes)
+        neurons.set([parameters(spec) for spec, n in zip(specs, pop.sizes) for _ in range(n)])
+        neuron, time, v = _run_recorded(nest, neurons, drive, settings.record_v, model,
+                                        pop.per_neuron([spec.V_init for spec in specs]))
     whole = Result(t=np.arange(drive.n_steps + 1) * drive.dt, v=v, spike_neuron=neuron, spike_time=time,
                    n_neurons=drive.n_neurons, meta=metadata(specs[0], drive, model))
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
-    return [whole.neurons(int(a), int(b), metadata(spec, d, model))
-            for spec, d, a, b in zip(specs, drives, bounds[:-1], bounds[1:])]
+    return pop.split(whole, [metadata(spec, d, model) for spec, d in zip(specs, pop.drives)])
 
 
 def variant_parameters(spec: LIFSpec) -> dict:

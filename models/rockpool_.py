@@ -53,7 +53,8 @@ from .drive import Drive
 from .errors import NotRepresentable
 from .propagators import p21
 from .result import Metadata, Result, RunSettings
-from .spec import LIFSpec, one_population
+from .population import population_of
+from .spec import LIFSpec
 
 NAME = "rockpool"
 LIBRARY = "rockpool"
@@ -238,20 +239,12 @@ def run_cells(runs: list, settings: RunSettings) -> list[Result]:
     for each cell (Rockpool's module takes every one of them per neuron); one result per run, each what
     :func:`run` gives it (``tests/test_rockpool.py`` checks spikes and voltages bit for bit). Runs that are
     not such a population run one after the other."""
-    specs = [spec for spec, _ in runs]
-    drives = [drive for _, drive in runs]
-    if not (one_population(specs) and all(d.is_constant and d.dt == drives[0].dt and d.n_steps == drives[0].n_steps
-                                          for d in drives)):
+    pop = population_of(runs, settings, representable, NAME)
+    if pop is None:
         return [run(spec, drive, settings) for spec, drive in runs]
-    for spec, drive in runs:
-        settings.require_grid_of(drive)
-        reason = representable(spec, settings)
-        if reason is not None:
-            raise NotRepresentable(NAME, reason)
-    sizes = [d.n_neurons for d in drives]
-    drive = Drive.constant(np.concatenate([d.at(0) for d in drives]), drives[0].dt, drives[0].n_steps)
+    specs, drive = pop.specs, pop.drive
     ps = [parameters(spec, drive.dt) for spec in specs]
-    p = {k: np.repeat([q[k] for q in ps], sizes) for k in ("tau_mem", "threshold", "vmem", "offset", "gain")}
+    p = {k: pop.per_neuron([q[k] for q in ps]) for k in ("tau_mem", "threshold", "vmem", "offset", "gain")}
     p.update(dt=drive.dt, noise_std=0.0)
     rng_state = np.random.get_state()
     try:
@@ -262,15 +255,13 @@ def run_cells(runs: list, settings: RunSettings) -> list[Result]:
     step = np.concatenate([np.repeat(k, c) for _, k, c in found]) if found else np.empty(0, np.int64)
     v = None
     if trace is not None:
-        v = trace + np.repeat([spec.V_reset for spec in specs], sizes)
-        v[0] = np.repeat([spec.V_init for spec in specs], sizes)
+        v = trace + pop.per_neuron([spec.V_reset for spec in specs])
+        v[0] = pop.per_neuron([spec.V_init for spec in specs])
     numerics = {"synapse": None, "noise": None, "reset": "subtract", "spikes_per_step": "several"}
     whole = Result(t=np.arange(drive.n_steps + 1) * drive.dt, v=v, spike_neuron=neuron,
-                   spike_time=step * drive.dt, n_neurons=drive.n_neurons, meta=metadata(specs[0], drives[0], ps[0]),
+                   spike_time=step * drive.dt, n_neurons=drive.n_neurons, meta=metadata(specs[0], pop.drives[0], ps[0]),
                    extra={"variant": numerics})
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
-    return [whole.neurons(int(a), int(b), metadata(spec, d, q))
-            for spec, d, q, a, b in zip(specs, drives, ps, bounds[:-1], bounds[1:])]
+    return pop.split(whole, [metadata(spec, d, q) for spec, d, q in zip(specs, pop.drives, ps)])
 
 
 def metadata(spec: LIFSpec, drive: Drive, p: dict) -> Metadata:

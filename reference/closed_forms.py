@@ -191,47 +191,28 @@ def piecewise_spike_times(spec: LIFSpec, samples, dt: float) -> np.ndarray:
     args = (float(dt), spec.tau_m, spec.V_th, spec.V_reset, spec.t_ref, spec.V_init)
     if _piecewise_compiled is not None:
         return _piecewise_compiled(edges, v_inf_of, *args)
-    return _piecewise_leaky(edges.tolist(), v_inf_of.tolist(), *args)
+    return _piecewise_leaky(edges, v_inf_of, *args)
 
 
-def _piecewise_leaky(edges, v_inf_of, dt, tau, v_th, v_reset, t_ref, v0) -> np.ndarray:
-    """The loop of :func:`piecewise_spike_times` for a leaky cell: the definition, in Python scalars
-    (:data:`_piecewise_compiled` runs it compiled, bit for bit: ``math.exp``/``math.log`` are the C
-    library's in both, and numba contracts no multiply-add)."""
-    v, free_at, spikes = v0, 0.0, []
-    for a, b, vi in zip(edges[:-1], edges[1:], v_inf_of):   # scalars: the formulas of the module docstring
-        t, end = a * dt, b * dt
-        while True:
-            if free_at > t:                       # refractory: V held at V_reset until free_at
-                if free_at >= end:
-                    break
-                t, v = free_at, v_reset
-            crossing = t + tau * math.log((vi - v) / (vi - v_th)) if vi > v_th else math.inf
-            if crossing <= end:
-                spikes.append(crossing)
-                t, v, free_at = crossing, v_reset, crossing + t_ref
-                continue
-            v = vi + (v - vi) * math.exp(-(end - t) / tau)
-            break
-    return np.asarray(spikes, dtype=float)
-
-
-def _piecewise_leaky_arrays(edges, v_inf_of, dt, tau, v_th, v_reset, t_ref, v0):
-    """:func:`_piecewise_leaky` on arrays, for numba: the same statements, the spikes in an array that
-    doubles when full."""
+def _piecewise_leaky(edges, v_inf_of, dt, tau, v_th, v_reset, t_ref, v0):
+    """The loop of :func:`piecewise_spike_times` for a leaky cell (``edges``: int64 array of the segments'
+    first samples and the end, ``v_inf_of``: each segment's ``V_inf``), the spikes in an array that doubles
+    when full: the definition in plain Python scalars, and compiled by numba as :data:`_piecewise_compiled`
+    (bit for bit the same numbers: ``math.exp``/``math.log`` are the C library's in both, and numba contracts
+    no multiply-add; ``tests/test_reference.py`` compares the two)."""
     v, free_at = v0, 0.0
     spikes = np.empty(64)
     count = 0
     for j in range(edges.size - 1):
         a, b, vi = edges[j], edges[j + 1], v_inf_of[j]
         t, end = a * dt, b * dt
-        while True:
-            if free_at > t:
+        while True:                               # the formulas of the module docstring, scalar by scalar
+            if free_at > t:                       # refractory: V held at V_reset until free_at
                 if free_at >= end:
                     break
                 t, v = free_at, v_reset
             crossing = t + tau * math.log((vi - v) / (vi - v_th)) if vi > v_th else math.inf
-            if crossing <= end:
+            if crossing <= end:                   # a spike; the membrane restarts from V_reset after t_ref
                 if count == spikes.size:
                     grown = np.empty(2 * spikes.size)
                     grown[:count] = spikes
@@ -247,7 +228,7 @@ def _piecewise_leaky_arrays(edges, v_inf_of, dt, tau, v_th, v_reset, t_ref, v0):
 
 try:
     import numba
-    _piecewise_compiled = numba.njit(cache=True, error_model="numpy", nogil=True)(_piecewise_leaky_arrays)
+    _piecewise_compiled = numba.njit(cache=True, error_model="numpy", nogil=True)(_piecewise_leaky)
 except ImportError:  # pragma: no cover - numba is in requirements.txt
     _piecewise_compiled = None
 

@@ -142,10 +142,10 @@ def test_the_compiled_ground_truth_is_the_python_definition_bit_for_bit():
         samples = (rng.normal(3e-10, 2e-10, n), 2.5e-10 + 1e-10 * np.sin(2 * np.pi * rng.uniform(2, 40) * t),
                    np.repeat(rng.uniform(0, 8e-10, 10), n // 10), np.round(rng.normal(3e-10, 3e-10, n), 10))[kind]
         for spec in cells:
-            edges = np.concatenate(([0], np.flatnonzero(np.diff(samples) != 0) + 1, [n]))
-            v_inf = (spec.E_L + spec.R * samples[edges[:-1]]).tolist()
-            want = cf._piecewise_leaky(edges.tolist(), v_inf, dt, spec.tau_m, spec.V_th, spec.V_reset, spec.t_ref,
-                                       spec.V_init)
+            edges = np.concatenate(([0], np.flatnonzero(np.diff(samples) != 0) + 1, [n])).astype(np.int64)
+            v_inf = spec.E_L + spec.R * samples[edges[:-1]]
+            want = cf._piecewise_compiled.py_func(edges, v_inf, dt, spec.tau_m, spec.V_th, spec.V_reset,
+                                                  spec.t_ref, spec.V_init)     # the definition, in Python
             got = cf.piecewise_spike_times(spec, samples, dt)
             np.testing.assert_array_equal(got, want)
             spikes += got.size
