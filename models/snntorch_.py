@@ -60,6 +60,7 @@ from .drive import Drive
 from .errors import NotRepresentable
 from .propagators import p21
 from .result import Metadata, Result, RunSettings
+from .population import population_of
 from .spec import LIFSpec
 
 NAME = "snntorch"
@@ -197,11 +198,11 @@ class _Recorder:
 
     CHUNK_VALUES = 1 << 20
 
-    def __init__(self, spec: LIFSpec, n_steps: int, n_neurons: int, n_record: int):
-        self.v_reset, self.n_record = spec.V_reset, n_record
+    def __init__(self, spec: LIFSpec, n_steps: int, n_neurons: int, n_record: int, v_reset=None, v_init=None):
+        self.v_reset, self.n_record = (spec.V_reset if v_reset is None else v_reset), n_record
         self.trace = np.empty((n_steps + 1, n_record)) if n_record else None
         if n_record:
-            self.trace[0] = spec.V_init
+            self.trace[0] = spec.V_init if v_init is None else v_init
         self.partial = 0 < n_record < n_neurons
         self.neurons, self.steps = [], []
         self.rows = max(1, min(1024, self.CHUNK_VALUES // max(n_neurons, 1)))
@@ -236,14 +237,20 @@ class _Recorder:
         return self.trace, np.concatenate(self.neurons), np.concatenate(self.steps)
 
 
-def _loop(neuron, spec: LIFSpec, n_steps: int, x_at, constant: bool, n_neurons: int, n_record: int):
+def _loop(neuron, spec: LIFSpec, n_steps: int, x_at, constant: bool, n_neurons: int, n_record: int,
+          cells=None):
     """Call the neuron once per step with the input ``x_at(k)`` (numpy, shape (N,); computed once when
     ``constant``); returns the trace of the first ``n_record`` neurons (or None) and the spike (neuron,
-    step) lists."""
+    step) lists. ``cells`` (``V_init`` and ``V_reset`` per neuron, V) for neurons of several cells."""
     import torch
 
-    mem = torch.full((n_neurons,), spec.V_init - spec.V_reset, dtype=torch.float64)
-    recorder = _Recorder(spec, n_steps, n_neurons, n_record)
+    if cells is None:
+        mem = torch.full((n_neurons,), spec.V_init - spec.V_reset, dtype=torch.float64)
+        recorder = _Recorder(spec, n_steps, n_neurons, n_record)
+    else:
+        v_init, v_reset = cells
+        mem = torch.from_numpy(v_init - v_reset)
+        recorder = _Recorder(spec, n_steps, n_neurons, n_record, v_reset[:n_record], v_init[:n_record])
     x = None
     with torch.no_grad():
         for k in range(n_steps):
@@ -296,6 +303,35 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     t = np.arange(drive.n_steps + 1) * drive.dt
     return Result(t=t, v=trace, spike_neuron=neuron_idx, spike_time=steps * drive.dt,
                   n_neurons=drive.n_neurons, meta=metadata(spec, drive, model, numbers, stored_beta))
+
+
+def run_cells(runs: list, settings: RunSettings) -> list[Result]:
+    """Several plain cells, each with its constant drive, as one Leaky tensor: ``beta``, ``threshold``, the
+    input ``offset + gain I`` and the initial membrane per neuron (:func:`leaky_parameters` of each cell);
+    one result per run, each what :func:`run` gives it (``tests/test_snntorch.py`` checks spikes and voltages
+    bit for bit). Lapicque, and runs that are not such a population, run one after the other."""
+    pop = population_of(runs, settings, representable, NAME)
+    if pop is None or settings.choice("model", MODELS, DEFAULT_MODEL, NAME) != "leaky":
+        return [run(spec, drive, settings) for spec, drive in runs]
+    specs, drive = pop.specs, pop.drive
+    numbers = [leaky_parameters(spec, drive.dt) for spec in specs]
+    each = {k: pop.per_neuron([q[k] for q in numbers]) for k in ("beta", "threshold", "offset", "gain")}
+    x = each["offset"] + each["gain"] * drive.at(0)
+    n = drive.n_neurons
+    cells = (pop.per_neuron([s.V_init for s in specs]), pop.per_neuron([s.V_reset for s in specs]))
+    neuron = _neuron("leaky", {"beta": each["beta"], "threshold": each["threshold"]})
+    try:
+        trace, neuron_idx, steps = _loop(neuron, specs[0], drive.n_steps, lambda k: x, True, n,
+                                         n if settings.record_v else 0, cells)
+        stored = neuron.beta.reshape(-1).tolist()
+    finally:
+        _forget(neuron)
+    whole = Result(t=np.arange(drive.n_steps + 1) * drive.dt, v=trace, spike_neuron=neuron_idx,
+                   spike_time=steps * drive.dt, n_neurons=n, meta=metadata(specs[0], pop.drives[0], "leaky",
+                                                                          numbers[0], stored[0]))
+    starts = np.cumsum([0] + pop.sizes[:-1])
+    return pop.split(whole, [metadata(spec, d, "leaky", q, stored[int(a)])
+                             for spec, d, q, a in zip(specs, pop.drives, numbers, starts)])
 
 
 def run_population(spec: LIFSpec, workloads: list) -> list[Result]:

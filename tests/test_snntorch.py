@@ -248,3 +248,11 @@ def test_a_population_call_costs_one_call_per_step_of_the_longest_workload(cell,
 def test_a_population_refuses_what_a_run_refuses(textbook):
     with pytest.raises(NotRepresentable):
         snntorch_.run_population(textbook, [(Drive.constant([300e-12], DT, 10), settings(10))] * 2)
+
+
+def test_several_cells_as_one_leaky_tensor_give_each_run_its_own_spikes_and_voltages_bit_for_bit():
+    from conftest import population_runs, same_runs
+    runs = [(spec.replace(t_ref=0.0), drive) for spec, drive in population_runs()]   # snnTorch: no t_ref
+    for record_v in (False, True):
+        s = RunSettings(1e-4, 1000, "exact", record_v=record_v)
+        same_runs(snntorch_.run_cells(runs, s), [snntorch_.run(spec, d, s) for spec, d in runs], record_v)
