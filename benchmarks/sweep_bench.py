@@ -184,14 +184,14 @@ def task_seconds(out: Path) -> dict:
 def one_point(backend: str, spec, dt: float, n_steps: int, current: float) -> float:
     """Seconds of one point run on its own: an isolated one-neuron run and its measures (the work a
     comparison's stimulus costs in the backend and the closed-form measures, without figures or files)."""
-    from comparisons.execution.runs import execute
+    from comparisons.execution.runs import execute_cells
     from comparisons.sweep_measures import measure
     from models.drive import Drive
     from models.result import RunSettings
     settings = RunSettings(dt, n_steps, "exact", record_v=False)
     drive = Drive.constant([current], dt, n_steps)
     start = time.perf_counter()
-    result = execute(backend, spec, drive, settings, 600.0)
+    result, = execute_cells(backend, [(spec, drive)], settings, 600.0)
     measure(spec, backend, drive, settings, result, 1)
     return time.perf_counter() - start
 

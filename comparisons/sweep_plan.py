@@ -112,20 +112,11 @@ class Plan:
             return str(exc)
         return self.sweep.problem(cell, dt) or cell
 
-    def group_order(self) -> list[int]:
-        """The order the groups' tasks are made in: the groups of a grid's ``dt`` axis longest first (most
-        steps: the smallest ``dt``), so that the longest tasks do not come last and leave one worker busy
-        alone at the end of a sweep; otherwise the groups' own order."""
-        if getattr(self.layout, "key", None) is None:
-            return list(range(self.n_groups))
-        steps = [-round(self.sweep.duration / dt) for dt in self.layout.axis_values[self.layout.key]]
-        return sorted(range(self.n_groups), key=lambda g: steps[g])
-
     def tasks(self):
-        """Every task of every group, one at a time, in a fixed order (:meth:`group_order`; a task's
-        backends together)."""
+        """Every task of every group, one at a time, in a fixed order (the layout's ``group_order``: the
+        longest tasks first; a task's backends together)."""
         spec = self.sweep
-        for g in map(self.group, self.group_order()):
+        for g in map(self.group, self.layout.group_order()):
             for k, start in enumerate(range(0, g.size, spec.chunk)):
                 points, currents = g.part(start, start + spec.chunk)
                 cells, cell_of = self.cells(points, g.dt)

@@ -93,6 +93,14 @@ class GridPoints:
     def size(self, g: int) -> int:
         return self.group_size
 
+    def group_order(self) -> list[int]:
+        """The order the groups' tasks are made in: most steps (the smallest ``dt``) first, so that the
+        longest tasks do not come last and leave one worker busy alone at the end of a sweep."""
+        if self.key is None:
+            return [0]
+        dts = self.axis_values[self.key]
+        return sorted(range(self.n_groups), key=lambda g: -round(self.sweep.duration / dts[g]))
+
     def level_source(self, name: str) -> GridSource:
         """The values of axis ``name``, each taken by as many points as the other axes make."""
         j = self.sweep.axis_names.index(name)
@@ -153,6 +161,10 @@ class SampledPoints:
 
     def size(self, g: int) -> int:
         return self.n if self.one_group else 1
+
+    def group_order(self) -> range:
+        """The groups' own order (one group, or one point each)."""
+        return range(self.n_groups)
 
     def level_source(self, name: str) -> StreamSource:
         """The values of axis ``name``, drawn again block by block at each pass."""

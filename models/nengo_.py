@@ -364,8 +364,8 @@ def run_cells(runs: list, settings: RunSettings) -> list[Result]:
     ``(tau_m, t_ref)`` (a ``nengo.LIF`` has one ``tau_rc`` and ``tau_ref``), each neuron with its own bias
     ``(E_L - V_reset)/dV + R I/dV`` and initial voltage (the mapping of :func:`to_native`, the same
     floating-point operations as :func:`run`), built and run as one Simulator; one result per run, each
-    what :func:`run` gives it (``tests/test_nengo.py`` checks the spikes bit for bit). Runs that are not
-    such a population run one after the other."""
+    what :func:`run` gives it (``tests/test_nengo.py`` checks spikes and voltages bit for bit). Runs that
+    are not such a population run one after the other."""
     import nengo
 
     pop = population_of(runs, settings, representable, NAME)
@@ -377,12 +377,12 @@ def run_cells(runs: list, settings: RunSettings) -> list[Result]:
     ensembles: dict = {}                      # (tau_rc, tau_ref) -> the runs it holds, in order
     for j, native in enumerate(natives):
         ensembles.setdefault((native.tau_rc, native.tau_ref), []).append(j)
-    total = pop.drive.n_neurons
     recorder = _SpikeRecorder(dt)             # one sink for every ensemble: one Python call per step
-    probes, where, start = [], {}, 0
+    sink_of = np.empty(pop.drive.n_neurons, dtype=np.int64)    # population index of each sink place
+    probes, start = [], 0
     with _float64_signals(), _numpy_global_state():
         with nengo.Network(seed=SEED) as net:
-            sink = nengo.Node(recorder, size_in=total, size_out=0, label="spikes")
+            sink = nengo.Node(recorder, size_in=pop.drive.n_neurons, size_out=0, label="spikes")
             for (tau_rc, tau_ref), members in ensembles.items():
                 bias = np.concatenate([np.full(drives[j].n_neurons, natives[j].bias)
                                        + drives[j].waveform[0] * (drives[j].scale * natives[j].input_scale)
@@ -396,27 +396,23 @@ def run_cells(runs: list, settings: RunSettings) -> list[Result]:
                 nengo.Connection(ens.neurons, sink[start:start + n], synapse=None)
                 if settings.record_v:
                     probes.append(nengo.Probe(ens.neurons, "voltage", synapse=None))
-                offset = 0
-                for j in members:
-                    where[j] = (len(probes) - 1, offset, start + offset)
-                    offset += drives[j].n_neurons
+                sink_of[start:start + n] = np.concatenate([np.arange(pop.bounds[j], pop.bounds[j + 1])
+                                                           for j in members])
                 start += n
         data = _run_network(nengo, net, dt, n_steps, probes)
     steps, neurons = recorder.arrays()
-    out = []
-    for j, (spec, drive) in enumerate(runs):
-        e, lo, first = where[j]
-        mine = (neurons >= first) & (neurons < first + drive.n_neurons)
-        v = None
-        if data:
-            dv = spec.V_th - spec.V_reset
-            v = np.empty((n_steps + 1, drive.n_neurons))
-            v[0] = spec.V_init
-            v[1:] = spec.V_reset + data[e][:, lo:lo + drive.n_neurons] * dv
-        out.append(Result(t=np.arange(n_steps + 1) * dt, v=v, spike_neuron=neurons[mine] - first,
-                          spike_time=steps[mine] * dt, n_neurons=drive.n_neurons,
-                          meta=_metadata(spec, natives[j], dt), extra={"native": natives[j].as_dict()}))
-    return out
+    v = None
+    if data:                                  # V = V_reset + u (V_th - V_reset), neuron by neuron as in run()
+        u = np.empty((n_steps, pop.drive.n_neurons))
+        u[:, sink_of] = np.concatenate(data, axis=1)
+        v = np.empty((n_steps + 1, pop.drive.n_neurons))
+        v[0] = pop.per_neuron([spec.V_init for spec in specs])
+        v[1:] = pop.per_neuron([spec.V_reset for spec in specs]) + u * pop.per_neuron(
+            [spec.V_th - spec.V_reset for spec in specs])
+    whole = Result(t=np.arange(n_steps + 1) * dt, v=v, spike_neuron=sink_of[neurons], spike_time=steps * dt,
+                   n_neurons=pop.drive.n_neurons, meta=_metadata(specs[0], natives[0], dt))
+    return pop.split(whole, [_metadata(spec, native, dt) for spec, native in zip(specs, natives)],
+                     [{"native": native.as_dict()} for native in natives])
 
 
 def _network(nengo, native: NengoNative, drive: Drive, recorder: _SpikeRecorder, record_v: bool,

@@ -28,10 +28,16 @@ class Population:
         """One value per run, repeated for each of its neurons."""
         return np.repeat(np.asarray(values), self.sizes)
 
-    def split(self, whole: Result, metas: list) -> list[Result]:
-        """The population's result as one result per run, run ``j`` with ``metas[j]``."""
-        bounds = np.concatenate([[0], np.cumsum(self.sizes)])
-        return [whole.neurons(int(a), int(b), meta) for a, b, meta in zip(bounds[:-1], bounds[1:], metas)]
+    @property
+    def bounds(self) -> np.ndarray:
+        """Run ``j``'s neurons are ``bounds[j]`` to ``bounds[j + 1] - 1``."""
+        return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+
+    def split(self, whole: Result, metas: list, extras: list | None = None) -> list[Result]:
+        """The population's result as one result per run, run ``j`` with ``metas[j]`` (and ``extras[j]``)."""
+        b = self.bounds
+        extras = extras or [None] * len(metas)
+        return [whole.neurons(int(b[j]), int(b[j + 1]), metas[j], extras[j]) for j in range(len(metas))]
 
 
 def population_of(runs: list, settings, representable, backend: str) -> Population | None:

@@ -148,10 +148,7 @@ class Result:
 
     def neuron(self, j: int) -> "Result":
         """The run of neuron ``j`` alone (a one-neuron Result sharing this one's metadata)."""
-        a, b = np.searchsorted(self.spike_neuron, [j, j + 1])   # sorted by neuron: no pass over all spikes
-        v = None if self.v is None else self.v[:, j:j + 1]
-        return Result(self.t, v, np.zeros(int(b - a), dtype=np.int64), self.spike_time[a:b].copy(), 1,
-                      self.meta, self.extra)
+        return self.neurons(j, j + 1)
 
     def neurons(self, lo: int, hi: int, meta: Metadata | None = None, extra: dict | None = None) -> "Result":
         """The run of neurons ``lo`` to ``hi - 1`` alone, numbered from 0 (a population of several cells

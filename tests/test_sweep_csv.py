@@ -117,22 +117,3 @@ def test_pairs_follow_their_definition_row_by_row(tmp_path):
         assert (got["point"], got["backend_a"], got["backend_b"], got["measure"]) == want[:4]
         np.testing.assert_equal([got["value"], got["tolerance"]], want[4:6])
         assert (None if pd.isna(got["passed"]) else bool(got["passed"])) == want[6]
-
-
-def test_invalid_points_spread_over_several_tasks_give_one_row_each_per_block(tmp_path):
-    # GRID: 3 points per task, invalid points (V_reset above V_th) in many tasks beside valid ones; one
-    # block holds every point: each point's row of each backend is read once
-    spec = _sweep(tmp_path, GRID.format(n_tau=40), "s")
-    plan = Plan(spec)
-    chunks = _chunks(plan, tmp_path / "chunks")
-    assert sweep_tables.BLOCK >= plan.n                       # one block: every task whole in it
-    assert sum(any(isinstance(c, str) for c in t.cells) for t in plan.tasks()) > 1
-    points, pairs = sweep_tables.assemble(spec, chunks)
-    whole, streamed = tmp_path / "whole", tmp_path / "streamed"
-    whole.mkdir()
-    streamed.mkdir()
-    sweep_tables.write(whole, points, pairs)
-    sweep_tables.stream(plan, chunks, streamed)
-    assert len(points) == plan.n * len(spec.backends) and not points.duplicated(["point", "backend"]).any()
-    for name in ("points.csv", "pairs.csv", "points.parquet", "pairs.parquet"):
-        assert (streamed / name).read_bytes() == (whole / name).read_bytes(), name

@@ -1,5 +1,5 @@
-"""One backend run isolated on its own, for callers outside a study's batch (a sweep's task on a Dask
-worker, the benchmark), and the Dask worker plugin that preloads the simulators those runs fork from."""
+"""A backend's runs isolated together in one child, for callers outside a study's batch (a sweep's task on a
+Dask worker, the benchmark), and the Dask worker plugin that preloads the simulators those runs fork from."""
 
 from __future__ import annotations
 
@@ -11,18 +11,6 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from .. import backends
 from .isolation import call_isolated, require_finite
 from .preloading import preload
-
-
-def execute(backend: str, spec, drive, settings, timeout: float | None):
-    """Run registered ``backend`` once, isolated in a child process when ``timeout`` is given (the
-    simulator preloaded once in this process, so the child inherits the import); non-finite output fails."""
-    module = backends.get(backend)
-    if timeout:
-        preload(backend)
-        result = call_isolated(module.run, (spec, drive, settings), timeout)
-    else:
-        result = module.run(spec, drive, settings)
-    return require_finite(backend, result)
 
 
 def execute_cells(backend: str, runs: list, settings, timeout: float | None) -> list:
