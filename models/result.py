@@ -154,7 +154,7 @@ class Result:
         """The run of neurons ``lo`` to ``hi - 1`` alone, numbered from 0 (a population of several cells
         split into each cell's result, with that cell's ``meta`` and ``extra`` when given)."""
         a, b = np.searchsorted(self.spike_neuron, [lo, hi])
-        v = None if self.v is None else self.v[:, lo:hi].copy()
+        v = None if self.v is None else self.v[:, lo:hi]      # a view: no second copy of a large trace
         return Result(self.t, v, self.spike_neuron[a:b] - lo, self.spike_time[a:b].copy(), hi - lo,
                       self.meta if meta is None else meta, self.extra if extra is None else extra)
 
