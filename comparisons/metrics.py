@@ -26,8 +26,11 @@ Conventions shared by the whole module:
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import keyword
 import math
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
@@ -526,6 +529,64 @@ def preload() -> None:
     from elephant import spike_train_dissimilarity  # noqa: F401
 
 
+# Most of what a distance of two short trains costs in Elephant is ``quantities`` looking up unit names:
+# every comparison of two units' dimensions hashes them, and quantities 0.16.4's hash of a unit
+# (``Dimensionality.__hash__``) and its ``simplified`` parse the string "dimensionless" again through
+# ``UnitRegistry.__getitem__``: a regular expression, ``ast.parse``, a walk of the tree, ``compile`` and
+# ``eval`` -- about 40 such parses per distance, 60-80 % of its time. For a label that is a plain unit
+# name (a Python identifier, not a keyword, not the "in" the registry renames to "inch") that registry
+# hands back the very object registered under the name: ``eval`` of a bare name looks it up in the
+# registry's table. :func:`_unit_names_looked_up` makes that one case a dictionary lookup while Elephant
+# computes a distance, and puts the registry's own method back afterwards; every other label still goes
+# through the registry's parser. The same objects come back, so the distances are the same to the bit
+# (``tests/test_metrics.py`` checks both on every registered name and on random trains).
+
+_UNIT_LOOKUP_LOCK = threading.Lock()
+_unit_lookup_depth = 0
+
+
+def _unit_table() -> dict:
+    """quantities' table of registered unit names (the namespace its registry evaluates labels in)."""
+    from quantities import registry
+
+    return registry.unit_registry._UnitRegistry__registry._Registry__context
+
+
+def _plain_unit_name(label) -> bool:
+    """Whether quantities' registry turns ``label`` into a lookup of that very name (see above)."""
+    return (isinstance(label, str) and label.isidentifier() and not keyword.iskeyword(label)
+            and label.lower() != "in")
+
+
+@contextlib.contextmanager
+def _unit_names_looked_up():
+    """Within this block, quantities' registry answers a plain unit name (:func:`_plain_unit_name`) from
+    its table directly (the same object its parser returns); re-entrant and thread-safe (the registry's
+    method is swapped by the first block to enter and restored by the last to leave)."""
+    from quantities import registry
+
+    global _unit_lookup_depth
+    with _UNIT_LOOKUP_LOCK:
+        if _unit_lookup_depth == 0:
+            parse, table = registry.UnitRegistry.__getitem__, _unit_table()
+
+            def lookup(self, label):
+                if _plain_unit_name(label) and label in table:
+                    return table[label]
+                return parse(self, label)
+
+            lookup.parse = parse
+            registry.UnitRegistry.__getitem__ = lookup
+        _unit_lookup_depth += 1
+    try:
+        yield
+    finally:
+        with _UNIT_LOOKUP_LOCK:
+            _unit_lookup_depth -= 1
+            if _unit_lookup_depth == 0:
+                registry.UnitRegistry.__getitem__ = registry.UnitRegistry.__getitem__.parse
+
+
 def _time_pair(test: np.ndarray, reference: np.ndarray) -> list:
     """The two (sorted) trains as ``quantities`` arrays in seconds, which Elephant's distances take as
     they take ``neo.SpikeTrain`` (it reads only the times and their unit: the recording's limits do not
@@ -577,7 +638,7 @@ def van_rossum(test: np.ndarray, reference: np.ndarray, tau: float) -> float:
 
     tau = _positive(tau, "tau", "s")
     trains = _time_pair(test, reference)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _unit_names_looked_up():
         warnings.filterwarnings("ignore", message="van_rossum_distance: very small negative",
                                 category=RuntimeWarning)
         return float(elephant_vr(trains, time_constant=tau * pq.s, sort=False)[0, 1])
@@ -611,7 +672,8 @@ def victor_purpura(test: np.ndarray, reference: np.ndarray, cost: float) -> floa
                       "q = inf)", f"{cost} Hz")
     trains = _time_pair(test, reference)
     kernel = _vp_kernel(cost) if cost > 0 else None      # q = 0: Elephant counts spikes, no kernel
-    return float(elephant_vp(trains, cost_factor=cost * pq.Hz, kernel=kernel, sort=False)[0, 1])
+    with _unit_names_looked_up():
+        return float(elephant_vp(trains, cost_factor=cost * pq.Hz, kernel=kernel, sort=False)[0, 1])
 
 
 # ----------------------------------------------------------------------------------- spike tables

@@ -7,6 +7,7 @@ rounding is ``~ eps t / dt = 1e-13`` steps at t <= 0.1 s, dt = 0.1 ms) is a boun
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -254,6 +255,62 @@ def van_rossum_squared(a, b, tau):
     def cross(x, y):
         return np.sum(np.exp(-np.abs(x[:, None] - y[None, :]) / tau))
     return cross(a, a) + cross(b, b) - 2 * cross(a, b)
+
+
+def test_unit_names_looked_up_give_the_registry_s_own_objects():
+    """The shortcut around quantities' unit parser (``metrics._unit_names_looked_up``) answers exactly
+    what the parser answers: the very object for every registered plain name, the parser's own result
+    (or error) for any other label, and the parser is back in place after the block, also after an
+    error inside it and after nested blocks."""
+    from quantities import registry
+
+    parse, table, reg = registry.UnitRegistry.__getitem__, m._unit_table(), registry.unit_registry
+    plain = [name for name in table if m._plain_unit_name(name)]
+    assert len(plain) > 100 and "dimensionless" in plain and "s" in plain
+    before = {name: reg[name] for name in plain}
+    others = ["m/s", "mV*ms", "s**-1", "in", "", "%", " s "]
+    other_before = {label: reg[label].dimensionality.string for label in others}
+    odd = ["no_such_unit", "None", "lambda", "__builtins__", "1/0"]      # the parser's odd answers too
+    odd_before = {label: outcome(reg, label) for label in odd}
+    with m._unit_names_looked_up():
+        assert registry.UnitRegistry.__getitem__ is not parse
+        with m._unit_names_looked_up():                   # nested: still swapped
+            pass
+        assert registry.UnitRegistry.__getitem__ is not parse
+        assert all(reg[name] is before[name] for name in plain)
+        assert {label: reg[label].dimensionality.string for label in others} == other_before
+        assert {label: outcome(reg, label) for label in odd} == odd_before
+    assert registry.UnitRegistry.__getitem__ is parse
+    with pytest.raises(RuntimeError), m._unit_names_looked_up():
+        raise RuntimeError
+    assert registry.UnitRegistry.__getitem__ is parse
+
+
+def outcome(registry, label):
+    try:
+        return repr(registry[label])
+    except Exception as exc:
+        return type(exc).__name__
+
+
+def test_distances_are_elephant_s_to_the_bit():
+    """Both distances equal Elephant's own calls (no shortcut, the trains as ``neo.SpikeTrain``) bit for
+    bit, on random trains of 0-40 spikes."""
+    import neo
+    import quantities as pq
+    from elephant import spike_train_dissimilarity as sd
+
+    rng = np.random.default_rng(20261202)
+    for _ in range(30):
+        a, b = (np.sort(rng.uniform(0, 0.5, rng.integers(0, 40))) for _ in range(2))
+        trains = [neo.SpikeTrain(x, units="s", t_stop=0.5) for x in (a, b)]
+        tau, cost = rng.uniform(1e-3, 2e-2), rng.uniform(10, 2000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            vr = sd.van_rossum_distance(trains, time_constant=tau * pq.s)[0, 1]
+        vp = sd.victor_purpura_distance(trains, cost_factor=cost * pq.Hz)[0, 1]
+        assert m.van_rossum(a, b, tau) == vr
+        assert m.victor_purpura(a, b, cost) == vp
 
 
 # ------------------------------------------------------------------------------------------- rates
