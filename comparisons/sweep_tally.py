@@ -11,7 +11,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from reports.sweep_counts import MapCounts, panels_for
+from reports.sweep_counts import BlockColumns, MapCounts, panels_for
 
 from .sweep_config import AXIS_KINDS, Sweep
 from .sweep_plan import Plan
@@ -41,14 +41,15 @@ class Tally:
         return sum(entry["failed"] for entry in self.summary)
 
     def add(self, points: pd.DataFrame, pairs: pd.DataFrame) -> None:
-        self.maps.add(points, pairs)
+        columns = BlockColumns({"points": points, "pairs": pairs})
+        self.maps.add(points, pairs, columns)
         for entry in self.summary:
-            rows = points[points["backend"] == entry["backend"]]
+            rows = columns.equals("points", "backend", entry["backend"])
             for s in STATUSES:
-                entry[s] += int((rows["status"] == s).sum())
+                entry[s] += int(np.count_nonzero(rows & columns.equals("points", "status", s)))
             for m in self.sweep.measures:
-                entry[m] += int((rows[f"{m}_pass"] == False).sum())  # noqa: E712 - nullable booleans
-        self.any_failing |= any(bool((points[c] == False).any())  # noqa: E712 - nullable booleans
+                entry[m] += int(np.count_nonzero(rows & columns.verdict("points", f"{m}_pass")[1]))
+        self.any_failing |= any(bool(columns.verdict("points", c)[1].any())
                                 for c in ("latency_pass", "isi_pass", "rate_pass", "contract_pass"))
         isi = pairs[(pairs["measure"] == "isi_diff") & pairs["passed"].notna()]
         for a, b in combinations(self.sweep.backends, 2):

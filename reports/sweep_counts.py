@@ -35,30 +35,57 @@ class MapCounts:
             self.judged[x["name"], y["name"]] = np.zeros(shape, dtype=np.int64)
             self.failing[x["name"], y["name"]] = np.zeros(shape, dtype=np.int64)
 
-    def add(self, points: pd.DataFrame, pairs: pd.DataFrame) -> None:
-        """Count the verdicts of one block of rows (``points`` and ``pairs`` with the axis columns)."""
+    def add(self, points: pd.DataFrame, pairs: pd.DataFrame, columns: "BlockColumns | None" = None) -> None:
+        """Count the verdicts of one block of rows (``points`` and ``pairs`` with the axis columns);
+        ``columns``: the block's :class:`BlockColumns` when the caller has them already."""
         frames = {"points": points, "pairs": pairs}
         index = {(f, a["name"]): self.levels[a["name"]].index(frame[a["name"]].to_numpy(float))
                  for f, frame in frames.items() for a in self.axes}
+        columns = columns or BlockColumns(frames)
         for k, panel in enumerate(self.panels):
-            frame = frames[panel["frame"]]
-            keep = np.ones(len(frame), dtype=bool)
+            f = panel["frame"]
+            keep = np.ones(len(frames[f]), dtype=bool)
             for column, value in panel["select"].items():
-                keep &= (frame[column] == value).to_numpy()
-            passed = frame[panel["verdict"]][keep]
-            judged = passed.notna().to_numpy()
-            failed = (passed == False).fillna(False).to_numpy(bool)[judged]  # noqa: E712 - nullable booleans
+                keep &= columns.equals(f, column, value)
+            judged, failed = columns.verdict(f, panel["verdict"])
+            counted = keep & judged
+            failed = failed[counted]
             for (x, y), counts in self.judged.items():
-                ix = index[panel["frame"], x][keep][judged]
-                iy = index[panel["frame"], y][keep][judged]
-                np.add.at(counts[k], (iy, ix), 1)
-                np.add.at(self.failing[x, y][k], (iy, ix), failed.astype(np.int64))
+                ny, nx = counts[k].shape
+                cell = index[f, y][counted] * nx + index[f, x][counted]
+                counts[k] += np.bincount(cell, minlength=ny * nx).reshape(ny, nx)
+                self.failing[x, y][k] += np.bincount(cell[failed], minlength=ny * nx).reshape(ny, nx)
 
     def fraction(self, x: str, y: str, k: int) -> np.ndarray:
         """Fraction of failing verdicts per (y, x) cell of panel ``k``; NaN where none is judged."""
         total, bad = self.judged[x, y][k], self.failing[x, y][k]
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(total > 0, bad / total, np.nan)
+
+
+class BlockColumns:
+    """A block's columns as numpy arrays, each made once however many panels read it: which rows equal a
+    value (the column's distinct values coded once, :func:`pandas.factorize`; a missing value equals
+    nothing) and, of a nullable verdict column, which rows are judged and which of them failed."""
+
+    def __init__(self, frames: dict):
+        self.frames, self.codes, self.verdicts = frames, {}, {}
+
+    def equals(self, frame: str, column: str, value) -> np.ndarray:
+        key = frame, column
+        if key not in self.codes:
+            codes, uniques = pd.factorize(self.frames[frame][column])
+            self.codes[key] = codes, {u: i for i, u in enumerate(uniques)}
+        codes, lookup = self.codes[key]
+        return codes == lookup.get(value, -2)
+
+    def verdict(self, frame: str, column: str) -> tuple[np.ndarray, np.ndarray]:
+        key = frame, column
+        if key not in self.verdicts:
+            passed = self.frames[frame][column]
+            self.verdicts[key] = (passed.notna().to_numpy(bool),
+                                  (passed == False).fillna(False).to_numpy(bool))  # noqa: E712 - nullable
+        return self.verdicts[key]
 
 
 def panels_for(backends: list[str], measures: list[str], pair_measures: list[str]) -> list[dict]:

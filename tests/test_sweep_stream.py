@@ -166,6 +166,22 @@ def test_the_maps_counts_block_by_block_equal_the_counts_over_the_whole_table(tm
     k = [p["title"] for p in whole.maps.panels].index("reference: isi")
     assert whole.maps.judged["current", "tau_m"][k][0, 0] == rows["isi_pass"].notna().sum()
     assert whole.maps.failing["current", "tau_m"][k][0, 0] == (rows["isi_pass"] == False).sum()  # noqa: E712
+    # the whole panel counted by pandas: cells (tau_m level, current level) of reference's isi verdicts
+    ref = points[(points["backend"] == "reference") & points["isi_pass"].notna()]
+    cell = [np.searchsorted(np.unique(points[c]), ref[c]) for c in ("tau_m", "current")]
+    judged = np.zeros_like(whole.maps.judged["current", "tau_m"][k])
+    failing = np.zeros_like(judged)
+    np.add.at(judged, tuple(cell), 1)
+    np.add.at(failing, tuple(cell), (ref["isi_pass"] == False).to_numpy(int))  # noqa: E712
+    np.testing.assert_array_equal(whole.maps.judged["current", "tau_m"][k], judged)
+    np.testing.assert_array_equal(whole.maps.failing["current", "tau_m"][k], failing)
+    # the summary counted by pandas: points by backend and status, failing verdicts by backend and measure
+    for entry in whole.summary:
+        rows = points[points["backend"] == entry["backend"]]
+        assert {s: entry[s] for s in ("ok", "invalid", "unrepresentable", "failed")} == {
+            s: int((rows["status"] == s).sum()) for s in ("ok", "invalid", "unrepresentable", "failed")}
+        assert all(entry[m] == int((rows[f"{m}_pass"] == False).sum()) for m in spec.measures)  # noqa: E712
+    assert sum(e[m] for e in whole.summary for m in spec.measures) > 0
 
 
 @pytest.mark.parametrize("text", [GRID.format(n_tau=7), SAMPLED.format(n=50)], ids=["grid", "sampled"])
