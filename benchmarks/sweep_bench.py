@@ -3,7 +3,8 @@
 Writes ``DIR/sweep_bench.csv`` (columns :data:`COLUMNS`, the machine on every row):
 
 1. ``sweep``: a sweep of 10 000 cells over four axes (``tau_m`` x ``t_ref`` x ``dt`` x ``current``:
-   5 x 4 x 5 x 100, 200 ms each) on the three core backends, on a ``LocalCluster`` with one worker per core,
+   5 x 4 x 5 x 100, 200 ms each; tasks of up to :data:`GRID_CHUNK` points) on the three core backends, on a
+   ``LocalCluster`` with one worker per core,
    warm (the cluster started and its workers' imports and Brian2's compiled code loaded by a first, small
    sweep; the measured sweep is given its address, as ``--scheduler`` would): wall time, and
    per backend the points per second of task time (from each chunk file's recorded task seconds).
@@ -12,7 +13,8 @@ Writes ``DIR/sweep_bench.csv`` (columns :data:`COLUMNS`, the machine on every ro
    extrapolated total to the sweep's wall time (``speedup``).
    ``comparison``: a sample of whole comparisons of one point each (:func:`measure_comparisons`), and
    the same ratio (``speedup_comparisons``).
-3. ``scaling``: one sweep (the 2 000 points of the grid at dt = 0.1 ms) with 1 and with 2 workers, fresh
+3. ``scaling``: one sweep (the 2 000 points of the grid at dt = 0.1 ms, tasks of :data:`SMALL_CHUNK` points)
+   with 1 and with 2 workers, fresh
    output each time, alternately ``scaling_repeats`` times (one row each), and the ratio of the median wall
    times (the machine's load moves single runs by tens of percent). ``scaling_full``: the same with the
    sweep of row 1 itself (10 000 points, all five dt). Each run's note has what the whole machine's
@@ -50,20 +52,30 @@ import numpy as np
 COLUMNS = ("benchmark", "backend", "points", "workers", "seconds", "value", "unit", "note", "cpu", "cores",
            "load_avg", "versions")
 CORE = ("reference", "brian2", "nengo")
-FULL = {"tau_m": 5, "t_ref": 4, "dt": 5, "current": 100, "sample": 10, "scaling_dt": 1, "scaling_repeats": 3,
+FULL = {"tau_m": 5, "t_ref": 4, "dt": 5, "current": 100, "sample": 10, "scaling_dt": 1, "scaling_repeats": 5,
         "memory": (1_000, 10_000, 40_000, 100_000), "sampled": 2048}
 QUICK = {"tau_m": 2, "t_ref": 2, "dt": 2, "current": 5, "sample": 2, "scaling_dt": 1, "scaling_repeats": 1,
          "memory": (100, 400), "sampled": 16}
 DTS = ("0.2 ms", "0.1 ms", "0.05 ms", "0.04 ms", "0.025 ms")
+#: Points per task of the grid sweep: each task pays a network build (Nengo's builder, Brian2's setup), a
+#: fork and a Dask round trip, so fewer, larger tasks do the same points in less processor time (one
+#: worker, the 10 000-point sweep: 49-50 s with 256, 37-38 s with 512, 27-31 s with 1 024 points per task);
+#: 1 024 still gives its 2 000-point dt groups two tasks per backend, 30 tasks for 2 workers.
+GRID_CHUNK = 1024
+#: Points per task of the 2 000-point sweeps at one dt (``scaling``, ``scaling_ceiling``): 24 tasks, so that
+#: 2 workers can share them.
+SMALL_CHUNK = 256
 
 
-def sweep_text(n: dict, backends=CORE, dts=None, name="bench") -> str:
-    """A sweep file of ``tau_m`` x ``t_ref`` x ``dt`` x ``current`` with ``n[axis]`` values each."""
+def sweep_text(n: dict, backends=CORE, dts=None, name="bench", chunk: int = None) -> str:
+    """A sweep file of ``tau_m`` x ``t_ref`` x ``dt`` x ``current`` with ``n[axis]`` values each, in tasks
+    of up to ``chunk`` points (:data:`GRID_CHUNK` unless given)."""
+    chunk = chunk or GRID_CHUNK
     tau = ", ".join(f'"{x:g} ms"' for x in np.linspace(10, 30, n["tau_m"]))
     t_ref = ", ".join(f'"{x:g} ms"' for x in range(1, n["t_ref"] + 1))
     dts = dts or DTS[:n["dt"]]
     return (f'name = "{name}"\ncell = "textbook"\n[simulation]\nduration = "200 ms"\nbackends = {json.dumps(list(backends))}\n'
-            f'chunk = 256\n[axes.tau_m]\nvalues = [{tau}]\n[axes.t_ref]\nvalues = [{t_ref}]\n'
+            f'chunk = {chunk}\n[axes.tau_m]\nvalues = [{tau}]\n[axes.t_ref]\nvalues = [{t_ref}]\n'
             f'[axes.dt]\nvalues = [{", ".join(f"{chr(34)}{d}{chr(34)}" for d in dts)}]\n'
             f'[axes.current]\nlogrange = ["150 pA", "3 nA"]\nnum = {n["current"]}\n')
 
@@ -338,7 +350,7 @@ def run(sizes: dict, out: Path, log=print) -> list[dict]:
         log("scaling: 1 and 2 workers ...")
         scaling = dict(sizes, dt=sizes["scaling_dt"])
         clusters = {2: cluster, 1: warm_cluster(1, tmp / "warm1")}
-        small = scaling_rows("scaling", sweep_text(scaling, dts=DTS[1:2]), tmp, clusters, sizes["scaling_repeats"],
+        small = scaling_rows("scaling", sweep_text(scaling, dts=DTS[1:2], chunk=SMALL_CHUNK), tmp, clusters, sizes["scaling_repeats"],
                              host, "dt = 0.1 ms")
         rows += small
         log("scaling on the whole sweep: 1 and 2 workers ...")
@@ -347,7 +359,7 @@ def run(sizes: dict, out: Path, log=print) -> list[dict]:
         walls = {1: [], 2: []}
         for repeat in range(sizes["scaling_repeats"]):
             for workers in (1, 2):
-                n_tasks, seconds = ceiling(sweep_text(scaling, dts=DTS[1:2]), tmp / f"ceiling{workers}-{repeat}", workers)
+                n_tasks, seconds = ceiling(sweep_text(scaling, dts=DTS[1:2], chunk=SMALL_CHUNK), tmp / f"ceiling{workers}-{repeat}", workers)
                 walls[workers].append(seconds)
         one, two = float(np.median(walls[1])), float(np.median(walls[2]))
         rows.append(_row("scaling_ceiling", "all", small[0]["points"], 2, two, one / two, "x",
