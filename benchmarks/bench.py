@@ -118,7 +118,7 @@ FULL = Config()
 QUICK = Config(sizes=(10, 100), steps=100, numpy_steps=50, per_step_n=100, per_step_steps=200,
                fi_points=5, fi_steps=100, memory_neurons=100, memory_steps=1_000, min_time=0.0,
                max_repeats=1, compile_cython=False, cost_grid=((1, 50), (1, 100), (10, 50), (10, 100)),
-               cost_targets=("numpy",), marginal_stimuli=2, marginal_ms=20.0)
+               cost_targets=("numpy",), marginal_stimuli=1, marginal_ms=20.0)
 
 
 # ---------------------------------------------------------------------------------------------------
