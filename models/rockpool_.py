@@ -166,8 +166,8 @@ def _module(spec: LIFSpec, drive: Drive, p: dict):
 
 
 def _evolve(module, drive: Drive, p: dict, record_v: bool, jumps=None):
-    """Evolve run by run; returns the trace of V' (or None) and the (neuron, step, count) of spikes.
-    ``jumps`` (A, shape (n_steps,)): synaptic jumps at each grid point, fed as input rows."""
+    """Evolve run by run; returns the trace of V' (or None) and the spikes' neuron and step, one entry per
+    spike (Rockpool counts several spikes of a neuron in one step). ``jumps`` (A, shape (n_steps,)): synaptic jumps at each grid point, fed as input rows."""
     trace = np.empty((drive.n_steps + 1, drive.n_neurons)) if record_v else None
     if record_v:
         trace[0] = p["vmem"]
@@ -183,7 +183,9 @@ def _evolve(module, drive: Drive, p: dict, record_v: bool, jumps=None):
         found.append((neuron, step + k0 + 1, counts[0][step, neuron].astype(np.int64)))
         if record_v:
             trace[k0 + 1:k1 + 1] = record["vmem"][0]
-    return trace, found
+    neuron = np.concatenate([np.repeat(n, c) for n, _, c in found]) if found else np.empty(0, np.int64)
+    step = np.concatenate([np.repeat(k, c) for _, k, c in found]) if found else np.empty(0, np.int64)
+    return trace, neuron, step
 
 
 def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
@@ -218,11 +220,9 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     try:
         if spec.sigma > 0:
             np.random.seed(int(spec.noise_seed) % 2**32)
-        trace, found = _evolve(_module(spec, drive, p), drive, p, settings.record_v, jumps)
+        trace, neuron, step = _evolve(_module(spec, drive, p), drive, p, settings.record_v, jumps)
     finally:
         np.random.set_state(rng_state)
-    neuron = np.concatenate([np.repeat(n, c) for n, _, c in found]) if found else np.empty(0, np.int64)
-    step = np.concatenate([np.repeat(k, c) for _, k, c in found]) if found else np.empty(0, np.int64)
     v = None if trace is None else trace + spec.V_reset
     if v is not None:
         v[0] = spec.V_init
@@ -248,11 +248,9 @@ def run_cells(runs: list, settings: RunSettings) -> list[Result]:
     p.update(dt=drive.dt, noise_std=0.0)
     rng_state = np.random.get_state()
     try:
-        trace, found = _evolve(_module(specs[0], drive, p), drive, p, settings.record_v)
+        trace, neuron, step = _evolve(_module(specs[0], drive, p), drive, p, settings.record_v)
     finally:
         np.random.set_state(rng_state)
-    neuron = np.concatenate([np.repeat(n, c) for n, _, c in found]) if found else np.empty(0, np.int64)
-    step = np.concatenate([np.repeat(k, c) for _, k, c in found]) if found else np.empty(0, np.int64)
     v = None
     if trace is not None:
         v = trace + pop.per_neuron([spec.V_reset for spec in specs])

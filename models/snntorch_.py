@@ -198,11 +198,13 @@ class _Recorder:
 
     CHUNK_VALUES = 1 << 20
 
-    def __init__(self, spec: LIFSpec, n_steps: int, n_neurons: int, n_record: int, v_reset=None, v_init=None):
-        self.v_reset, self.n_record = (spec.V_reset if v_reset is None else v_reset), n_record
+    def __init__(self, n_steps: int, n_neurons: int, n_record: int, v_init, v_reset):
+        """``v_init``, ``v_reset``: one value (V), or one per neuron for neurons of several cells."""
+        first = (lambda a: a if np.ndim(a) == 0 else np.asarray(a)[:n_record])
+        self.v_reset, self.n_record = first(v_reset), n_record
         self.trace = np.empty((n_steps + 1, n_record)) if n_record else None
         if n_record:
-            self.trace[0] = spec.V_init if v_init is None else v_init
+            self.trace[0] = first(v_init)
         self.partial = 0 < n_record < n_neurons
         self.neurons, self.steps = [], []
         self.rows = max(1, min(1024, self.CHUNK_VALUES // max(n_neurons, 1)))
@@ -237,20 +239,15 @@ class _Recorder:
         return self.trace, np.concatenate(self.neurons), np.concatenate(self.steps)
 
 
-def _loop(neuron, spec: LIFSpec, n_steps: int, x_at, constant: bool, n_neurons: int, n_record: int,
-          cells=None):
+def _loop(neuron, n_steps: int, x_at, constant: bool, n_neurons: int, n_record: int, v_init, v_reset):
     """Call the neuron once per step with the input ``x_at(k)`` (numpy, shape (N,); computed once when
-    ``constant``); returns the trace of the first ``n_record`` neurons (or None) and the spike (neuron,
-    step) lists. ``cells`` (``V_init`` and ``V_reset`` per neuron, V) for neurons of several cells."""
+    ``constant``) from the membrane ``v_init - v_reset`` (one value, or one per neuron for neurons of
+    several cells); returns the trace of the first ``n_record`` neurons (or None) and the spike (neuron,
+    step) lists."""
     import torch
 
-    if cells is None:
-        mem = torch.full((n_neurons,), spec.V_init - spec.V_reset, dtype=torch.float64)
-        recorder = _Recorder(spec, n_steps, n_neurons, n_record)
-    else:
-        v_init, v_reset = cells
-        mem = torch.from_numpy(v_init - v_reset)
-        recorder = _Recorder(spec, n_steps, n_neurons, n_record, v_reset[:n_record], v_init[:n_record])
+    mem = torch.from_numpy(np.broadcast_to(np.subtract(v_init, v_reset, dtype=np.float64), (n_neurons,)).copy())
+    recorder = _Recorder(n_steps, n_neurons, n_record, v_init, v_reset)
     x = None
     with torch.no_grad():
         for k in range(n_steps):
@@ -294,9 +291,9 @@ def run(spec: LIFSpec, drive: Drive, settings: RunSettings) -> Result:
     neuron = _neuron(model, numbers)
     try:
         trace, neuron_idx, steps = _loop(
-            neuron, spec, drive.n_steps, lambda k: numbers["offset"] + numbers["gain"] * drive.at(k),
+            neuron, drive.n_steps, lambda k: numbers["offset"] + numbers["gain"] * drive.at(k),
             bool(np.all(drive.waveform == drive.waveform[0])), drive.n_neurons,
-            drive.n_neurons if settings.record_v else 0)
+            drive.n_neurons if settings.record_v else 0, spec.V_init, spec.V_reset)
         stored_beta = float(neuron.beta.reshape(-1)[0])
     finally:
         _forget(neuron)
@@ -318,20 +315,19 @@ def run_cells(runs: list, settings: RunSettings) -> list[Result]:
     each = {k: pop.per_neuron([q[k] for q in numbers]) for k in ("beta", "threshold", "offset", "gain")}
     x = each["offset"] + each["gain"] * drive.at(0)
     n = drive.n_neurons
-    cells = (pop.per_neuron([s.V_init for s in specs]), pop.per_neuron([s.V_reset for s in specs]))
     neuron = _neuron("leaky", {"beta": each["beta"], "threshold": each["threshold"]})
     try:
-        trace, neuron_idx, steps = _loop(neuron, specs[0], drive.n_steps, lambda k: x, True, n,
-                                         n if settings.record_v else 0, cells)
+        trace, neuron_idx, steps = _loop(neuron, drive.n_steps, lambda k: x, True, n, n if settings.record_v else 0,
+                                         pop.per_neuron([s.V_init for s in specs]),
+                                         pop.per_neuron([s.V_reset for s in specs]))
         stored = neuron.beta.reshape(-1).tolist()
     finally:
         _forget(neuron)
     whole = Result(t=np.arange(drive.n_steps + 1) * drive.dt, v=trace, spike_neuron=neuron_idx,
                    spike_time=steps * drive.dt, n_neurons=n, meta=metadata(specs[0], pop.drives[0], "leaky",
                                                                           numbers[0], stored[0]))
-    starts = np.cumsum([0] + pop.sizes[:-1])
     return pop.split(whole, [metadata(spec, d, "leaky", q, stored[int(a)])
-                             for spec, d, q, a in zip(specs, pop.drives, numbers, starts)])
+                             for spec, d, q, a in zip(specs, pop.drives, numbers, pop.bounds[:-1])])
 
 
 def run_population(spec: LIFSpec, workloads: list) -> list[Result]:
@@ -392,7 +388,8 @@ def run_population(spec: LIFSpec, workloads: list) -> list[Result]:
 
     neuron = _neuron("leaky", {"beta": per_neuron("beta"), "threshold": spec.V_th - spec.V_reset})
     try:
-        trace, neuron_idx, steps = _loop(neuron, spec, n_steps, x_at, not varying, n_neurons, n_record)
+        trace, neuron_idx, steps = _loop(neuron, n_steps, x_at, not varying, n_neurons, n_record, spec.V_init,
+                                         spec.V_reset)
         stored = neuron.beta.reshape(-1).tolist()
     finally:
         _forget(neuron)
@@ -450,7 +447,7 @@ def _variant_loop(neuron, model: str, spec: LIFSpec, drive: Drive, numbers: dict
     syn = torch.zeros(n, dtype=torch.float64)
     jumps = np.zeros(drive.n_steps) if spec.spike_input is None else \
         spec.spike_input.jumps(drive.dt, drive.n_steps)
-    recorder = _Recorder(spec, drive.n_steps, n, n if record_v else 0)
+    recorder = _Recorder(drive.n_steps, n, n if record_v else 0, spec.V_init, spec.V_reset)
     c_prev = np.zeros(n)
     with torch.no_grad():
         for k in range(drive.n_steps):
