@@ -67,7 +67,7 @@ GRID_CHUNK = 1024
 SMALL_CHUNK = 256
 
 
-def sweep_text(n: dict, backends=CORE, dts=None, name="bench", chunk: int = None) -> str:
+def sweep_text(n: dict, backends=CORE, dts=None, name="bench", chunk: int | None = None) -> str:
     """A sweep file of ``tau_m`` x ``t_ref`` x ``dt`` x ``current`` with ``n[axis]`` values each, in tasks
     of up to ``chunk`` points (:data:`GRID_CHUNK` unless given)."""
     chunk = chunk or GRID_CHUNK

@@ -41,8 +41,8 @@ class Tally:
         return sum(entry["failed"] for entry in self.summary)
 
     def add(self, points: pd.DataFrame, pairs: pd.DataFrame) -> None:
-        columns = BlockColumns({"points": points, "pairs": pairs})
-        self.maps.add(points, pairs, columns)
+        columns = BlockColumns(points, pairs)
+        self.maps.add(columns)
         for entry in self.summary:
             rows = columns.equals("points", "backend", entry["backend"])
             for s in STATUSES:

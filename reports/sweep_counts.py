@@ -35,13 +35,12 @@ class MapCounts:
             self.judged[x["name"], y["name"]] = np.zeros(shape, dtype=np.int64)
             self.failing[x["name"], y["name"]] = np.zeros(shape, dtype=np.int64)
 
-    def add(self, points: pd.DataFrame, pairs: pd.DataFrame, columns: "BlockColumns | None" = None) -> None:
-        """Count the verdicts of one block of rows (``points`` and ``pairs`` with the axis columns);
-        ``columns``: the block's :class:`BlockColumns` when the caller has them already."""
-        frames = {"points": points, "pairs": pairs}
+    def add(self, columns: "BlockColumns") -> None:
+        """Count the verdicts of one block of rows (its ``points`` and ``pairs`` frames, with the axis
+        columns)."""
+        frames = columns.frames
         index = {(f, a["name"]): self.levels[a["name"]].index(frame[a["name"]].to_numpy(float))
                  for f, frame in frames.items() for a in self.axes}
-        columns = columns or BlockColumns(frames)
         for k, panel in enumerate(self.panels):
             f = panel["frame"]
             keep = np.ones(len(frames[f]), dtype=bool)
@@ -68,8 +67,8 @@ class BlockColumns:
     value (the column's distinct values coded once, :func:`pandas.factorize`; a missing value equals
     nothing) and, of a nullable verdict column, which rows are judged and which of them failed."""
 
-    def __init__(self, frames: dict):
-        self.frames, self.codes, self.verdicts = frames, {}, {}
+    def __init__(self, points: pd.DataFrame, pairs: pd.DataFrame):
+        self.frames, self.codes, self.verdicts = {"points": points, "pairs": pairs}, {}, {}
 
     def equals(self, frame: str, column: str, value) -> np.ndarray:
         key = frame, column
