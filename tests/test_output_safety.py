@@ -52,13 +52,30 @@ def env(**extra):
 
 def command(args, guarded=False, fallback=False):
     """The command line in a new interpreter. ``guarded``: a simulation (run) or the presets' runs
-    (report) create the file named by LIFX_TEST_SIMULATED instead. ``fallback``: as without renameat2."""
+    (report) create the file named by LIFX_TEST_SIMULATED instead, patched into their modules when the
+    command line imports them (a refusal never imports them: the guard costs it nothing). ``fallback``: as
+    without renameat2."""
     if not (guarded or fallback):
         return [sys.executable, "-m", "comparisons", *args]
-    code = ["import os, sys", "from comparisons import cli, harness", "from comparisons import batch", "from reports import destination"]
+    code = ["import os, sys", "from comparisons import cli", "from reports import destination"]
     if guarded:
-        code += ["def mark(*a, **k):", "    open(os.environ['LIFX_TEST_SIMULATED'], 'w').close()",
-                 "    raise SystemExit(99)", "harness.run_comparison = mark", "batch.run_dashboard = mark"]
+        code += ["import importlib.util",
+                 "def mark(*a, **k):", "    open(os.environ['LIFX_TEST_SIMULATED'], 'w').close()",
+                 "    raise SystemExit(99)",
+                 "GUARDED = {'comparisons.harness': 'run_comparison', 'comparisons.batch': 'run_dashboard'}",
+                 "class Guard:",
+                 "    def find_spec(self, name, path=None, target=None):",
+                 "        if name not in GUARDED: return None",
+                 "        sys.meta_path.remove(self)",
+                 "        try: spec = importlib.util.find_spec(name)",
+                 "        finally: sys.meta_path.insert(0, self)",
+                 "        execute = spec.loader.exec_module",
+                 "        def exec_module(module):",
+                 "            execute(module)",
+                 "            setattr(module, GUARDED[name], mark)",
+                 "        spec.loader.exec_module = exec_module",
+                 "        return spec",
+                 "sys.meta_path.insert(0, Guard())"]
     if fallback:
         code += ["destination.RENAMEAT2 = None"]
     code += [f"sys.exit(cli.main({list(args)!r}))"]
