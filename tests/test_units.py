@@ -29,3 +29,58 @@ def test_refused_strings(text, fragment):
     with pytest.raises(UnitError, match="neuron.V_th") as info:
         parse_quantity(text, VOLTAGE, "neuron.V_th")
     assert fragment in str(info.value)
+
+
+# ------------------------------------------------------------------------------- pint's parsed definitions
+
+def _answers(registry, names):
+    """What the registry says of each unit name: its value in base units, or the error it raises."""
+    out = {}
+    for name in names:
+        try:
+            q = registry.Quantity(1.0, name).to_base_units()
+            out[name] = (q.magnitude, str(q.units))
+        except Exception as exc:  # noqa: BLE001 - the same error is the same answer
+            out[name] = type(exc).__name__
+    return out
+
+
+def test_the_cached_registry_answers_as_the_parsed_one(tmp_path, monkeypatch):
+    import pint
+    from models import units
+    monkeypatch.setattr(units, "PINT_CACHE", tmp_path / "cache")
+    folder = units._cache_folder()
+    assert folder is not None and folder.parent == tmp_path / "cache" and any(folder.iterdir())
+    parsed = pint.UnitRegistry(cache_folder=None, **units._REGISTRY_OPTIONS)
+    cached = pint.UnitRegistry(cache_folder=folder, **units._REGISTRY_OPTIONS)
+    # every name either knows (a prefixed name is added to a registry's table when first looked up)
+    names = sorted(set(parsed._units) | set(cached._units))
+    assert len(names) > 500
+    assert _answers(cached, names) == _answers(parsed, names)
+
+
+def test_the_cache_folder_is_made_whole_once_by_processes_started_together(tmp_path, monkeypatch):
+    import multiprocessing
+    from models import units
+    monkeypatch.setattr(units, "PINT_CACHE", tmp_path / "cache")
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        folders = pool.map(_folder_here, range(8))
+    assert len(set(folders)) == 1 and folders[0] is not None
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [folders[0].name], "no temporary folder left"
+    before = {p.name: p.stat().st_mtime_ns for p in folders[0].iterdir()}
+    assert units._cache_folder() == folders[0]
+    assert {p.name: p.stat().st_mtime_ns for p in folders[0].iterdir()} == before, "an existing cache is only read"
+
+
+def _folder_here(_):
+    from models import units
+    return units._cache_folder()
+
+
+def test_a_cache_that_cannot_be_made_is_no_cache(tmp_path, monkeypatch):
+    from models import units
+    (tmp_path / "file").write_text("not a directory")
+    monkeypatch.setattr(units, "PINT_CACHE", tmp_path / "file" / "cache")
+    registry = units._registry()
+    assert registry.Quantity(250, "pA").to("A").magnitude == pytest.approx(2.5e-10, rel=1e-15)
+    assert (tmp_path / "file").read_text() == "not a directory"
