@@ -48,11 +48,26 @@ def expected() -> dict[str, dict[str, str]]:
 EXPECTED = expected()
 
 
-def test_the_added_rows_are_really_there_and_removed(tmp_path):
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """``written(preset)``: the finished command line and the output directory of the preset's run on
+    :data:`BACKENDS`, run once per preset for this module's tests."""
+    runs = {}
+
+    def run(preset):
+        if preset not in runs:
+            out = tmp_path_factory.mktemp("restructuring") / preset
+            runs[preset] = subprocess.run([sys.executable, "-m", "comparisons", "run", preset, "--out", str(out),
+                                           "--backends", BACKENDS, "--quiet"], cwd=ROOT, capture_output=True,
+                                          text=True), out
+        return runs[preset]
+    return run
+
+
+def test_the_added_rows_are_really_there_and_removed(written):
     """The filter is not vacuous: textbook's metrics.csv holds the added rows, and only they go."""
-    out = tmp_path / "textbook"
-    subprocess.run([sys.executable, "-m", "comparisons", "run", "textbook", "--out", str(out), "--backends",
-                    BACKENDS, "--quiet"], cwd=ROOT, check=True, capture_output=True)
+    done, out = written("textbook")
+    assert done.returncode == 0, done.stderr
     whole = (out / "metrics.csv").read_bytes().splitlines(keepends=True)
     kept = without_added_rows(out / "metrics.csv").splitlines(keepends=True)
     removed = [line for line in whole if line not in kept]
@@ -66,10 +81,9 @@ def test_the_digests_cover_the_presets_shipped_then():
 
 
 @pytest.mark.parametrize("preset", sorted(EXPECTED))
-def test_the_presets_csv_files_are_those_written_before_the_restructuring(preset, tmp_path):
-    out = tmp_path / preset
-    done = subprocess.run([sys.executable, "-m", "comparisons", "run", preset, "--out", str(out), "--backends",
-                           BACKENDS, "--quiet"], cwd=ROOT, capture_output=True, text=True)
+def test_the_presets_csv_files_are_those_written_before_the_restructuring(preset, written):
+    done, out = written(preset)
     assert done.returncode in (0, 1), done.stderr
-    written = {path.name: hashlib.sha256(without_added_rows(path)).hexdigest() for path in sorted(out.glob("*.csv"))}
-    assert written == EXPECTED[preset]
+    written_digests = {path.name: hashlib.sha256(without_added_rows(path)).hexdigest()
+                       for path in sorted(out.glob("*.csv"))}
+    assert written_digests == EXPECTED[preset]
