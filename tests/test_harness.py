@@ -185,3 +185,43 @@ def test_a_backend_is_preloaded_once_per_process(monkeypatch):
     run_comparison(small(["reference"]), timeout=60)
     preload("reference")
     assert calls == [1]
+
+
+# ------------------------------------------------------------------------------ the convergence verdict
+
+def _isi_convergence_row(outcome, backend):
+    df = outcome.metrics
+    row = df[(df.backend == backend) & (df.metric == "convergence_isi_bound_ratio")]
+    assert len(row) == 1
+    return row.iloc[0]
+
+
+def test_a_backend_without_an_interval_at_one_dt_fails_the_convergence_verdict(monkeypatch):
+    """The closed form fires about ten times in the study; a backend with one spike at 0.1 ms has no
+    interval there: an infinite error, not a point left out of the worst ratio (the coarser dts pass)."""
+    monkeypatch.setitem(backends.REGISTRY, "one_spike", ("one_spike_backend", None))
+    c = small(["reference", "one_spike"])
+    assert cf.spike_times(c.spec, c.convergence.current, c.convergence.duration).size >= 3
+    outcome = run_comparison(c)
+    row = _isi_convergence_row(outcome, "one_spike")
+    assert row.passed == False and row.value == np.inf  # noqa: E712 - a nullable column
+    points = [p for p in outcome.convergence_rows if p[0] == "one_spike"]
+    assert [np.isnan(p[2]) for p in points] == [False, False, True], points
+    assert _isi_convergence_row(outcome, "reference").passed == True  # noqa: E712
+
+
+def test_a_convergence_study_too_short_for_an_interval_has_no_isi_verdict():
+    """20 ms at 1.5 x rheobase holds fewer than three closed-form spikes: the row is informational, no
+    warning, and the comparison passes."""
+    import tomllib
+    import warnings
+    from models.files import resolve
+    text = resolve("textbook").read_text() + small_sections(duration="20 ms", fi_num=3, fi_duration="100 ms")
+    c = comparison_from_document(tomllib.loads(text), ["reference"])
+    assert cf.spike_times(c.spec, c.convergence.current, c.convergence.duration).size < 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outcome = run_comparison(c)
+    row = _isi_convergence_row(outcome, "reference")
+    assert np.isnan(row.value) and pd.isna(row.passed) and pd.isna(row.tolerance)
+    assert outcome.exit_status() == 0, verdicts(outcome)[verdicts(outcome).passed.ne(True)]
