@@ -302,7 +302,8 @@ def convergence_figure(series: list[ConvergenceSeries]) -> Figure:
         for ax, what in ((left, "|mean ISI − exact ISI| (ms)"), (right, "max |V − V_closed| before 1st spike (mV)")):
             _log_dt_axis(ax, dts)
             ax.set_ylabel(what)
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, ncols=1)
+            if series:
+                ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, ncols=1)
         left.set_title("spike timing (dotted: bound)", loc="left", y=1.0)
         right.set_title("subthreshold trace (dotted: bound)", loc="left", y=1.0)
     return fig
@@ -337,7 +338,9 @@ def _convergence_line(ax, s: ConvergenceSeries, i: int, n: int, dt, error, bound
         text += f" (order {order[0]:.2f}" + (f" ± {order[1]:.2f})" if math.isfinite(order[1]) else ")")
         if flat_error(error) and not np.all(np.isnan(shown)):
             text += " — same error at every dt: the interval rounds alike"
-    if np.all(np.isnan(shown)):
+    if np.all(np.isnan(error)):
+        text += ": no interval at any dt"     # the runs had fewer than two spikes: nothing to measure
+    elif np.all(np.isnan(shown)):
         text += ": 0 at every dt"
     ax.plot(dt, shown, color=c, marker=MARKERS[i % len(MARKERS)], markersize=marker_size(i, n), linewidth=1.0,
             markerfacecolor="none", label=text)

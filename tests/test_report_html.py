@@ -495,3 +495,21 @@ def test_convergence_legend_says_why_an_order_is_zero():
     assert "reference (order 0.00 ± 0.00) — same error at every dt: the interval rounds alike" in texts
     assert "brian2 (order 1.00 ± 0.00)" in texts
     assert plots.flat_error(flat.isi_error) and not plots.flat_error(shrinking.isi_error)
+
+
+def test_convergence_legend_tells_no_interval_from_no_error():
+    """Runs with fewer than two spikes have no ISI error (NaN), exact runs an error of 0: the legend says
+    which; a figure of no series draws no empty legend (and no warning)."""
+    import warnings
+    dts = np.array([4e-4, 2e-4, 1e-4])
+    silent = plots.ConvergenceSeries("reference", dts, np.full(3, np.nan), np.full(3, 1e-4), np.full(3, 1e-15),
+                                     np.full(3, 1e-9))
+    exact = plots.ConvergenceSeries("nest", dts, np.zeros(3), np.full(3, 1e-4), np.zeros(3), np.full(3, 1e-9))
+    fig = plots.convergence_figure([silent, exact])
+    left, right = (ax.get_legend() for ax in fig.axes)
+    assert [t.get_text() for t in left.get_texts()] == ["reference: no interval at any dt", "nest: 0 at every dt"]
+    assert [t.get_text() for t in right.get_texts()] == ["reference", "nest: 0 at every dt"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        empty = plots.convergence_figure([])
+    assert all(ax.get_legend() is None for ax in empty.axes)
