@@ -73,7 +73,10 @@ cost is its first compilation, once per installation: every generated module is 
 :data:`CYTHON_CACHE` (``<project>/.cache/brian2-cython``, never the user's home). The generated code does not depend on the numbers of a specification (they are
 read from the namespace at run time) nor on dt or the duration for a constant drive (no TimedArray);
 TimedArray values are padded (with the held last value) to a power-of-two length so that runs of similar
-length share one module.
+length share one module: Brian2 writes a TimedArray's dt, its length and (2-D, one waveform per neuron) its
+number of columns into the generated code as literals, so a sampled input compiles one module per dt,
+length class and number of waveforms (measured: of the 52 modules the test suite compiles in its own
+processes, 10 differ only by these literals).
 """
 
 from __future__ import annotations
