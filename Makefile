@@ -6,9 +6,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CORE := $(VENV)/.core-installed
 EXTRAS := $(VENV)/.extras-installed
-# The installed packages' bytecode, compiled on every core (pip compiles one file at a time: 80 of the
-# 120 s of an install here). Their test directories are left out (never imported by the suite); a file
-# that does not compile on this Python (torch ships one for 3.12) is simply compiled never, as by pip.
+# The installed packages' bytecode, compiled on every core (pip compiles one file at a time; the whole
+# environment's build here: 112 s with pip's compilation, 97 s with this). Their test directories are left
+# out (never imported by the suite); a file that does not compile on this Python (torch ships one for
+# 3.12) is simply never compiled, as with pip.
 COMPILE := $(PY) -m compileall -q -j 0 -x '/tests?/' $$($(PY) -c 'import site; print(site.getsitepackages()[0])') >/dev/null 2>&1 || true
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
