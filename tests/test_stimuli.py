@@ -27,6 +27,43 @@ def test_sample_k_is_value_at_t_k():
     assert ramp.sample(dt, 200)[150] == 0.0
 
 
+def test_a_sine_without_a_window_is_the_plain_sine_bit_for_bit_and_its_table_reads_as_before():
+    """The window keys added later change nothing where they are not used: the samples are the formula's
+    own float operations, and the table (a report's manifest) has no start or stop."""
+    stim = Sine("s", amplitude=1e-10, frequency=7.3, offset=5e-11, phase=0.3)
+    t = np.arange(777) * 1e-4
+    assert np.array_equal(stim.sample(1e-4, 777), 5e-11 + 1e-10 * np.sin(2 * np.pi * 7.3 * t + 0.3))
+    assert set(stim.to_table()) == {"name", "kind", "amplitude", "frequency", "offset", "phase"}
+    ramp = Ramp("r", amplitude_start=0.0, amplitude_stop=1e-9, start=0.0, stop=0.1)
+    assert "baseline" not in ramp.to_table()
+
+
+def test_a_windowed_sine_starts_its_phase_at_start_and_is_zero_outside_on_the_grid_edges():
+    dt, n = 1e-4, 3000
+    stim = Sine("s", amplitude=2e-10, frequency=25.0, offset=1e-11, phase=0.5, start=0.05, stop=0.25)
+    x = stim.sample(dt, n)
+    k = np.arange(n)
+    on = (k >= 500) & (k < 2500)                         # 50 ms and 250 ms lie on the 0.1 ms grid
+    expected = 1e-11 + 2e-10 * np.sin(2 * np.pi * 25.0 * (k * dt - 0.05) + 0.5)
+    assert np.array_equal(x[~on], np.zeros((~on).sum()))
+    assert np.array_equal(x[on], expected[on])
+    assert x[500] == 1e-11 + 2e-10 * np.sin(0.5)         # the phase is the phase at start
+    assert stimulus_from_table(stim.to_table(), "stimulus[0]") == stim
+    bad = {"name": "x", "kind": "sine", "amplitude": "1 pA", "frequency": "5 Hz", "start": "5 ms", "stop": "5 ms"}
+    with pytest.raises(UserInputError) as info:
+        stimulus_from_table(bad, "stimulus[0]")
+    assert info.value.field == "stimulus[0].stop" and "after start" in str(info.value)
+
+
+def test_a_ramp_holds_its_baseline_outside_its_window():
+    dt = 1e-3
+    ramp = Ramp("r", amplitude_start=1e-10, amplitude_stop=5e-10, start=0.02, stop=0.12, baseline=3e-11)
+    x = ramp.sample(dt, 200)
+    assert np.all(x[:20] == 3e-11) and np.all(x[120:] == 3e-11)
+    assert x[20] == 1e-10 and x[70] == pytest.approx(3e-10, rel=1e-12)
+    assert stimulus_from_table(ramp.to_table(), "stimulus[0]") == ramp
+
+
 def test_pulses():
     x = Pulses("p", amplitude=1e-10, width=0.002, period=0.01, start=0.005, count=3).sample(1e-3, 60)
     assert list(np.flatnonzero(x)) == [5, 6, 15, 16, 25, 26]
