@@ -6,6 +6,7 @@ writer), and the shipped example through the whole comparison on the core backen
 from pathlib import Path
 
 import neuroml
+import numpy as np
 import pytest
 from lxml import etree
 from neuroml.loaders import read_neuroml2_file
@@ -115,6 +116,74 @@ def test_pulse_of_an_explicit_input_is_a_step(tmp_path):
     assert c.duration == pytest.approx(0.5)
 
 
+def sine_generator(**given):
+    return neuroml.SineGenerator(**{**dict(id="sg", phase="0.5", delay="50ms", duration="200ms", amplitude="3pA",
+                                           period="40ms"), **given})
+
+
+def ramp_generator(**given):
+    return neuroml.RampGenerator(**{**dict(id="rg", delay="20ms", duration="300ms", start_amplitude="1pA",
+                                           finish_amplitude="5pA", baseline_amplitude="0.5pA"), **given})
+
+
+EPS = np.finfo(float).eps
+
+
+def test_sine_and_ramp_generators_are_sampled_as_inputs_xml_defines_them(tmp_path):
+    """Each instance's input sampled by the suite against NeuroML's own expressions (Inputs.xml, the
+    number 3.14159265 for pi included) evaluated here on the grid, with the window's edges at the grid
+    points t_k >= delay and t_k < delay + duration (both on the grid here)."""
+    path = write_doc(tmp_path / "inputs.nml", [network("iafRef", [("pop[0]", "sg"), ("pop[1]", "rg")], size=2)],
+                     iaf_ref_cells=[neuroml.IafRefCell(**REF)])
+    doc = neuroml.loaders.read_neuroml2_file(str(path))
+    doc.sine_generators.append(sine_generator())
+    doc.ramp_generators.append(ramp_generator())
+    NeuroMLWriter.write(doc, str(path))
+    (cell,) = nml.read(path, {})
+    sine, ramp = comparison_from_document(cell.document).stimuli
+    dt, n = 1e-4, 5000
+    t = np.arange(n) * dt
+    k = np.arange(n)
+    # sineGenerator: amplitude sin(phase + 2 * 3.14159265 * (t - delay) / period) on [delay, delay + duration)
+    on = (k >= 500) & (k < 2500)
+    argument = 0.5 + 2 * 3.14159265 * (t - 0.05) / 0.04
+    neuroml_sine = np.where(on, 3e-12 * np.sin(argument), 0.0)
+    # The suite's argument, 2 pi f (t - start) + phase with f = 3.14159265 / (pi period), is the same
+    # number after a different sequence of about six roundings, each at most eps/2 of |argument|:
+    # |d sin| <= |d argument| <= 6 eps/2 max|argument| (times the amplitude); 4 eps leaves a margin.
+    bound = 3e-12 * 4 * EPS * np.abs(argument[on]).max()
+    assert np.abs(sine.sample(dt, n) - neuroml_sine).max() <= bound
+    assert np.array_equal(sine.sample(dt, n)[~on], np.zeros((~on).sum()))
+    assert sine.frequency * 0.04 == pytest.approx(1 - 1.14e-9, abs=1e-11)   # 3.14159265 / pi
+    # rampGenerator: start + (finish - start) (t - delay) / duration on [delay, delay + duration), baseline
+    # elsewhere. The suite divides by stop - start, stop = delay + duration written and read back: at most
+    # one rounding of stop (eps/2 of 0.32 s) and one of the difference, against 0.3 s: the ramp's value
+    # moves by |finish - start| times a relative 2 eps (0.32 / 0.3 + 1) at most.
+    on = (k >= 200) & (k < 3200)
+    neuroml_ramp = np.where(on, 1e-12 + (5e-12 - 1e-12) * (t - 0.02) / 0.3, 0.5e-12)
+    assert np.abs(ramp.sample(dt, n) - neuroml_ramp).max() <= 4e-12 * 2 * EPS * (0.32 / 0.3 + 1) + 4e-12 * EPS
+    assert ramp.baseline == 0.5e-12 and ramp.sample(dt, n)[0] == 0.5e-12
+
+
+def test_a_cell_driven_by_neuroml_sine_and_ramp_inputs_passes_on_the_core_backends(tmp_path):
+    path = write_doc(tmp_path / "inputs.nml", [network("iafRef", [("pop[0]", "sg"), ("pop[1]", "rg")], size=2)],
+                     iaf_ref_cells=[neuroml.IafRefCell(**REF)])
+    doc = neuroml.loaders.read_neuroml2_file(str(path))
+    doc.sine_generators.append(sine_generator(amplitude="2pA", delay="20ms", duration="250ms"))
+    doc.ramp_generators.append(ramp_generator(start_amplitude="0.5pA", finish_amplitude="4pA"))
+    NeuroMLWriter.write(doc, str(path))
+    (cell,) = nml.read(path, {})
+    document = {**cell.document, "simulation": {"duration": "400 ms", "backends": ["reference", "brian2", "nengo"]},
+                "fi_curve": {"num": 5, "duration": "300 ms"},
+                "convergence": {"dt": ["0.5 ms", "0.25 ms", "0.1 ms"], "duration": "300 ms"}}
+    result = compare(comparison_from_document(document))
+    assert result.verdict == "pass", result.failed.to_string()
+    m = result.metrics
+    judged = m[m["metric"] == "spike_count_diff"]        # each backend's spikes against the closed form's
+    assert {(s, b) for s, b in zip(judged["stimulus"], judged["backend"])} >= {
+        (s, b) for s in ("sg", "rg") for b in ("reference", "brian2", "nengo")}
+
+
 def test_input_list_and_several_instances(tmp_path):
     items = [neuroml.Input(id=0, target="../pop/0/iafRef", destination="synapses"),
              neuroml.Input(id=1, target="../pop/1/iafRef", destination="synapses")]
@@ -189,12 +258,22 @@ def test_refused_inputs(tmp_path):
     tau = write_doc(tmp_path / "tau.nml", [network("iafTau", [("pop[0]", "pg")])], [pulse()],
                     iaf_tau_cells=[neuroml.IafTauCell(**TAU)])
     refused(tau, "iafTauCell iafTau", "no input current")
-    sine = neuroml.SineGenerator(id="sg0", phase="0", delay="50ms", duration="200ms", amplitude="1pA",
-                                 period="50ms")
-    doc = neuroml.NeuroMLDocument(id="d", iaf_ref_cells=[neuroml.IafRefCell(**REF)], sine_generators=[sine],
+    sine = neuroml.SineGeneratorDL(id="sg0", phase="0", delay="50ms", duration="200ms", amplitude="1",
+                                   period="50ms")
+    doc = neuroml.NeuroMLDocument(id="d", iaf_ref_cells=[neuroml.IafRefCell(**REF)], sine_generator_dls=[sine],
                                   networks=[network("iafRef", [("pop[0]", "sg0")])])
     NeuroMLWriter.write(doc, str(tmp_path / "sine.nml"))
-    refused(tmp_path / "sine.nml", "input sg0", "not a pulseGenerator", "sine_generators")
+    refused(tmp_path / "sine.nml", "input sg0", "not a pulseGenerator, sineGenerator or rampGenerator",
+            "sine_generator_dls")
+    for name, generator, fragment in (
+            ("period", sine_generator(period="0ms"), "sineGenerator sg.period"),
+            ("phase", sine_generator(phase="a quarter"), "sineGenerator sg.phase"),
+            ("flat", ramp_generator(duration="0ms"), "rampGenerator rg"),
+            ("amp", ramp_generator(baseline_amplitude="1"), "rampGenerator rg.baselineAmplitude")):
+        lists = ({"sine_generators": [generator]} if generator.id == "sg" else {"ramp_generators": [generator]})
+        doc = neuroml.NeuroMLDocument(id="d", iaf_ref_cells=[neuroml.IafRefCell(**REF)], **lists)
+        NeuroMLWriter.write(doc, str(tmp_path / f"{name}.nml"))
+        refused(tmp_path / f"{name}.nml", fragment)
     unitless = write_doc(tmp_path / "unitless.nml", pulses=[pulse(amplitude="2")],
                          iaf_ref_cells=[neuroml.IafRefCell(**REF)])
     refused(unitless, "pulseGenerator pg.amplitude", "expected a current with a unit", '"2"')

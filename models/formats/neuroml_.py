@@ -15,17 +15,26 @@ The semantics are those of NeuroML's own component definitions (NeuroML2CoreType
   aimed at such a cell in the file is refused (NeuroML itself cannot deliver it).
 - ``pulseGenerator``: ``i = amplitude`` for ``delay <= t < delay + duration``, 0 otherwise: a ``step``
   stimulus from ``delay`` to ``delay + duration``.
+- ``sineGenerator``: ``i = amplitude sin(phase + 2 x 3.14159265 (t - delay)/period)`` for
+  ``delay <= t < delay + duration``, 0 otherwise: a ``sine`` stimulus on that window with its phase at
+  ``delay``, no offset and ``frequency = 3.14159265 / (pi period)`` (the number the definition writes for
+  pi is kept: 1.1e-9 of the frequency).
+- ``rampGenerator``: ``i = startAmplitude + (finishAmplitude - startAmplitude) (t - delay)/duration`` for
+  ``delay <= t < delay + duration``, ``baselineAmplitude`` otherwise (also before the first step): a
+  ``ramp`` stimulus on that window with that ``baseline``.
 
 So every cell starts at ``reset`` (``V_init = V_reset``, whatever ``leakReversal`` is), the threshold
 test is ``v > thresh`` (the suite's), reset is to a value, and ``leakConductance = 0`` is the
 integrate-and-fire without leak (``leak = false`` with ``C``).
 
-**Which pulse drives which cell.** When the document has a ``network`` with inputs, a cell is driven
-by the ``pulseGenerator`` s that an ``explicitInput`` or an ``inputList`` aims at an instance of a
-population of that cell: each distinct pulse is one ``[[stimulus]]`` (the instances are separate runs);
-two inputs summed on one instance are refused (one step cannot hold their sum). A document without
-network inputs that holds exactly one cell and one ``pulseGenerator`` drives the cell with it. Otherwise
-the cell gets the suite's default stimuli. Other input types aimed at a cell are refused.
+**Which input drives which cell.** When the document has a ``network`` with inputs, a cell is driven
+by the inputs (``pulseGenerator``, ``sineGenerator``, ``rampGenerator``) that an ``explicitInput`` or an
+``inputList`` aims at an instance of a population of that cell: each distinct input is one
+``[[stimulus]]`` (the instances are separate runs); two inputs summed on one instance are refused (one
+stimulus cannot hold their sum). A document without network inputs that holds exactly one cell and one
+such input drives the cell with it. Otherwise the cell gets the suite's default stimuli. Other input
+types aimed at a cell (their dimensionless ``...DL`` forms, compound inputs, clamps, spike sources) are
+refused.
 
 **Choices** (:data:`CHOICES`, each with its default): ``component``, the id of the one cell to read
 (default: every supported cell; a document holding a cell type the suite cannot simulate is refused
@@ -49,7 +58,7 @@ from lxml import etree
 
 from ..errors import InputFileError, SpecificationError, UserInputError
 from ..loading import spec_from_document
-from ..units import CONDUCTANCE, CURRENT, RESISTANCE, TIME, format_quantity, parse_quantity
+from ..units import CONDUCTANCE, CURRENT, RATE, RESISTANCE, TIME, format_quantity, parse_quantity
 from . import ImportedCell, Provenance, sha256_of
 from .neuroml_out import write  # noqa: F401 - the format's writer (the protocol of models.formats)
 
@@ -76,9 +85,11 @@ OTHER_CELL_LISTS = {
     "base_cells": "baseCell", "IF_curr_alpha": "IF_curr_alpha", "IF_curr_exp": "IF_curr_exp",
     "IF_cond_alpha": "IF_cond_alpha", "IF_cond_exp": "IF_cond_exp", "HH_cond_exp": "HH_cond_exp",
     "EIF_cond_exp_isfa_ista": "EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista": "EIF_cond_alpha_isfa_ista"}
-#: input lists other than pulseGenerator (refused when aimed at the cell).
-OTHER_INPUT_LISTS = ("pulse_generator_dls", "sine_generators", "sine_generator_dls", "ramp_generators",
-                     "ramp_generator_dls", "compound_inputs", "compound_input_dls", "voltage_clamps",
+#: The inputs read: libNeuroML's list -> the component type it holds (Inputs.xml of NeuroML2CoreTypes).
+INPUT_LISTS = {"pulse_generators": "pulseGenerator", "sine_generators": "sineGenerator",
+               "ramp_generators": "rampGenerator"}
+#: input lists of every other kind (refused when aimed at the cell).
+OTHER_INPUT_LISTS = ("pulse_generator_dls", "sine_generator_dls", "ramp_generator_dls", "compound_inputs", "compound_input_dls", "voltage_clamps",
                      "voltage_clamp_triples", "spike_arrays", "timed_synaptic_inputs", "spike_generators",
                      "spike_generator_randoms", "spike_generator_poissons", "spike_generator_ref_poissons",
                      "poisson_firing_synapses", "transient_poisson_firing_synapses")
@@ -253,17 +264,18 @@ def _zero(text: str, field: str) -> bool:
 
 def _stimuli(document, ctype, cell, inputs, original) -> tuple[list, list]:
     """The cell's ``[[stimulus]]`` tables and the notes saying where they came from."""
-    pulses = {p.id: p for p in document.pulse_generators}
+    generators = {g.id: (kind, g) for name, kind in INPUT_LISTS.items() for g in getattr(document, name, [])}
     others = {i.id: name for name in OTHER_INPUT_LISTS for i in getattr(document, name, [])}
     wired = any(net.explicit_inputs or net.input_lists for net in document.networks)
     if wired:
         instances = inputs.get(cell.id, {})
-    elif len(pulses) == 1 and _n_cells(document) == 1:
-        instances = {("", 0): list(pulses)}
+    elif len(generators) == 1 and _n_cells(document) == 1:
+        instances = {("", 0): list(generators)}
     else:
         instances = {}
     if not instances:
-        return [], ["No pulseGenerator drives this cell: the suite's default stimuli apply."]
+        return [], ["No pulseGenerator, sineGenerator or rampGenerator drives this cell: the suite's default "
+                    "stimuli apply."]
     if ctype.startswith("iafTau"):
         raise SpecificationError(f"{ctype} {cell.id}", "takes no input current in NeuroML (no synapses "
                                  "attachment), so no input can be aimed at it", ", ".join(
@@ -271,39 +283,106 @@ def _stimuli(document, ctype, cell, inputs, original) -> tuple[list, list]:
     used = []
     for (population, index), ids in sorted(instances.items()):
         for input_id in ids:
-            if input_id not in pulses:
+            if input_id not in generators:
                 kind = others.get(input_id, "an input the document does not define")
-                raise SpecificationError(f"input {input_id}", "is not a pulseGenerator (the only input "
-                                         "read)", kind)
+                raise SpecificationError(f"input {input_id}", "is not a pulseGenerator, sineGenerator or "
+                                         "rampGenerator (the inputs read)", kind)
         if len(ids) > 1:
             raise SpecificationError(f"{population}[{index}]", "receives several inputs, which NeuroML "
-                                     "sums: one step stimulus cannot hold the sum", ", ".join(ids))
+                                     "sums: one stimulus cannot hold the sum", ", ".join(ids))
         if ids[0] not in used:
             used.append(ids[0])
-    tables = [_step(pulses[i], original) for i in used]
-    how = "aimed at it by the network's inputs" if wired else "the document's only pulseGenerator"
-    return tables, [f"pulseGenerator {', '.join(used)} ({how}): i = amplitude for delay <= t < delay + "
-                    "duration (Inputs.xml), a step stimulus from delay to delay + duration."]
+    how = "aimed at it by the network's inputs" if wired else "the document's only input"
+    tables, notes = [], []
+    for input_id in used:
+        kind, generator = generators[input_id]
+        table, meaning = READ_INPUT[kind](generator, original)
+        tables.append(table)
+        notes.append(f"{kind} {input_id} ({how}): {meaning}")
+    return tables, notes
 
 
 def _n_cells(document) -> int:
     return sum(len(getattr(document, name, [])) for name in (*CELL_LISTS, *OTHER_CELL_LISTS))
 
 
-def _step(pulse, original: list) -> dict:
-    field = f"pulseGenerator {pulse.id}"
-    for name in ("delay", "duration", "amplitude"):
-        if getattr(pulse, name) is None:
-            raise SpecificationError(f"{field}.{name}", "is required but missing")
-        original.append((f"{pulse.id}.{name}", str(getattr(pulse, name))))
-    delay = parse_quantity(pulse.delay, TIME, f"{field}.delay")
-    duration = parse_quantity(pulse.duration, TIME, f"{field}.duration")
-    parse_quantity(pulse.amplitude, CURRENT, f"{field}.amplitude")
-    if not (math.isfinite(delay) and delay >= 0 and math.isfinite(duration) and duration >= 0):
-        raise SpecificationError(f"{field}", "expected a non-negative delay and duration",
-                                 f"delay {pulse.delay}, duration {pulse.duration}")
-    return {"name": pulse.id, "kind": "step", "amplitude": str(pulse.amplitude), "start": str(pulse.delay),
-            "stop": format_quantity(delay + duration, TIME)}
+#: libNeuroML's attribute -> NeuroML's, where they differ (rampGenerator's amplitudes).
+XML_NAMES = {"start_amplitude": "startAmplitude", "finish_amplitude": "finishAmplitude",
+             "baseline_amplitude": "baselineAmplitude"}
+
+
+def _window(generator, kind: str, names: tuple, original: list, positive: bool = False) -> tuple[float, float]:
+    """(delay, delay + duration) in seconds of an input with the required attributes ``names`` (each
+    recorded in ``original``); a negative (or, with ``positive``, a zero) duration is refused."""
+    field = f"{kind} {generator.id}"
+    for name in names:
+        xml_name = XML_NAMES.get(name, name)
+        if getattr(generator, name) is None:
+            raise SpecificationError(f"{field}.{xml_name}", "is required but missing")
+        original.append((f"{generator.id}.{xml_name}", str(getattr(generator, name))))
+    delay = parse_quantity(generator.delay, TIME, f"{field}.delay")
+    duration = parse_quantity(generator.duration, TIME, f"{field}.duration")
+    if not (math.isfinite(delay) and delay >= 0 and math.isfinite(duration) and duration >= 0
+            and (duration > 0 or not positive)):
+        raise SpecificationError(f"{field}", f"expected a non-negative delay and a {'positive' if positive else 'non-negative'} duration",
+                                 f"delay {generator.delay}, duration {generator.duration}")
+    return delay, delay + duration
+
+
+def _step(pulse, original: list) -> tuple[dict, str]:
+    _, stop = _window(pulse, "pulseGenerator", ("delay", "duration", "amplitude"), original)
+    parse_quantity(pulse.amplitude, CURRENT, f"pulseGenerator {pulse.id}.amplitude")
+    return ({"name": pulse.id, "kind": "step", "amplitude": str(pulse.amplitude), "start": str(pulse.delay),
+             "stop": format_quantity(stop, TIME)},
+            "i = amplitude for delay <= t < delay + duration (Inputs.xml), a step stimulus from delay to "
+            "delay + duration.")
+
+
+#: The number NeuroML2CoreTypes writes for pi in sineGenerator's expression (Inputs.xml).
+NEUROML_PI = 3.14159265
+
+
+def _sine(sine, original: list) -> tuple[dict, str]:
+    field = f"sineGenerator {sine.id}"
+    _, stop = _window(sine, "sineGenerator", ("delay", "duration", "amplitude", "period", "phase"), original,
+                      positive=True)
+    parse_quantity(sine.amplitude, CURRENT, f"{field}.amplitude")
+    period = parse_quantity(sine.period, TIME, f"{field}.period")
+    if not (math.isfinite(period) and period > 0):
+        raise SpecificationError(f"{field}.period", "expected a positive time", str(sine.period))
+    try:
+        phase = float(sine.phase)
+    except (TypeError, ValueError):
+        phase = math.nan
+    if not math.isfinite(phase):
+        raise SpecificationError(f"{field}.phase", "expected a finite number (radians)", str(sine.phase))
+    # 2 x 3.14159265 (t - delay) / period is 2 pi f (t - delay) with f = 3.14159265 / (pi period)
+    frequency = NEUROML_PI / (math.pi * period)
+    return ({"name": sine.id, "kind": "sine", "amplitude": str(sine.amplitude),
+             "frequency": format_quantity(frequency, RATE), "phase": phase, "start": str(sine.delay),
+             "stop": format_quantity(stop, TIME)},
+            "i = amplitude sin(phase + 2 x 3.14159265 (t - delay) / period) for delay <= t < delay + duration, "
+            "0 elsewhere (Inputs.xml), a sine stimulus from delay to delay + duration with its phase at delay "
+            "and no offset; frequency = 3.14159265 / (pi period), 1.1e-9 of itself below 1/period, the "
+            "number NeuroML writes for pi kept.")
+
+
+def _ramp(ramp, original: list) -> tuple[dict, str]:
+    field = f"rampGenerator {ramp.id}"
+    _, stop = _window(ramp, "rampGenerator", ("delay", "duration", "start_amplitude", "finish_amplitude",
+                                               "baseline_amplitude"), original, positive=True)
+    for attr in ("start_amplitude", "finish_amplitude", "baseline_amplitude"):
+        parse_quantity(getattr(ramp, attr), CURRENT, f"{field}.{XML_NAMES[attr]}")
+    return ({"name": ramp.id, "kind": "ramp", "amplitude_start": str(ramp.start_amplitude),
+             "amplitude_stop": str(ramp.finish_amplitude), "start": str(ramp.delay),
+             "stop": format_quantity(stop, TIME), "baseline": str(ramp.baseline_amplitude)},
+            "i = startAmplitude + (finishAmplitude - startAmplitude) (t - delay) / duration for delay <= t < "
+            "delay + duration, baselineAmplitude elsewhere (Inputs.xml), a ramp stimulus from delay to "
+            "delay + duration with that baseline.")
+
+
+#: How each input read becomes a ``[[stimulus]]`` table: (table, what it means).
+READ_INPUT = {"pulseGenerator": _step, "sineGenerator": _sine, "rampGenerator": _ramp}
 
 
 def _check(doc: dict, field: str, attributes) -> None:
