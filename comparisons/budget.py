@@ -94,6 +94,9 @@ def _largest_current(stimulus) -> float | None:
                                                       "amplitude_stop") if hasattr(stimulus, key)]
     if stimulus.KIND == "noise":
         return None
+    if stimulus.KIND == "sum":
+        parts = [_largest_current(p) for p in stimulus.parts]
+        return None if None in parts else float(sum(parts))
     if stimulus.KIND == "sine":
         return abs(stimulus.offset) + abs(stimulus.amplitude)
     return max(values, default=0.0)

@@ -488,16 +488,24 @@ def _check_stimuli_on_grid(stimuli, tables, dt: float, duration: float) -> None:
     """What a stimulus needs of the grid: a noise whose samples ``sigma/sqrt(dt)`` stay within the
     current bound (a larger one overflows every simulator), and pulses that float64 can count over the
     run (a period of a few fs against a run of seconds cannot be told apart)."""
-    from .stimuli import MAX_CURRENT, Pulses, WhiteNoise
+    from .stimuli import MAX_CURRENT, Pulses, Sum, WhiteNoise
 
-    for i, stim in enumerate(stimuli):
-        table = tables[i] if isinstance(tables, list) else {}
+    def each(stims, tabs, prefix):
+        """(stimulus, its table, its field) of every stimulus and every part of a sum."""
+        for i, stim in enumerate(stims):
+            table = tabs[i] if isinstance(tabs, list) and i < len(tabs) and isinstance(tabs[i], dict) else {}
+            if isinstance(stim, Sum):
+                yield from each(stim.parts, table.get("parts"), f"{prefix}[{i}].parts")
+            else:
+                yield stim, table, f"{prefix}[{i}]"
+
+    for stim, table, where in each(stimuli, tables, "stimulus"):
         if isinstance(stim, WhiteNoise) and stim.sigma / math.sqrt(dt) > MAX_CURRENT:
-            raise ComparisonError(f"stimulus[{i}].sigma", f"must give samples sigma/sqrt(dt) of at most "
+            raise ComparisonError(f"{where}.sigma", f"must give samples sigma/sqrt(dt) of at most "
                                   f"{MAX_CURRENT!r} A (at most {MAX_CURRENT * math.sqrt(dt):.3g} A*s**0.5 at "
                                   f"dt = {dt!r} s)", table.get("sigma"))
         if isinstance(stim, Pulses) and (duration - min(stim.start, duration)) / stim.period > 2.0**50:
-            raise ComparisonError(f"stimulus[{i}].period", f"must be at least duration/2**50 "
+            raise ComparisonError(f"{where}.period", f"must be at least duration/2**50 "
                                   f"({duration / 2.0**50:.3g} s)", table.get("period"))
 
 

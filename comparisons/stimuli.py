@@ -11,7 +11,7 @@ A ``[[stimulus]]`` table in a comparison file names its ``kind`` and that kind's
 
     [[stimulus]]
     name = "step300"
-    kind = "step"        # dc | step | pulses | ramp | sine | noise
+    kind = "step"        # dc | step | pulses | ramp | sine | noise | sum
     amplitude = "300 pA"
     start = "100 ms"
     stop = "400 ms"
@@ -74,16 +74,23 @@ class Stimulus:
         its edges (so closed forms apply to the sampled input)."""
         return False
 
-    def to_table(self) -> dict:
-        """The description as a TOML table with units (reads back to an equal stimulus)."""
-        table = {"name": self.name, "kind": self.KIND}
+    def parameters(self) -> list[tuple[str, object, Kind | None]]:
+        """(key, value, unit kind or None for a plain number) of every parameter a table or a page shows:
+        those with a unit, then the plain ones, without the :data:`OMITTED_AT_DEFAULT` keys at their
+        default."""
+        out = []
         for key, kind in self.UNITS.items():
             if key in self.OMITTED_AT_DEFAULT and getattr(self, key) == parse_quantity(self.OPTIONAL[key], kind, key):
                 continue
-            table[key] = format_quantity(getattr(self, key), kind)
-        for key in self.OPTIONAL:
-            if key not in self.UNITS:
-                table[key] = getattr(self, key)
+            out.append((key, getattr(self, key), kind))
+        out += [(key, getattr(self, key), None) for key in self.OPTIONAL if key not in self.UNITS]
+        return out
+
+    def to_table(self) -> dict:
+        """The description as a TOML table with units (reads back to an equal stimulus)."""
+        table = {"name": self.name, "kind": self.KIND}
+        for key, value, kind in self.parameters():
+            table[key] = value if kind is None else format_quantity(value, kind)
         return table
 
     def _values(self, dt: float, n_steps: int):  # pragma: no cover - abstract
@@ -240,7 +247,31 @@ class WhiteNoise(Stimulus):
         return self.mean + self.sigma / np.sqrt(dt) * xi
 
 
-KINDS: dict[str, type[Stimulus]] = {cls.KIND: cls for cls in (DC, Step, Pulses, Ramp, Sine, WhiteNoise)}
+@dataclass(frozen=True)
+class Sum(Stimulus):
+    """The sum of ``parts``, stimuli of the other kinds, sample by sample in their order: what NeuroML
+    delivers when several inputs reach one cell (a ``compoundInput``, or several inputs aimed at one
+    instance). A file writes it as ``kind = "sum"`` and ``parts``, a list of stimulus tables (a part's
+    ``name`` defaults to ``part<i>``)."""
+
+    parts: tuple[Stimulus, ...] = ()
+    KIND = "sum"
+
+    @property
+    def piecewise_constant(self) -> bool:
+        return all(p.piecewise_constant for p in self.parts)
+
+    def to_table(self) -> dict:
+        return {"name": self.name, "kind": self.KIND, "parts": [p.to_table() for p in self.parts]}
+
+    def _values(self, dt, n_steps):
+        total = np.zeros(n_steps)
+        for part in self.parts:
+            total = total + part.sample(dt, n_steps)
+        return total
+
+
+KINDS: dict[str, type[Stimulus]] = {cls.KIND: cls for cls in (DC, Step, Pulses, Ramp, Sine, WhiteNoise, Sum)}
 
 
 def stimulus_from_table(table: dict, field: str) -> Stimulus:
@@ -252,6 +283,8 @@ def stimulus_from_table(table: dict, field: str) -> Stimulus:
         raise ComparisonError(f"{field}.kind", f"expected one of: {', '.join(KINDS)}",
                               None if kind is None else str(kind))
     cls = KINDS[kind]
+    if cls is Sum:
+        return _sum_from_table(table, field)
     allowed = ("name", "kind", *cls.UNITS, *cls.OPTIONAL)
     required = ("name", "kind", *(k for k in cls.UNITS if k not in cls.OPTIONAL))
     try:
@@ -268,6 +301,27 @@ def stimulus_from_table(table: dict, field: str) -> Stimulus:
     stimulus = cls(name=name, **values)
     _validate(stimulus, field, table)
     return stimulus
+
+
+def _sum_from_table(table: dict, field: str) -> Sum:
+    try:
+        check_keys(table, ("name", "kind", "parts"), field, required=("name", "kind", "parts"))
+    except UserInputError as exc:
+        raise ComparisonError(exc.field, exc.expected, exc.given) from None
+    name, parts = table["name"], table["parts"]
+    if not isinstance(name, str) or not name.strip():
+        raise ComparisonError(f"{field}.name", "expected a non-empty string", repr(name))
+    if not isinstance(parts, list) or not parts:
+        raise ComparisonError(f"{field}.parts", "expected a list of one or more stimulus tables", repr(parts)[:60])
+    built = []
+    for i, part in enumerate(parts):
+        where = f"{field}.parts[{i}]"
+        if isinstance(part, dict) and part.get("kind") == Sum.KIND:
+            raise ComparisonError(f"{where}.kind", "a part of a sum is not itself a sum (list its parts)", "sum")
+        if isinstance(part, dict) and "name" not in part:
+            part = {"name": f"part{i}", **part}
+        built.append(stimulus_from_table(part, where))
+    return Sum(name=name, parts=tuple(built))
 
 
 def _parse_value(cls, key, raw, field):

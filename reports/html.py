@@ -397,13 +397,12 @@ def noise_rows(c) -> list[tuple[str, str]]:
 
 
 def stimulus_row(stim) -> dict:
-    """A stimulus's name, kind and parameters in human units."""
-    params = []
-    for key, kind in type(stim).UNITS.items():
-        params.append(f"{key} = {human(getattr(stim, key), kind.si_unit)}")
-    for key in type(stim).OPTIONAL:
-        if key not in type(stim).UNITS:
-            params.append(f"{key} = {getattr(stim, key)}")
+    """A stimulus's name, kind and parameters in human units (a sum: each part's, in brackets)."""
+    if stim.KIND == "sum":
+        params = [f"{p.name} ({p.KIND}: {', '.join(stimulus_row(p)['params'])})" for p in stim.parts]
+    else:
+        params = [f"{key} = {value if kind is None else human(value, kind.si_unit)}"
+                  for key, value, kind in stim.parameters()]
     return {"name": stim.name, "kind": type(stim).KIND, "params": params,
             "exact": bool(stim.piecewise_constant)}
 

@@ -130,6 +130,10 @@ def test_absurd_step_counts_are_refused_before_sampling(tmp_path):
     ("timeout_nan", "", ["--timeout", "nan"], ["--timeout", "positive"]),
     ("noise_sigma", '[simulation]\nduration = "50 ms"\n[[stimulus]]\nname = "n"\nkind = "noise"\n'
                     'sigma = "1e300 A*s**0.5"\n', [], ["stimulus[0].sigma", "sigma/sqrt(dt)", '"1e300 A*s**0.5"']),
+    ("noise_in_a_sum", '[simulation]\nduration = "50 ms"\n[[stimulus]]\nname = "n"\nkind = "sum"\n'
+                       '[[stimulus.parts]]\nkind = "dc"\namplitude = "1 pA"\n[[stimulus.parts]]\nkind = "noise"\n'
+                       'sigma = "1e300 A*s**0.5"\n', [],
+     ["stimulus[0].parts[1].sigma", "sigma/sqrt(dt)", '"1e300 A*s**0.5"']),
     ("nested_arrays", "x = " + "[" * 2000 + "]" * 2000 + "\n", [], ["nests arrays or tables", "2000 deep"]),
     ("nested_tables", "x = " + "{a = " * 2000 + "1" + "}" * 2000 + "\n", [], ["nests arrays or tables"]),
 ])

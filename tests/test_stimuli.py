@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from comparisons.stimuli import DC, KINDS, Pulses, Ramp, Sine, Step, WhiteNoise, stimulus_from_table
+from comparisons.stimuli import DC, KINDS, Pulses, Ramp, Sine, Step, Sum, WhiteNoise, stimulus_from_table
 from models.errors import UserInputError
 
 
@@ -64,6 +64,36 @@ def test_a_ramp_holds_its_baseline_outside_its_window():
     assert stimulus_from_table(ramp.to_table(), "stimulus[0]") == ramp
 
 
+def test_a_sum_is_its_parts_added_sample_by_sample_and_reads_back_from_its_table():
+    dt, n = 1e-4, 4000
+    parts = (Step("bias", amplitude=1e-10, start=0.0), Sine("wave", amplitude=5e-11, frequency=20.0, start=0.1,
+                                                           stop=0.3),
+             Ramp("up", amplitude_start=0.0, amplitude_stop=2e-10, start=0.05, stop=0.35, baseline=1e-12))
+    total = Sum("all", parts=parts)
+    expected = (parts[0].sample(dt, n) + parts[1].sample(dt, n)) + parts[2].sample(dt, n)
+    assert np.array_equal(total.sample(dt, n), expected)
+    assert not total.piecewise_constant and Sum("steps", parts=parts[:1]).piecewise_constant
+    table = total.to_table()
+    assert [p["kind"] for p in table["parts"]] == ["step", "sine", "ramp"]
+    assert stimulus_from_table(table, "stimulus[0]") == total
+    unnamed = {"name": "s", "kind": "sum", "parts": [{"kind": "dc", "amplitude": "1 pA"}]}
+    assert stimulus_from_table(unnamed, "stimulus[0]").parts[0].name == "part0"
+
+
+@pytest.mark.parametrize("table, field, fragment", [
+    ({"name": "s", "kind": "sum", "parts": []}, "stimulus[0].parts", "one or more"),
+    ({"name": "s", "kind": "sum"}, "stimulus[0].parts", "is required"),
+    ({"name": "s", "kind": "sum", "parts": [{"kind": "dc", "amplitude": "1 mV"}]}, "stimulus[0].parts[0].amplitude",
+     "expected a current"),
+    ({"name": "s", "kind": "sum", "parts": [{"kind": "sum", "parts": []}]}, "stimulus[0].parts[0].kind",
+     "not itself a sum"),
+])
+def test_bad_sums_name_the_part(table, field, fragment):
+    with pytest.raises(UserInputError) as info:
+        stimulus_from_table(table, "stimulus[0]")
+    assert info.value.field == field and fragment in str(info.value)
+
+
 def test_pulses():
     x = Pulses("p", amplitude=1e-10, width=0.002, period=0.01, start=0.005, count=3).sample(1e-3, 60)
     assert list(np.flatnonzero(x)) == [5, 6, 15, 16, 25, 26]
@@ -89,6 +119,8 @@ def test_table_round_trip(cls):
         "ramp": dict(amplitude_start="0 pA", amplitude_stop="500 pA", start="0 ms", stop="1 s"),
         "sine": dict(amplitude="100 pA", frequency="5 Hz", offset="200 pA"),
         "noise": dict(mean="200 pA", sigma="10 pA*s**0.5", seed=3),
+        "sum": dict(parts=[{"name": "a", "kind": "dc", "amplitude": "100 pA"},
+                           {"name": "b", "kind": "noise", "mean": "0 pA", "sigma": "1 pA*s**0.5", "seed": 1}]),
     }
     table = {"name": "x", "kind": cls.KIND, **examples[cls.KIND]}
     stim = stimulus_from_table(table, "stimulus[0]")
@@ -116,3 +148,13 @@ def test_bad_tables(table, field, fragment):
 def test_dc_drive_shape():
     d = DC("d", amplitude=1e-10).drive(1e-4, 10, n_neurons=3)
     assert d.matrix().shape == (10, 3) and np.all(d.matrix() == 1e-10)
+
+
+def test_the_page_lists_a_sums_parts_and_no_window_a_sine_does_not_use():
+    from reports.html import stimulus_row
+    plain = stimulus_row(Sine("s", amplitude=1e-10, frequency=5.0))
+    assert [p.split(" = ")[0] for p in plain["params"]] == ["amplitude", "frequency", "offset", "phase"]
+    row = stimulus_row(Sum("both", parts=(DC("bias", amplitude=1e-10),
+                                          Sine("w", amplitude=5e-11, frequency=20.0, start=0.1, stop=0.3))))
+    assert row["kind"] == "sum" and not row["exact"] and len(row["params"]) == 2
+    assert row["params"][0].startswith("bias (dc: amplitude = ") and "start = " in row["params"][1]
