@@ -165,12 +165,46 @@ def test_sine_and_ramp_generators_are_sampled_as_inputs_xml_defines_them(tmp_pat
     assert ramp.baseline == 0.5e-12 and ramp.sample(dt, n)[0] == 0.5e-12
 
 
-def test_a_cell_driven_by_neuroml_sine_and_ramp_inputs_passes_on_the_core_backends(tmp_path):
-    path = write_doc(tmp_path / "inputs.nml", [network("iafRef", [("pop[0]", "sg"), ("pop[1]", "rg")], size=2)],
+def test_inputs_summed_on_one_instance_and_a_compound_input_are_sums_of_their_parts(tmp_path):
+    """NeuroML adds the currents of every input on an instance, and a compoundInput's children's
+    (Inputs.xml: currents[*]/i, reduce add): one sum stimulus each, sampled as its parts added."""
+    compound = neuroml.CompoundInput(id="ci", pulse_generators=[pulse("cp", delay="10ms", duration="100ms")],
+                                     sine_generators=[sine_generator(id="cs")])
+    path = write_doc(tmp_path / "sum.nml", [network("iafRef", [("pop[0]", "pg"), ("pop[0]", "pg2"),
+                                                              ("pop[1]", "ci")], size=2)],
+                     [pulse(), pulse("pg2", delay="100ms", duration="300ms", amplitude="-1pA")],
+                     iaf_ref_cells=[neuroml.IafRefCell(**REF)])
+    doc = neuroml.loaders.read_neuroml2_file(str(path))
+    doc.compound_inputs.append(compound)
+    NeuroMLWriter.write(doc, str(path))
+    (cell,) = nml.read(path, {})
+    both, mixed = comparison_from_document(cell.document).stimuli
+    assert (both.name, both.KIND, [p.name for p in both.parts]) == ("pg+pg2", "sum", ["pg", "pg2"])
+    dt, n = 1e-4, 5000
+    k = np.arange(n)
+    # 2 pA on [50 ms, 250 ms) plus -1 pA on [100 ms, 400 ms): exact sums of two step values
+    expected = np.where((k >= 500) & (k < 2500), 2e-12, 0.0) + np.where((k >= 1000) & (k < 4000), -1e-12, 0.0)
+    assert np.array_equal(both.sample(dt, n), expected)
+    assert (mixed.name, [p.KIND for p in mixed.parts]) == ("ci", ["step", "sine"])
+    t = k * dt
+    neuroml_sum = (np.where((k >= 100) & (k < 1100), 2e-12, 0.0)
+                   + np.where((k >= 500) & (k < 2500), 3e-12 * np.sin(0.5 + 2 * 3.14159265 * (t - 0.05) / 0.04), 0.0))
+    # the sine part's bound of the test above (its argument at most 0.5 + 2 pi 0.2/0.04), plus the
+    # rounding of the addition (eps/2 of at most 5 pA)
+    bound = 3e-12 * 4 * EPS * (0.5 + 2 * np.pi * 5) + 5e-12 * EPS / 2
+    assert np.abs(mixed.sample(dt, n) - neuroml_sum).max() <= bound
+    assert any("sum" in note and "pg, pg2" in note for note in cell.provenance.notes)
+
+
+def test_a_cell_driven_by_neuroml_sine_ramp_and_compound_inputs_passes_on_the_core_backends(tmp_path):
+    path = write_doc(tmp_path / "inputs.nml", [network("iafRef", [("pop[0]", "sg"), ("pop[1]", "rg"),
+                                                                 ("pop[2]", "ci")], size=3)],
                      iaf_ref_cells=[neuroml.IafRefCell(**REF)])
     doc = neuroml.loaders.read_neuroml2_file(str(path))
     doc.sine_generators.append(sine_generator(amplitude="2pA", delay="20ms", duration="250ms"))
     doc.ramp_generators.append(ramp_generator(start_amplitude="0.5pA", finish_amplitude="4pA"))
+    doc.compound_inputs.append(neuroml.CompoundInput(id="ci", pulse_generators=[pulse("cp", amplitude="1pA")],
+                                                     sine_generators=[sine_generator(id="cs", amplitude="1pA")]))
     NeuroMLWriter.write(doc, str(path))
     (cell,) = nml.read(path, {})
     document = {**cell.document, "simulation": {"duration": "400 ms", "backends": ["reference", "brian2", "nengo"]},
@@ -181,7 +215,7 @@ def test_a_cell_driven_by_neuroml_sine_and_ramp_inputs_passes_on_the_core_backen
     m = result.metrics
     judged = m[m["metric"] == "spike_count_diff"]        # each backend's spikes against the closed form's
     assert {(s, b) for s, b in zip(judged["stimulus"], judged["backend"])} >= {
-        (s, b) for s in ("sg", "rg") for b in ("reference", "brian2", "nengo")}
+        (s, b) for s in ("sg", "rg", "ci") for b in ("reference", "brian2", "nengo")}
 
 
 def test_input_list_and_several_instances(tmp_path):
@@ -252,9 +286,10 @@ def test_a_chosen_cell_is_read_beside_an_unsupported_one(tmp_path):
 
 
 def test_refused_inputs(tmp_path):
-    two = write_doc(tmp_path / "two.nml", [network("iafRef", [("pop[0]", "pg"), ("pop[0]", "pg2")])],
-                    [pulse(), pulse("pg2")], iaf_ref_cells=[neuroml.IafRefCell(**REF)])
-    refused(two, "pop[0]", "several inputs", "pg, pg2")
+    empty = neuroml.NeuroMLDocument(id="d", iaf_ref_cells=[neuroml.IafRefCell(**REF)],
+                                    compound_inputs=[neuroml.CompoundInput(id="ci")])
+    NeuroMLWriter.write(empty, str(tmp_path / "empty.nml"))
+    refused(tmp_path / "empty.nml", "compoundInput ci", "one or more")
     tau = write_doc(tmp_path / "tau.nml", [network("iafTau", [("pop[0]", "pg")])], [pulse()],
                     iaf_tau_cells=[neuroml.IafTauCell(**TAU)])
     refused(tau, "iafTauCell iafTau", "no input current")
@@ -263,7 +298,7 @@ def test_refused_inputs(tmp_path):
     doc = neuroml.NeuroMLDocument(id="d", iaf_ref_cells=[neuroml.IafRefCell(**REF)], sine_generator_dls=[sine],
                                   networks=[network("iafRef", [("pop[0]", "sg0")])])
     NeuroMLWriter.write(doc, str(tmp_path / "sine.nml"))
-    refused(tmp_path / "sine.nml", "input sg0", "not a pulseGenerator, sineGenerator or rampGenerator",
+    refused(tmp_path / "sine.nml", "input sg0", "not a pulseGenerator, sineGenerator, rampGenerator or compoundInput",
             "sine_generator_dls")
     for name, generator, fragment in (
             ("period", sine_generator(period="0ms"), "sineGenerator sg.period"),

@@ -27,14 +27,17 @@ So every cell starts at ``reset`` (``V_init = V_reset``, whatever ``leakReversal
 test is ``v > thresh`` (the suite's), reset is to a value, and ``leakConductance = 0`` is the
 integrate-and-fire without leak (``leak = false`` with ``C``).
 
+- ``compoundInput``: ``i`` is the sum of its children's (``currents[*]/i``, reduce add): a ``sum``
+  stimulus of the children read as above.
+
 **Which input drives which cell.** When the document has a ``network`` with inputs, a cell is driven
-by the inputs (``pulseGenerator``, ``sineGenerator``, ``rampGenerator``) that an ``explicitInput`` or an
-``inputList`` aims at an instance of a population of that cell: each distinct input is one
-``[[stimulus]]`` (the instances are separate runs); two inputs summed on one instance are refused (one
-stimulus cannot hold their sum). A document without network inputs that holds exactly one cell and one
-such input drives the cell with it. Otherwise the cell gets the suite's default stimuli. Other input
-types aimed at a cell (their dimensionless ``...DL`` forms, compound inputs, clamps, spike sources) are
-refused.
+by the inputs (``pulseGenerator``, ``sineGenerator``, ``rampGenerator``, ``compoundInput``) that an
+``explicitInput`` or an ``inputList`` aims at an instance of a population of that cell: each distinct
+input is one ``[[stimulus]]`` (the instances are separate runs); several inputs on one instance, whose
+currents NeuroML adds, are one ``sum`` stimulus named by their ids joined with ``+``. A document without
+network inputs that holds exactly one cell and one such input drives the cell with it. Otherwise the
+cell gets the suite's default stimuli. Other input types aimed at a cell (the dimensionless ``...DL``
+forms, clamps, spike sources) are refused.
 
 **Choices** (:data:`CHOICES`, each with its default): ``component``, the id of the one cell to read
 (default: every supported cell; a document holding a cell type the suite cannot simulate is refused
@@ -87,9 +90,10 @@ OTHER_CELL_LISTS = {
     "EIF_cond_exp_isfa_ista": "EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista": "EIF_cond_alpha_isfa_ista"}
 #: The inputs read: libNeuroML's list -> the component type it holds (Inputs.xml of NeuroML2CoreTypes).
 INPUT_LISTS = {"pulse_generators": "pulseGenerator", "sine_generators": "sineGenerator",
-               "ramp_generators": "rampGenerator"}
+               "ramp_generators": "rampGenerator", "compound_inputs": "compoundInput"}
 #: input lists of every other kind (refused when aimed at the cell).
-OTHER_INPUT_LISTS = ("pulse_generator_dls", "sine_generator_dls", "ramp_generator_dls", "compound_inputs", "compound_input_dls", "voltage_clamps",
+OTHER_INPUT_LISTS = ("pulse_generator_dls", "sine_generator_dls", "ramp_generator_dls", "compound_input_dls",
+                     "voltage_clamps",
                      "voltage_clamp_triples", "spike_arrays", "timed_synaptic_inputs", "spike_generators",
                      "spike_generator_randoms", "spike_generator_poissons", "spike_generator_ref_poissons",
                      "poisson_firing_synapses", "transient_poisson_firing_synapses")
@@ -247,10 +251,10 @@ def _imported(path: Path, document, ctype: str, cell, inputs: dict, choices: dic
     notes += stim_notes
     if stimuli:
         doc["stimulus"] = stimuli
-        last = max(parse_quantity(s["stop"], TIME, "stop") for s in stimuli)
+        last = max(_end(s) for s in stimuli)
         if last > RUN_SHARE * DEFAULT_DURATION:
             doc["simulation"] = {"duration": f"{math.ceil(last / RUN_SHARE / 0.1 - 1e-9) * 100} ms"}
-            notes.append(f"The run lasts {doc['simulation']['duration']} so that the last pulse ends within "
+            notes.append(f"The run lasts {doc['simulation']['duration']} so that the last input ends within "
                          f"{RUN_SHARE:.0%} of it.")
     _check(doc, field, ATTRIBUTES[ctype])
     provenance = Provenance(format="neuroml", file=str(path), sha256=sha256_of(path), node=cell.id,
@@ -285,21 +289,30 @@ def _stimuli(document, ctype, cell, inputs, original) -> tuple[list, list]:
         for input_id in ids:
             if input_id not in generators:
                 kind = others.get(input_id, "an input the document does not define")
-                raise SpecificationError(f"input {input_id}", "is not a pulseGenerator, sineGenerator or "
-                                         "rampGenerator (the inputs read)", kind)
-        if len(ids) > 1:
-            raise SpecificationError(f"{population}[{index}]", "receives several inputs, which NeuroML "
-                                     "sums: one stimulus cannot hold the sum", ", ".join(ids))
-        if ids[0] not in used:
-            used.append(ids[0])
+                raise SpecificationError(f"input {input_id}", "is not a pulseGenerator, sineGenerator, "
+                                         "rampGenerator or compoundInput (the inputs read)", kind)
+        if tuple(ids) not in used:
+            used.append(tuple(ids))
     how = "aimed at it by the network's inputs" if wired else "the document's only input"
     tables, notes = [], []
-    for input_id in used:
-        kind, generator = generators[input_id]
-        table, meaning = READ_INPUT[kind](generator, original)
-        tables.append(table)
-        notes.append(f"{kind} {input_id} ({how}): {meaning}")
+    for ids in used:
+        read = [READ_INPUT[generators[i][0]](generators[i][1], original) for i in ids]
+        if len(ids) == 1:
+            tables.append(read[0][0])
+            notes.append(f"{generators[ids[0]][0]} {ids[0]} ({how}): {read[0][1]}")
+        else:                          # NeuroML adds the currents of every input on one instance
+            tables.append({"name": "+".join(ids), "kind": "sum", "parts": [table for table, _ in read]})
+            notes.append(f"inputs {', '.join(ids)} ({how}) reach one instance, whose current is their sum in "
+                         "NeuroML: a sum stimulus of " + "; ".join(
+                             f"{generators[i][0]} {i}: {meaning}" for i, (_, meaning) in zip(ids, read)))
     return tables, notes
+
+
+def _end(table: dict) -> float:
+    """When a stimulus table's input ends (a sum's: its last part's)."""
+    if table["kind"] == "sum":
+        return max(_end(part) for part in table["parts"])
+    return parse_quantity(table["stop"], TIME, "stop")
 
 
 def _n_cells(document) -> int:
@@ -381,8 +394,22 @@ def _ramp(ramp, original: list) -> tuple[dict, str]:
             "delay + duration with that baseline.")
 
 
+def _compound(compound, original: list) -> tuple[dict, str]:
+    """A ``compoundInput``: the sum of its pulse, sine and ramp generators (``currents[*]/i``, reduce add)."""
+    children = [(kind, child) for name, kind in INPUT_LISTS.items() if name != "compound_inputs"
+                for child in getattr(compound, name, None) or []]
+    if not children:
+        raise SpecificationError(f"compoundInput {compound.id}", "expected one or more pulseGenerator, "
+                                 "sineGenerator or rampGenerator children", "none")
+    read = [(kind, child.id, *READ_INPUT[kind](child, original)) for kind, child in children]
+    return ({"name": compound.id, "kind": "sum", "parts": [table for _, _, table, _ in read]},
+            "i = the sum of its children's currents (Inputs.xml: currents[*]/i, reduce add), a sum stimulus of "
+            + "; ".join(f"{kind} {cid}: {meaning}" for kind, cid, _, meaning in read))
+
+
 #: How each input read becomes a ``[[stimulus]]`` table: (table, what it means).
-READ_INPUT = {"pulseGenerator": _step, "sineGenerator": _sine, "rampGenerator": _ramp}
+READ_INPUT = {"pulseGenerator": _step, "sineGenerator": _sine, "rampGenerator": _ramp,
+              "compoundInput": _compound}
 
 
 def _check(doc: dict, field: str, attributes) -> None:
