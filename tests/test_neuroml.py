@@ -171,14 +171,15 @@ def test_inputs_summed_on_one_instance_and_a_compound_input_are_sums_of_their_pa
     compound = neuroml.CompoundInput(id="ci", pulse_generators=[pulse("cp", delay="10ms", duration="100ms")],
                                      sine_generators=[sine_generator(id="cs")])
     path = write_doc(tmp_path / "sum.nml", [network("iafRef", [("pop[0]", "pg"), ("pop[0]", "pg2"),
-                                                              ("pop[1]", "ci")], size=2)],
+                                                              ("pop[1]", "ci"), ("pop[2]", "pg")], size=3)],
                      [pulse(), pulse("pg2", delay="100ms", duration="300ms", amplitude="-1pA")],
                      iaf_ref_cells=[neuroml.IafRefCell(**REF)])
     doc = neuroml.loaders.read_neuroml2_file(str(path))
     doc.compound_inputs.append(compound)
     NeuroMLWriter.write(doc, str(path))
     (cell,) = nml.read(path, {})
-    both, mixed = comparison_from_document(cell.document).stimuli
+    both, mixed, alone = comparison_from_document(cell.document).stimuli
+    assert alone.name == "pg" and [name for name, _ in cell.provenance.original].count("pg.amplitude") == 1
     assert (both.name, both.KIND, [p.name for p in both.parts]) == ("pg+pg2", "sum", ["pg", "pg2"])
     dt, n = 1e-4, 5000
     k = np.arange(n)

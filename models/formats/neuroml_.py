@@ -278,8 +278,8 @@ def _stimuli(document, ctype, cell, inputs, original) -> tuple[list, list]:
     else:
         instances = {}
     if not instances:
-        return [], ["No pulseGenerator, sineGenerator or rampGenerator drives this cell: the suite's default "
-                    "stimuli apply."]
+        return [], ["No pulseGenerator, sineGenerator, rampGenerator or compoundInput drives this cell: the "
+                    "suite's default stimuli apply."]
     if ctype.startswith("iafTau"):
         raise SpecificationError(f"{ctype} {cell.id}", "takes no input current in NeuroML (no synapses "
                                  "attachment), so no input can be aimed at it", ", ".join(
@@ -294,9 +294,12 @@ def _stimuli(document, ctype, cell, inputs, original) -> tuple[list, list]:
         if tuple(ids) not in used:
             used.append(tuple(ids))
     how = "aimed at it by the network's inputs" if wired else "the document's only input"
-    tables, notes = [], []
+    tables, notes, once = [], [], {}
     for ids in used:
-        read = [READ_INPUT[generators[i][0]](generators[i][1], original) for i in ids]
+        for i in ids:                  # each input read (and its attributes recorded) once
+            if i not in once:
+                once[i] = READ_INPUT[generators[i][0]](generators[i][1], original)
+        read = [once[i] for i in ids]
         if len(ids) == 1:
             tables.append(read[0][0])
             notes.append(f"{generators[ids[0]][0]} {ids[0]} ({how}): {read[0][1]}")
