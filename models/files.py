@@ -88,7 +88,7 @@ def read_toml(path: Path) -> dict:
     except tomllib.TOMLDecodeError as exc:
         raise InputFileError("", f"malformed TOML ({exc})", source=source) from None
     except RecursionError:  # a nesting the count above missed (it over-counts, never under-counts much)
-        raise InputFileError("", f"nests arrays or tables deeper than the parser allows", source=source) from None
+        raise InputFileError("", "nests arrays or tables deeper than the parser allows", source=source) from None
 
 
 def _nesting(text: str) -> int:

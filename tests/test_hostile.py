@@ -5,7 +5,6 @@ interpreter, with cheap cells (``--backends reference`` where the backend does n
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys

@@ -16,7 +16,7 @@ import pytest
 from comparisons import backends
 from models.drive import Drive
 from models import nest_nonleaky
-from models.errors import NotRepresentable, SpecificationError, UserInputError
+from models.errors import NotRepresentable, UserInputError
 from models.loading import load_spec, nonleaky_preset_names, spec_from_document, spec_to_document
 from models.result import RunSettings
 from reference import closed_forms as cf
