@@ -47,6 +47,12 @@ def edge_index(t_edge: float, dt: float) -> int:
 _FAR = 2**62  # an index beyond any run
 
 
+def on_window(start: float, stop: float, dt: float, n_steps: int) -> np.ndarray:
+    """Which samples lie in ``[start, stop)``, its edges placed on the grid by :func:`edge_index`."""
+    k = np.arange(n_steps)
+    return (k >= edge_index(start, dt)) & (k < edge_index(stop, dt))
+
+
 @dataclass(frozen=True)
 class Stimulus:
     """Base class: a named current waveform. Subclasses define ``KIND``, ``UNITS`` and :meth:`_values`."""
@@ -126,9 +132,7 @@ class Step(Stimulus):
     piecewise_constant = True
 
     def _values(self, dt, n_steps):
-        k = np.arange(n_steps)
-        on = (k >= edge_index(self.start, dt)) & (k < edge_index(self.stop, dt))
-        return np.where(on, self.amplitude, self.baseline)
+        return np.where(on_window(self.start, self.stop, dt, n_steps), self.amplitude, self.baseline)
 
 
 @dataclass(frozen=True)
@@ -191,12 +195,10 @@ class Ramp(Stimulus):
     OMITTED_AT_DEFAULT = ("baseline",)
 
     def _values(self, dt, n_steps):
-        k = np.arange(n_steps)
-        t = k * dt
-        on = (k >= edge_index(self.start, dt)) & (k < edge_index(self.stop, dt))
+        t = np.arange(n_steps) * dt
         frac = (t - self.start) / (self.stop - self.start)
-        return np.where(on, self.amplitude_start + frac * (self.amplitude_stop - self.amplitude_start),
-                        self.baseline)
+        return np.where(on_window(self.start, self.stop, dt, n_steps),
+                        self.amplitude_start + frac * (self.amplitude_stop - self.amplitude_start), self.baseline)
 
 
 @dataclass(frozen=True)
@@ -217,13 +219,9 @@ class Sine(Stimulus):
     OMITTED_AT_DEFAULT = ("start", "stop")
 
     def _values(self, dt, n_steps):
-        k = np.arange(n_steps)
-        t = k * dt
+        t = np.arange(n_steps) * dt
         values = self.offset + self.amplitude * np.sin(2 * np.pi * self.frequency * (t - self.start) + self.phase)
-        if self.start == 0.0 and self.stop == math.inf:
-            return values
-        on = (k >= edge_index(self.start, dt)) & (k < edge_index(self.stop, dt))
-        return np.where(on, values, 0.0)
+        return np.where(on_window(self.start, self.stop, dt, n_steps), values, 0.0)
 
 
 @dataclass(frozen=True)
@@ -284,33 +282,34 @@ def stimulus_from_table(table: dict, field: str) -> Stimulus:
                               None if kind is None else str(kind))
     cls = KINDS[kind]
     if cls is Sum:
-        return _sum_from_table(table, field)
-    allowed = ("name", "kind", *cls.UNITS, *cls.OPTIONAL)
-    required = ("name", "kind", *(k for k in cls.UNITS if k not in cls.OPTIONAL))
+        allowed = required = ("name", "kind", "parts")
+    else:
+        allowed = tuple(dict.fromkeys(("name", "kind", *cls.UNITS, *cls.OPTIONAL)))
+        required = ("name", "kind", *(k for k in cls.UNITS if k not in cls.OPTIONAL))
     try:
-        check_keys(table, tuple(dict.fromkeys(allowed)), field, required=required)
+        check_keys(table, allowed, field, required=required)
     except UserInputError as exc:
         raise ComparisonError(exc.field, exc.expected, exc.given) from None
+    if cls is Sum:
+        return Sum(name=_name(table, field), parts=_parts(table["parts"], field))
     values = {}
     for key in dict.fromkeys((*cls.UNITS, *cls.OPTIONAL)):
         raw = table.get(key, cls.OPTIONAL.get(key))
         values[key] = _parse_value(cls, key, raw, f"{field}.{key}")
-    name = table["name"]
-    if not isinstance(name, str) or not name.strip():
-        raise ComparisonError(f"{field}.name", "expected a non-empty string", repr(name))
-    stimulus = cls(name=name, **values)
+    stimulus = cls(name=_name(table, field), **values)
     _validate(stimulus, field, table)
     return stimulus
 
 
-def _sum_from_table(table: dict, field: str) -> Sum:
-    try:
-        check_keys(table, ("name", "kind", "parts"), field, required=("name", "kind", "parts"))
-    except UserInputError as exc:
-        raise ComparisonError(exc.field, exc.expected, exc.given) from None
-    name, parts = table["name"], table["parts"]
+def _name(table: dict, field: str) -> str:
+    name = table["name"]
     if not isinstance(name, str) or not name.strip():
         raise ComparisonError(f"{field}.name", "expected a non-empty string", repr(name))
+    return name
+
+
+def _parts(parts, field: str) -> tuple[Stimulus, ...]:
+    """A sum's parts: stimulus tables of the other kinds, a part's name ``part<i>`` when not given."""
     if not isinstance(parts, list) or not parts:
         raise ComparisonError(f"{field}.parts", "expected a list of one or more stimulus tables", repr(parts)[:60])
     built = []
@@ -321,7 +320,7 @@ def _sum_from_table(table: dict, field: str) -> Sum:
         if isinstance(part, dict) and "name" not in part:
             part = {"name": f"part{i}", **part}
         built.append(stimulus_from_table(part, where))
-    return Sum(name=name, parts=tuple(built))
+    return tuple(built)
 
 
 def _parse_value(cls, key, raw, field):
@@ -350,12 +349,11 @@ def _validate(stimulus: Stimulus, field: str, table: dict) -> None:
                                   table.get(f.name))
         if f.name in stimulus.UNITS and stimulus.UNITS[f.name] is TIME and value < 0:
             raise ComparisonError(f"{field}.{f.name}", "must be a non-negative time", table.get(f.name))
+    if hasattr(stimulus, "stop") and not stimulus.stop > stimulus.start:     # step, ramp, sine: a window
+        raise ComparisonError(f"{field}.stop", "must be after start", table.get("stop"))
     checks = {
-        "step": lambda s: (s.stop > s.start, "stop", "must be after start"),
         "pulses": lambda s: (0 < s.width <= s.period, "width", "must be positive and at most the period"),
-        "ramp": lambda s: (s.stop > s.start, "stop", "must be after start"),
-        "sine": lambda s: ((s.frequency > 0, "frequency", "must be a positive rate") if s.stop > s.start
-                           else (False, "stop", "must be after start")),
+        "sine": lambda s: (s.frequency > 0, "frequency", "must be a positive rate"),
         "noise": lambda s: (s.sigma >= 0, "sigma", "must be non-negative"),
     }
     if stimulus.KIND in checks:
