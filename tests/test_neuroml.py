@@ -156,12 +156,14 @@ def test_sine_and_ramp_generators_are_sampled_as_inputs_xml_defines_them(tmp_pat
     assert np.array_equal(sine.sample(dt, n)[~on], np.zeros((~on).sum()))
     assert sine.frequency * 0.04 == pytest.approx(1 - 1.14e-9, abs=1e-11)   # 3.14159265 / pi
     # rampGenerator: start + (finish - start) (t - delay) / duration on [delay, delay + duration), baseline
-    # elsewhere. The suite divides by stop - start, stop = delay + duration written and read back: at most
-    # one rounding of stop (eps/2 of 0.32 s) and one of the difference, against 0.3 s: the ramp's value
-    # moves by |finish - start| times a relative 2 eps (0.32 / 0.3 + 1) at most.
+    # elsewhere. Both sides use the same t - 0.02; the suite divides by stop - start, where stop = delay +
+    # duration was rounded once (eps/2 of 0.32 s) and the difference once more (eps/2 of 0.3 s): a relative
+    # eps/2 (0.32/0.3 + 1) on the fraction (at most 1), times |finish - start| = 4 pA. Then each side rounds
+    # its division, product and sum, each by at most eps/2 of a value below 5 pA: 3 eps 5 pA for both.
     on = (k >= 200) & (k < 3200)
     neuroml_ramp = np.where(on, 1e-12 + (5e-12 - 1e-12) * (t - 0.02) / 0.3, 0.5e-12)
-    assert np.abs(ramp.sample(dt, n) - neuroml_ramp).max() <= 4e-12 * 2 * EPS * (0.32 / 0.3 + 1) + 4e-12 * EPS
+    bound = 4e-12 * EPS / 2 * (0.32 / 0.3 + 1) + 3 * EPS * 5e-12
+    assert np.abs(ramp.sample(dt, n) - neuroml_ramp).max() <= bound
     assert ramp.baseline == 0.5e-12 and ramp.sample(dt, n)[0] == 0.5e-12
 
 
@@ -171,14 +173,15 @@ def test_inputs_summed_on_one_instance_and_a_compound_input_are_sums_of_their_pa
     compound = neuroml.CompoundInput(id="ci", pulse_generators=[pulse("cp", delay="10ms", duration="100ms")],
                                      sine_generators=[sine_generator(id="cs")])
     path = write_doc(tmp_path / "sum.nml", [network("iafRef", [("pop[0]", "pg"), ("pop[0]", "pg2"),
-                                                              ("pop[1]", "ci"), ("pop[2]", "pg")], size=3)],
+                                                              ("pop[1]", "ci"), ("pop[2]", "pg"),
+                                                              ("pop[3]", "ci"), ("pop[3]", "pg2")], size=4)],
                      [pulse(), pulse("pg2", delay="100ms", duration="300ms", amplitude="-1pA")],
                      iaf_ref_cells=[neuroml.IafRefCell(**REF)])
     doc = neuroml.loaders.read_neuroml2_file(str(path))
     doc.compound_inputs.append(compound)
     NeuroMLWriter.write(doc, str(path))
     (cell,) = nml.read(path, {})
-    both, mixed, alone = comparison_from_document(cell.document).stimuli
+    both, mixed, alone, nested = comparison_from_document(cell.document).stimuli
     assert alone.name == "pg" and [name for name, _ in cell.provenance.original].count("pg.amplitude") == 1
     assert (both.name, both.KIND, [p.name for p in both.parts]) == ("pg+pg2", "sum", ["pg", "pg2"])
     dt, n = 1e-4, 5000
@@ -195,6 +198,10 @@ def test_inputs_summed_on_one_instance_and_a_compound_input_are_sums_of_their_pa
     bound = 3e-12 * 4 * EPS * (0.5 + 2 * np.pi * 5) + 5e-12 * EPS / 2
     assert np.abs(mixed.sample(dt, n) - neuroml_sum).max() <= bound
     assert any("sum" in note and "pg, pg2" in note for note in cell.provenance.notes)
+    # a compoundInput and a pulse on one instance: the compound's children and the pulse, one flat sum
+    assert (nested.name, [p.name for p in nested.parts]) == ("ci+pg2", ["cp", "cs", "pg2"])
+    with_pulse = neuroml_sum + np.where((k >= 1000) & (k < 4000), -1e-12, 0.0)
+    assert np.abs(nested.sample(dt, n) - with_pulse).max() <= bound + 5e-12 * EPS / 2
 
 
 def test_a_cell_driven_by_neuroml_sine_ramp_and_compound_inputs_passes_on_the_core_backends(tmp_path):

@@ -304,7 +304,9 @@ def _stimuli(document, ctype, cell, inputs, original) -> tuple[list, list]:
             tables.append(read[0][0])
             notes.append(f"{generators[ids[0]][0]} {ids[0]} ({how}): {read[0][1]}")
         else:                          # NeuroML adds the currents of every input on one instance
-            tables.append({"name": "+".join(ids), "kind": "sum", "parts": [table for table, _ in read]})
+            # a compoundInput among them adds its children: its parts join the others (a sum of sums)
+            parts = [p for table, _ in read for p in (table["parts"] if table["kind"] == "sum" else [table])]
+            tables.append({"name": "+".join(ids), "kind": "sum", "parts": parts})
             notes.append(f"inputs {', '.join(ids)} ({how}) reach one instance, whose current is their sum in "
                          "NeuroML: a sum stimulus of " + "; ".join(
                              f"{generators[i][0]} {i}: {meaning}" for i, (_, meaning) in zip(ids, read)))
@@ -327,9 +329,10 @@ XML_NAMES = {"start_amplitude": "startAmplitude", "finish_amplitude": "finishAmp
              "baseline_amplitude": "baselineAmplitude"}
 
 
-def _window(generator, kind: str, names: tuple, original: list, positive: bool = False) -> tuple[float, float]:
-    """(delay, delay + duration) in seconds of an input with the required attributes ``names`` (each
-    recorded in ``original``); a negative (or, with ``positive``, a zero) duration is refused."""
+def _window(generator, kind: str, names: tuple, original: list, positive: bool = False) -> float:
+    """``delay + duration`` in seconds, the end of an input with the required attributes ``names`` (each
+    recorded in ``original``); a negative delay or duration (with ``positive``, a zero duration) is
+    refused."""
     field = f"{kind} {generator.id}"
     for name in names:
         xml_name = XML_NAMES.get(name, name)
@@ -340,13 +343,14 @@ def _window(generator, kind: str, names: tuple, original: list, positive: bool =
     duration = parse_quantity(generator.duration, TIME, f"{field}.duration")
     if not (math.isfinite(delay) and delay >= 0 and math.isfinite(duration) and duration >= 0
             and (duration > 0 or not positive)):
-        raise SpecificationError(f"{field}", f"expected a non-negative delay and a {'positive' if positive else 'non-negative'} duration",
+        which = "positive" if positive else "non-negative"
+        raise SpecificationError(f"{field}", f"expected a non-negative delay and a {which} duration",
                                  f"delay {generator.delay}, duration {generator.duration}")
-    return delay, delay + duration
+    return delay + duration
 
 
 def _step(pulse, original: list) -> tuple[dict, str]:
-    _, stop = _window(pulse, "pulseGenerator", ("delay", "duration", "amplitude"), original)
+    stop = _window(pulse, "pulseGenerator", ("delay", "duration", "amplitude"), original)
     parse_quantity(pulse.amplitude, CURRENT, f"pulseGenerator {pulse.id}.amplitude")
     return ({"name": pulse.id, "kind": "step", "amplitude": str(pulse.amplitude), "start": str(pulse.delay),
              "stop": format_quantity(stop, TIME)},
@@ -360,7 +364,7 @@ NEUROML_PI = 3.14159265
 
 def _sine(sine, original: list) -> tuple[dict, str]:
     field = f"sineGenerator {sine.id}"
-    _, stop = _window(sine, "sineGenerator", ("delay", "duration", "amplitude", "period", "phase"), original,
+    stop = _window(sine, "sineGenerator", ("delay", "duration", "amplitude", "period", "phase"), original,
                       positive=True)
     parse_quantity(sine.amplitude, CURRENT, f"{field}.amplitude")
     period = parse_quantity(sine.period, TIME, f"{field}.period")
@@ -385,7 +389,7 @@ def _sine(sine, original: list) -> tuple[dict, str]:
 
 def _ramp(ramp, original: list) -> tuple[dict, str]:
     field = f"rampGenerator {ramp.id}"
-    _, stop = _window(ramp, "rampGenerator", ("delay", "duration", "start_amplitude", "finish_amplitude",
+    stop = _window(ramp, "rampGenerator", ("delay", "duration", "start_amplitude", "finish_amplitude",
                                                "baseline_amplitude"), original, positive=True)
     for attr in ("start_amplitude", "finish_amplitude", "baseline_amplitude"):
         parse_quantity(getattr(ramp, attr), CURRENT, f"{field}.{XML_NAMES[attr]}")
